@@ -1,0 +1,85 @@
+"""Shared test fixtures: a loopback-only network namespace for anything that starts Ray.
+
+Ray binds the machine's interface address unless it runs where only `lo` exists. Tests that start
+Ray run their processes through `netns.prefix` (a namespace the fixture makes, or the one the test
+run is already inside, from scripts/netns-run), and stop only the processes they started, by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FASPEC = [sys.executable, "-m", "faspec.cli"]
+
+
+class Netns:
+    def __init__(self, name: str | None, own: bool) -> None:
+        self.name, self.own = name, own
+
+    @property
+    def prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name] if self.own else []
+
+    def env(self, tmp: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env["RAY_AUTH_MODE"] = "disabled"
+        env["RAY_USAGE_STATS_ENABLED"] = "0"
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.own:
+            env["FASPEC_NETNS"] = self.name or ""
+        return env
+
+    def pids(self) -> list[int]:
+        if not self.own:
+            return []
+        out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+
+@pytest.fixture(scope="session")
+def netns():
+    """A loopback-only namespace for Ray; skipped where namespaces cannot be made (not root)."""
+    if os.environ.get("FASPEC_NETNS"):
+        yield Netns(os.environ["FASPEC_NETNS"], own=False)
+        return
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("Ray tests need a loopback-only network namespace (root and iproute2)")
+    name = f"faspec-test-{uuid.uuid4().hex[:8]}"
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot create a network namespace: {r.stderr.strip()}")
+    subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+    ns = Netns(name, own=True)
+    try:
+        yield ns
+    finally:
+        for pid in ns.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def run_cli(
+    args: list[str],
+    cwd: Path,
+    netns: Netns | None = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the faspec CLI as a user would, in a subprocess (inside the namespace when given)."""
+    prefix = netns.prefix if netns else []
+    e = env or (netns.env(cwd) if netns else {**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        prefix + FASPEC + args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e
+    )
