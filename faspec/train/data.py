@@ -1,0 +1,315 @@
+"""Datasets: synthetic teacher tasks (no download) and CIFAR through torchvision.
+
+A dataset factory returns a `Data` of CPU tensors (x float32, flattened to (N, in_dim); y int64);
+the trainer moves it to the device once and draws minibatches as index permutations there
+(no DataLoader: the models are tiny and a Python loader would dominate the step time).
+
+Synthetic tasks are drawn from the *data seed* (`data.seed`), independent of the run seed: the
+task stays fixed across an experiment's seeds, which vary only init, feedback and batch order.
+The ladder draws teacher weights, training inputs and test inputs from separate streams (changing
+`n_train` keeps its test set); the embedded `teacher` task keeps the reference trainer's single
+stream so that DOMAIN.md's figures can be checked against it (see `teacher`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchvision.datasets import CIFAR10, CIFAR100
+
+from faspec.train.registry import DATASETS, Option, register
+from faspec.train.rng import derive_seed, generator
+
+
+@dataclass(frozen=True)
+class Data:
+    """A loaded dataset. `in_shape` is the un-flattened shape of one input (for conv archs)."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    num_classes: int
+    in_dim: int
+    in_shape: tuple[int, ...]
+
+    def to(self, device: torch.device | str) -> Data:
+        return replace(
+            self,
+            x_train=self.x_train.to(device),
+            y_train=self.y_train.to(device),
+            x_test=self.x_test.to(device),
+            y_test=self.y_test.to(device),
+        )
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset that must be read from disk is not there (and downloading was not asked for)."""
+
+
+# ---------------------------------------------------------------- teacher (embedded task) --
+
+
+def _describe_teacher(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
+    return {"in_dim": in_dim, "num_classes": classes}
+
+
+@register(
+    DATASETS,
+    "teacher",
+    version=1,
+    options={
+        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
+        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
+        "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
+        "n_train": Option(int, 16384, "training samples", minimum=1),
+        "n_test": Option(int, 2048, "test samples", minimum=1),
+        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
+    },
+    doc="Embedded task (DOMAIN.md §1): one-hidden-layer ReLU teacher, labels = argmax",
+    describe=_describe_teacher,
+)
+def teacher(
+    in_dim: int = 16,
+    hidden: int = 32,
+    classes: int = 10,
+    n_train: int = 16384,
+    n_test: int = 2048,
+    seed: int = 0,
+) -> Data:
+    """The embedded task on which depth matters (BP ≫ frozen blocks), CPU-sized.
+
+    Teacher: W1 ~ N(0, 1/in_dim), b1 ~ N(0, 0.25) (std 0.5), W2 ~ N(0, 1/hidden);
+    y = argmax(relu(x W1 + b1) W2) with x ~ N(0, I_in_dim).
+
+    Draw order (one CPU generator seeded with the data seed): W1, b1, W2, then x for
+    n_train + n_test samples; the first n_train are the training set. This order reproduces
+    DOMAIN.md's reference figures (BP 0.910 vs 0.912, frozen 0.817 vs 0.819 at data seed 0),
+    whereas other draws of the same distribution give BP anywhere in 0.86-0.90: the task, not
+    only its distribution, is part of the reference. The price: the test set depends on n_train.
+    """
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(in_dim, hidden, generator=g) / math.sqrt(in_dim)
+    b1 = torch.randn(hidden, generator=g) * 0.5
+    w2 = torch.randn(hidden, classes, generator=g) / math.sqrt(hidden)
+    x = torch.randn(n_train + n_test, in_dim, generator=g)
+    y = (torch.relu(x @ w1 + b1) @ w2).argmax(dim=1)
+    return Data(
+        x[:n_train].contiguous(),
+        y[:n_train].contiguous(),
+        x[n_train:].contiguous(),
+        y[n_train:].contiguous(),
+        classes,
+        in_dim,
+        (in_dim,),
+    )
+
+
+# ---------------------------------------------------------------- ladder (φ_α teacher) -----
+
+
+def _describe_ladder(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
+    return {"in_dim": in_dim, "num_classes": classes}
+
+
+@register(
+    DATASETS,
+    "ladder",
+    version=1,
+    options={
+        "alpha": Option(float, 1.0, "φ_α(z) = (1−α)z + α·tanh(z) in the teacher"),
+        "depth": Option(int, 4, "teacher residual blocks", minimum=0),
+        "in_dim": Option(int, 32, "input dimension; x ~ N(0, I)", minimum=1),
+        "width": Option(int, 128, "teacher width d", minimum=1),
+        "classes": Option(int, 10, "number of classes", minimum=2),
+        "n_train": Option(int, 8192, "training samples", minimum=1),
+        "n_test": Option(int, 2048, "test samples", minimum=1),
+        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
+    },
+    doc="StudentNet's φ_α teacher–student task (DOMAIN.md §1)",
+    describe=_describe_ladder,
+)
+def ladder(
+    alpha: float = 1.0,
+    depth: int = 4,
+    in_dim: int = 32,
+    width: int = 128,
+    classes: int = 10,
+    n_train: int = 8192,
+    n_test: int = 2048,
+    seed: int = 0,
+) -> Data:
+    """Teacher = a random residual pre-LN ResMLP (φ_α activation, no terminal LN, PyTorch default
+    init drawn from the data seed); labels = argmax of its logits on x ~ N(0, I)."""
+    from faspec.train.models.resmlp import ResMLP
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "teacher"))
+        net = ResMLP(
+            in_dim, classes, d=width, blocks=depth, terminal_ln=False, act="phi", alpha=alpha
+        )
+    net.eval()
+
+    def sample(n: int, stream: str) -> tuple[Tensor, Tensor]:
+        x = torch.randn(n, in_dim, generator=generator(seed, stream))
+        with torch.no_grad():
+            y = net(x).argmax(dim=1)
+        return x, y
+
+    x_tr, y_tr = sample(n_train, "train_x")
+    x_te, y_te = sample(n_test, "test_x")
+    return Data(x_tr, y_tr, x_te, y_te, classes, in_dim, (in_dim,))
+
+
+# ---------------------------------------------------------------- CIFAR -------------------
+
+# Per-channel statistics of the training sets. CIFAR-10's are the paper's [X]. For CIFAR-100 we
+# use its own training-set statistics rather than CIFAR-10's (DOMAIN.md does not say which the
+# paper used; the difference is a small affine change of the inputs).
+CIFAR_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+# The torchvision classes used to read the files; tests swap in subclasses whose md5 table
+# matches their small fixture files, so torchvision's own integrity check still runs.
+TORCHVISION_CLASSES: dict[str, type[CIFAR10]] = {"cifar10": CIFAR10, "cifar100": CIFAR100}
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+
+def default_data_dir() -> Path:
+    """$FASPEC_DATA_DIR, else ~/.cache/faspec/data."""
+    env = os.environ.get("FASPEC_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "faspec" / "data"
+
+
+def _cifar_split(name: str, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
+    cls = TORCHVISION_CLASSES[name]
+    folder = root / cls.base_folder
+    advice = (
+        f"pass `download: true` in the data options, or point `--data-dir` (or "
+        f"FASPEC_DATA_DIR) at a directory that holds {cls.base_folder}/"
+    )
+    if not download and not folder.is_dir():
+        raise DataNotFoundError(f"{name}: no dataset in {root} (expected {folder}); {advice}")
+    try:
+        ds = cls(root=str(root), train=train, download=download)
+    except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted ..."
+        raise DataNotFoundError(f"{name}: could not read {folder}: {exc}; {advice}") from exc
+    x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float().div_(255.0)  # N,3,32,32
+    mean, std = CIFAR_STATS[name]
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    return x.reshape(len(x), -1).contiguous(), torch.tensor(ds.targets, dtype=torch.int64)
+
+
+def _subset(x: Tensor, y: Tensor, n: int | None, name: str, split: str) -> tuple[Tensor, Tensor]:
+    if n is None:
+        return x, y
+    if n > len(x):
+        raise ValueError(f"{name}: n_{split}={n} but the {split} set has {len(x)} samples")
+    return x[:n].contiguous(), y[:n].contiguous()
+
+
+def _cifar(
+    name: str, data_dir: str | None, download: bool, n_train: int | None, n_test: int | None
+) -> Data:
+    root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    x_tr, y_tr = _subset(*_cifar_split(name, root, True, download), n_train, name, "train")
+    x_te, y_te = _subset(*_cifar_split(name, root, False, download), n_test, name, "test")
+    return Data(x_tr, y_tr, x_te, y_te, NUM_CLASSES[name], 3 * 32 * 32, (3, 32, 32))
+
+
+def _cifar_options(n: str) -> dict[str, Option]:
+    return {
+        "data_dir": Option(
+            str,
+            None,
+            "directory holding the torchvision folder (null: "
+            "$FASPEC_DATA_DIR or ~/.cache/faspec/data)",
+            nullable=True,
+            in_hash=False,
+        ),
+        "download": Option(bool, False, f"download {n} if missing (needs network)", in_hash=False),
+        "n_train": Option(
+            int, None, "use the first n training images (null: all)", nullable=True, minimum=1
+        ),
+        "n_test": Option(
+            int, None, "use the first n test images (null: all)", nullable=True, minimum=1
+        ),
+    }
+
+
+@register(
+    DATASETS,
+    "cifar10",
+    version=1,
+    options=_cifar_options("CIFAR-10"),
+    doc="CIFAR-10 via torchvision, normalized, flattened to 3072",
+    describe=lambda **_: {"in_dim": 3072, "num_classes": 10},
+)
+def cifar10(
+    data_dir: str | None = None,
+    download: bool = False,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Data:
+    """CIFAR-10, per-channel normalized, flattened (C, H, W order) to 3072 values."""
+    return _cifar("cifar10", data_dir, download, n_train, n_test)
+
+
+@register(
+    DATASETS,
+    "cifar100",
+    version=1,
+    options=_cifar_options("CIFAR-100"),
+    doc="CIFAR-100 (fine labels) via torchvision, normalized, flattened to 3072",
+    describe=lambda **_: {"in_dim": 3072, "num_classes": 100},
+)
+def cifar100(
+    data_dir: str | None = None,
+    download: bool = False,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Data:
+    """CIFAR-100 with its 100 fine labels, per-channel normalized, flattened to 3072 values."""
+    return _cifar("cifar100", data_dir, download, n_train, n_test)
+
+
+# ---------------------------------------------------------------- loading -----------------
+
+
+def dataset_options(data_cfg: dict[str, Any]) -> dict[str, Any]:
+    """The factory keyword arguments of a normalized `data` section."""
+    comp = DATASETS[data_cfg["name"]]
+    return {k: data_cfg[k] for k in comp.options}
+
+
+@functools.lru_cache(maxsize=2)
+def _load_cached(key: str) -> Data:
+    cfg = json.loads(key)
+    return DATASETS[cfg["name"]].factory(**dataset_options(cfg))
+
+
+def load_data(data_cfg: dict[str, Any]) -> Data:
+    """Load (CPU tensors) the dataset of a normalized `data` section.
+
+    The last two datasets are cached in-process, so many runs of one experiment in one worker
+    read CIFAR once; callers must not modify the returned tensors in place.
+    """
+    return _load_cached(json.dumps(data_cfg, sort_keys=True))
+
+
+def describe(data_cfg: dict[str, Any]) -> dict[str, int]:
+    """in_dim and num_classes of a normalized `data` section, without loading any data."""
+    comp = DATASETS[data_cfg["name"]]
+    if comp.describe is None:
+        data = load_data(data_cfg)
+        return {"in_dim": data.in_dim, "num_classes": data.num_classes}
+    return comp.describe(**dataset_options(data_cfg))

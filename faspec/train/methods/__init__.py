@@ -1,0 +1,36 @@
+"""Learning rules (a registry: name -> Component with options and version).
+
+Each method is a `Method` (an `nn.Module` whose buffers hold its fixed random state); see
+`faspec.train.methods.base` for the unit/credit conventions shared by all of them.
+"""
+
+from faspec.train.methods.base import (
+    COMMON_OPTIONS,
+    BlockLocalMethod,
+    Method,
+    UnitForward,
+    block_local_loss,
+    exact_gradients,
+    head_gradient,
+    output_error,
+    unit_forward,
+)
+from faspec.train.methods.bp import BP, Frozen
+from faspec.train.methods.dfa import DFA
+from faspec.train.methods.fa import FA
+
+__all__ = [
+    "BP",
+    "COMMON_OPTIONS",
+    "DFA",
+    "FA",
+    "BlockLocalMethod",
+    "Frozen",
+    "Method",
+    "UnitForward",
+    "block_local_loss",
+    "exact_gradients",
+    "head_gradient",
+    "output_error",
+    "unit_forward",
+]

@@ -1,0 +1,191 @@
+"""The method interface and the pieces every method shares (DOMAIN.md §2).
+
+A method is an `nn.Module` so that its fixed random state (the feedback matrices B) is made of
+*buffers*: they live in `method.state_dict()` (hence in the checkpoint), follow `.to(device)`,
+and are never handed to the optimizer, so they are neither trained nor weight-decayed.
+
+Units and credits. Unit 0 is `embed` (its output is h_0); unit l+1 is block l (its output is
+f_l(h_l)). The credit a_0 sits at h_0, a_{l+1} at h_{l+1}; because h_{l+1} = h_l + f_l(h_l)
+(or f_l(h_l)), ∂L/∂f_l = ∂L/∂h_{l+1}, so a_{l+1} is the credit of block l's output.
+
+Credits are *per sample*: a_u[i] ≈ ∂CE_i/∂(unit output)[i], not divided by the batch size. The
+block-local loss takes the batch *mean* of ⟨f_u, a_u⟩, which puts the 1/N back: its parameter
+gradient is exactly BP's gradient of the batch-mean CE when a_u is the true per-sample gradient
+(tested). Keeping the credit un-normalized matters for the λ‖f‖² balance (DOMAIN.md §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from faspec.train.registry import Option
+
+COMMON_OPTIONS: dict[str, Option] = {
+    "penalty": Option(
+        float, 0.0, "λ: adds λ·mean_batch‖f_l‖² per block (BP: to the global loss)", minimum=0.0
+    ),
+    "targets": Option(
+        str,
+        "true",
+        "'random': fresh uniform labels every minibatch for every "
+        "training signal (test labels untouched)",
+        choices=("true", "random"),
+    ),
+}
+
+
+@dataclass
+class UnitForward:
+    """One forward pass seen unit by unit.
+
+    `units[0]` = h_0 = embed(x), `units[l+1]` = f_l(block input); `hs` = [h_0..h_L];
+    `logits` = head_logits(h_L). With `local=True` every block input and the head input are
+    detached, so each unit's graph ends at its own input (no gradient crosses units).
+    """
+
+    units: list[Tensor]
+    hs: list[Tensor]
+    logits: Tensor
+
+
+def unit_forward(model: nn.Module, x: Tensor, local: bool) -> UnitForward:
+    """Run `model` unit by unit (the arch contract), optionally cutting the graph between units."""
+    h = model.embed(x.flatten(1))
+    units, hs = [h], [h]
+    for block in model.blocks:
+        h_in = h.detach() if local else h
+        f = block(h_in)
+        h = model.combine(h_in, f)
+        units.append(f)
+        hs.append(h)
+    logits = model.head_logits(h.detach() if local else h)
+    return UnitForward(units, hs, logits)
+
+
+def exact_gradients(
+    model: nn.Module, x: Tensor, y: Tensor, reduction: str = "sum"
+) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """(logits, [h_l], [∂CE/∂h_l]) by autograd, with no parameter gradients accumulated.
+
+    `reduction="sum"` gives the per-sample gradients ∂CE_i/∂h_l[i] (samples do not interact:
+    LayerNorm is per sample); `"mean"` gives the batch-mean gradient (carries 1/N), which the
+    metrics use. The graph starts at a detached h_0 so frozen parameters do not matter.
+    """
+    with torch.enable_grad():
+        h = model.embed(x.flatten(1)).detach().requires_grad_(True)
+        hs = [h]
+        for block in model.blocks:
+            h = model.combine(h, block(h))
+            hs.append(h)
+        logits = model.head_logits(h)
+        ce = F.cross_entropy(logits, y, reduction=reduction)
+        gs = torch.autograd.grad(ce, hs)
+    return logits.detach(), [t.detach() for t in hs], [g.detach() for g in gs]
+
+
+def head_gradient(model: nn.Module, h_last: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """(logits, per-sample ∂CE_i/∂h_L) through `out_ln` and `head` only."""
+    with torch.enable_grad():
+        h = h_last.detach().requires_grad_(True)
+        logits = model.head_logits(h)
+        (g,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), [h])
+    return logits.detach(), g.detach()
+
+
+def output_error(logits: Tensor, y: Tensor) -> Tensor:
+    """e = softmax(z) − onehot(y), per sample: ∂CE_i/∂z_i, the ascent direction."""
+    return torch.softmax(logits.detach(), dim=-1) - F.one_hot(y, logits.shape[-1]).to(logits.dtype)
+
+
+def block_local_loss(
+    fwd: UnitForward, credits: list[Tensor], y: Tensor, penalty: float = 0.0
+) -> tuple[Tensor, Tensor]:
+    """(loss to backward, CE): Σ_u mean_batch⟨unit_u, a_u⟩ + λ Σ_l mean_batch‖f_l‖² + CE(head).
+
+    Minimizing ⟨f, a⟩ moves f along −a (a points uphill). The CE term trains `out_ln` and the
+    head on h_L.detach() (they are output-local). `fwd` must come from `unit_forward(local=True)`.
+    """
+    if len(credits) != len(fwd.units):
+        raise ValueError(f"{len(credits)} credits for {len(fwd.units)} units")
+    ce = F.cross_entropy(fwd.logits, y)
+    loss = ce
+    for unit, a in zip(fwd.units, credits, strict=True):
+        loss = loss + (unit * a.detach()).sum(dim=-1).mean()
+    if penalty:
+        for f in fwd.units[1:]:
+            loss = loss + penalty * f.pow(2).sum(dim=-1).mean()
+    return loss, ce.detach()
+
+
+class Method(nn.Module):
+    """A learning rule. Subclasses implement `loss` and `credits`.
+
+    Constructed as ``cls(model, num_classes, generator, **options)``; `setup` may change the
+    model (frozen sets requires_grad False) and is called by the constructor, so that a method
+    rebuilt from a checkpoint treats the model the same way.
+    """
+
+    name: ClassVar[str] = ""
+    has_credit: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        generator: torch.Generator,
+        penalty: float = 0.0,
+        targets: str = "true",
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        if options:
+            raise TypeError(f"{type(self).__name__}: unexpected options {sorted(options)}")
+        self.num_classes = num_classes
+        self.penalty = float(penalty)
+        self.targets = targets
+        self.setup(model)
+
+    def setup(self, model: nn.Module) -> None:
+        """Adjust the model for this method (default: nothing)."""
+
+    def trainable_parameters(self, model: nn.Module) -> list[nn.Parameter]:
+        """What the optimizer updates (and weight-decays)."""
+        return [p for p in model.parameters() if p.requires_grad]
+
+    def train_targets(self, y: Tensor, generator: torch.Generator) -> Tensor:
+        """The labels every training signal of this minibatch uses ('random': fresh uniform
+        labels, drawn on the CPU stream so that the result does not depend on the device)."""
+        if self.targets == "random":
+            return torch.randint(self.num_classes, y.shape, generator=generator).to(y.device)
+        return y
+
+    def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """(scalar to backward, detached batch-mean CE of the head on `y`)."""
+        raise NotImplementedError
+
+    def credits(self, model: nn.Module, x: Tensor, y: Tensor) -> list[Tensor] | None:
+        """Per-sample credits [a_0..a_L] this method would use on (x, y); None if it has none."""
+        raise NotImplementedError
+
+
+class BlockLocalMethod(Method):
+    """A method that trains every unit on its own credit (DFA, FA, ...): subclasses implement
+    `credits_from(model, fwd, y)` from an already computed local forward pass."""
+
+    def credits_from(self, model: nn.Module, fwd: UnitForward, y: Tensor) -> list[Tensor]:
+        raise NotImplementedError
+
+    def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        fwd = unit_forward(model, x, local=True)
+        with torch.no_grad():
+            credits = self.credits_from(model, fwd, y)
+        return block_local_loss(fwd, credits, y, self.penalty)
+
+    @torch.no_grad()
+    def credits(self, model: nn.Module, x: Tensor, y: Tensor) -> list[Tensor]:
+        return self.credits_from(model, unit_forward(model, x, local=True), y)
