@@ -1,0 +1,2 @@
+"""Deciding claims from stored results: statistics (stats.py) and claim semantics (claims.py).
+Never trains, never prints."""

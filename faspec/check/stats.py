@@ -1,0 +1,180 @@
+"""The statistics behind claim verdicts, on top of scipy.stats (no hand-written distributions).
+
+Conventions, fixed here so that every table and verdict agrees:
+
+* std is the sample standard deviation, ddof=1; it is None for n < 2 (undefined, not 0).
+* Tests return `TestResult.p = None` when they cannot be computed (a group with n < 2): the
+  caller reports "cannot test" (inconclusive) instead of inventing a p-value.
+* Zero standard error (every value of every group identical) is decided by the values: the
+  difference, if strictly on the claimed side, gives p = 0.0, otherwise p = 1.0. scipy would
+  return NaN there, and a claim such as `frozen.deep_cos < 0.1` on runs that all give exactly
+  0.0 is settled by the data, not undecidable.
+* `b` may be a float constant instead of a sample: the test is then one-sample (ttest_1samp).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats as st
+
+Alternative = Literal["greater", "less", "two-sided"]
+Sample = Sequence[float] | np.ndarray
+
+
+@dataclass
+class TestResult:
+    """Outcome of a test. `p` None: not computable (see `note`)."""
+
+    p: float | None
+    statistic: float | None = None
+    df: float | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, float | str | None]:
+        return {"p": self.p, "statistic": self.statistic, "df": self.df, "note": self.note}
+
+
+def mean_std(values: Sample) -> tuple[float, float | None]:
+    """Mean and sample std (ddof=1); std None when n < 2, because one seed says nothing of spread."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        raise ValueError("mean_std of an empty sample")
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if arr.size >= 2 else None
+    return mean, std
+
+
+def _var(arr: np.ndarray) -> float:
+    return float(arr.var(ddof=1)) if arr.size >= 2 else 0.0
+
+
+def diff_test(
+    a: Sample,
+    b: Sample | float,
+    alternative: Alternative,
+    delta: float = 0.0,
+    equal_var: bool = False,
+) -> TestResult:
+    """Test H1: mean(a) - mean(b) {>, <, !=} delta.
+
+    Two samples: Welch's t-test (Student's with `equal_var`), by shifting `a` by `delta`, which
+    leaves its variance unchanged. A constant `b`: one-sample t-test of `a` against `b + delta`.
+    `delta` is how margins enter: TOST and non-inferiority are diff tests against +/- margin.
+    """
+    x = np.asarray(a, dtype=float)
+    one_sample = np.ndim(b) == 0
+    y = None if one_sample else np.asarray(b, dtype=float)
+    if x.size < 2 or (y is not None and y.size < 2):
+        sizes = f"n={x.size}" if y is None else f"n={x.size}/{y.size}"
+        return TestResult(
+            None, note=f"cannot test with {sizes}: a t-test needs at least 2 seeds per group"
+        )
+    if y is None:
+        se2 = _var(x) / x.size
+        d = float(x.mean()) - float(b) - delta  # type: ignore[arg-type]
+    else:
+        se2 = _var(x) / x.size + _var(y) / y.size
+        d = float(x.mean()) - float(y.mean()) - delta
+    if se2 == 0.0:
+        holds = {"greater": d > 0, "less": d < 0, "two-sided": d != 0}[alternative]
+        return TestResult(0.0 if holds else 1.0, note="zero variance: decided by the values")
+    with warnings.catch_warnings():
+        # scipy warns on nearly identical values (one seed-constant group); the result stands.
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        if y is None:
+            res = st.ttest_1samp(x, float(b) + delta, alternative=alternative)  # type: ignore[arg-type]
+            df = float(x.size - 1)
+        else:
+            res = st.ttest_ind(x - delta, y, equal_var=equal_var, alternative=alternative)
+            df = float(getattr(res, "df", np.nan))
+    return TestResult(float(res.pvalue), float(res.statistic), df)
+
+
+def welch(a: Sample, b: Sample, alternative: Alternative = "greater") -> TestResult:
+    """One-sided (by default) Welch t-test of mean(a) vs mean(b)."""
+    return diff_test(a, b, alternative)
+
+
+def one_sample(a: Sample, value: float, alternative: Alternative = "greater") -> TestResult:
+    """One-sample t-test of mean(a) against a constant."""
+    return diff_test(a, value, alternative)
+
+
+def tost(a: Sample, b: Sample | float, margin: float, equal_var: bool = False) -> TestResult:
+    """Equivalence: |mean(a) - mean(b)| < margin by two one-sided tests; p = the larger p.
+
+    Both `mean(a) - mean(b) > -margin` and `< +margin` must be significant, so the larger of
+    the two p-values is the TOST p-value. `b` may be a constant (one-sample TOST).
+    """
+    if margin <= 0:
+        raise ValueError("TOST needs a positive margin")
+    lo = diff_test(a, b, "greater", -margin, equal_var)
+    hi = diff_test(a, b, "less", margin, equal_var)
+    if lo.p is None or hi.p is None:
+        return TestResult(None, note=lo.note or hi.note)
+    worst = lo if lo.p >= hi.p else hi
+    note = "zero variance: decided by the values" if lo.note or hi.note else ""
+    return TestResult(max(lo.p, hi.p), worst.statistic, worst.df, note)
+
+
+def seeds_needed(
+    effect: float,
+    sd_a: float,
+    sd_b: float | None = None,
+    alpha: float = 0.05,
+    cap: int = 1000,
+) -> int | None:
+    """Rough seeds per group for the observed effect to reach p < alpha (one-sided).
+
+    Assumes the means and stds observed now stay as they are with more seeds, and finds the
+    smallest n at which the t statistic reaches the critical value (Welch df for two equal
+    groups; n-1 for one sample). That is a ~50%-power estimate, meant for the `inconclusive`
+    message ("about 8 seeds would decide it"), not a power analysis. `effect` is the distance
+    on the claimed side (mean difference for an order, margin - |difference| for TOST);
+    `sd_b` None means a one-sample test. Returns None if the effect is not on the claimed side
+    or more than `cap` seeds would be needed.
+    """
+    if not effect > 0 or not math.isfinite(effect):
+        return None
+    va = sd_a**2
+    vb = 0.0 if sd_b is None else sd_b**2
+    if va + vb == 0.0:
+        return 2
+    for n in range(2, cap + 1):
+        if sd_b is None:
+            df = n - 1.0
+        else:
+            df = (va + vb) ** 2 * (n - 1) / (va**2 + vb**2)
+        t = effect / math.sqrt((va + vb) / n)
+        if t >= st.t.ppf(1 - alpha, df):
+            return n
+    return None
+
+
+def agree_from_stats(
+    mean1: float,
+    std1: float,
+    n1: int,
+    mean2: float,
+    std2: float,
+    n2: int,
+) -> TestResult:
+    """Two-sided Welch test from summary statistics (a measured vs a printed mean ± std).
+
+    Needs n >= 2 on both sides and some spread; p None otherwise (the caller falls back to the
+    metric's close margin or the printed digits).
+    """
+    if n1 < 2 or n2 < 2:
+        return TestResult(None, note="a summary-statistics test needs n >= 2 on both sides")
+    if std1 == 0 and std2 == 0:
+        return TestResult(
+            0.0 if mean1 != mean2 else 1.0, note="zero variance: decided by the values"
+        )
+    res = st.ttest_ind_from_stats(mean1, std1, n1, mean2, std2, n2, equal_var=False)
+    return TestResult(float(res.pvalue), float(res.statistic))
