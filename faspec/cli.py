@@ -1,0 +1,372 @@
+"""The `faspec` command: parse, call, print, exit code. Only this module prints.
+
+Exit codes: 0 every claim passes; 1 a claim fails, is inconclusive, errored or is unsourced;
+2 the input is invalid (spec, store) — reported as file:line:col with a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+import faspec
+
+EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
+
+
+def _input_error(e: Exception) -> None:
+    msg = str(e)
+    hint = getattr(e, "hint", "")
+    if hint and "hint:" not in msg:
+        msg += f"\n  hint: {hint}"
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
+    from faspec.spec.load import SpecError, load_many
+
+    try:
+        if profile is not None:
+            return load_many(list(paths), profile=profile)
+        return load_many(list(paths))
+    except SpecError as e:
+        _input_error(e)
+    except FileNotFoundError as e:
+        click.echo(f"error: {e.filename or e}: no such file or directory", err=True)
+        sys.exit(EXIT_INPUT)
+    raise AssertionError  # unreachable
+
+
+def _plan(specs: list[Any]) -> Any:
+    from faspec.plan import PlanError, build
+
+    try:
+        return build(specs)
+    except PlanError as e:
+        _input_error(e)
+
+
+def _store(path: str) -> Any:
+    from faspec.store import Store
+
+    return Store(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(faspec.__version__, prog_name="faspec")
+def main() -> None:
+    """Verify a paper's claims about credit-assignment methods from declarative YAML specs."""
+
+
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path())
+STORE = click.option("--store", default="results", show_default=True, help="Results store folder.")
+
+
+class _Progress:
+    """Live progress on stderr: one line per finished run, with counts and an ETA."""
+
+    def __init__(self, plan: Any, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done, self.t0 = total, enabled, 0, time.perf_counter()
+        self.label = {rid: (c.label, c.seed) for c, rid in plan.cells.items()}
+
+    def event(self, ev: Any) -> None:
+        if self.enabled and ev.kind == "epoch" and sys.stderr.isatty():
+            label, seed = self.label.get(ev.run_id, ("?", "?"))
+            click.echo(f"\r  … {label} seed {seed} epoch {ev.epoch}   ", err=True, nl=False)
+
+    def finished(self, rid: str, result: dict[str, Any]) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.t0
+        eta = el / self.done * (self.total - self.done)
+        label, seed = self.label.get(rid, ("?", "?"))
+        final = result.get("final") or {}
+        acc = final.get("test_acc")
+        what = result.get("status", "?") + (f" acc {acc:.3f}" if isinstance(acc, float) else "")
+        wall = (result.get("provenance") or {}).get("wall_s") or 0.0
+        click.echo(
+            f"\r  [{self.done}/{self.total}] {label} seed {seed} ({rid[:8]}) {what} in {wall:.1f}s"
+            f"   elapsed {el:.0f}s, eta {eta:.0f}s",
+            err=True,
+        )
+
+
+@main.command()
+@SPECS
+@STORE
+@click.option(
+    "--no-run",
+    is_flag=True,
+    help="Train nothing: decide from stored results; missing runs make claims unsourced.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["ray", "local"]),
+    default="ray",
+    show_default=True,
+    help="ray: one Ray task per run (local Ray unless --address); local: in-process, for debugging.",
+)
+@click.option(
+    "--address", default=None, help="Existing Ray cluster: auto, HOST:PORT or ray://HOST:PORT."
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--cpus", type=float, default=1.0, show_default=True, help="CPUs per run (Ray).")
+@click.option(
+    "--gpus",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="GPUs per run (Ray), fractional allowed.",
+)
+@click.option(
+    "--reports",
+    "reports_dir",
+    default="reports",
+    show_default=True,
+    help="Where reports are written.",
+)
+@click.option("--retry-failed", is_flag=True, help="Train again runs stored as failed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option(
+    "--junit",
+    "junit_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write JUnit XML here: one test case per claim, for CI.",
+)
+def verify(
+    specs: tuple[str, ...],
+    store: str,
+    no_run: bool,
+    executor: str,
+    address: str | None,
+    device: str,
+    cpus: float,
+    gpus: float,
+    reports_dir: str,
+    retry_failed: bool,
+    quiet: bool,
+    junit_file: str | None = None,
+) -> None:
+    """Run what is missing, check every claim, write the reports."""
+    from faspec.verify import train_missing
+
+    loaded = _load(specs)
+    plan = _plan(loaded)
+    st = _store(store)
+    summary = None
+    if not no_run:
+
+        def make_executor() -> Any:
+            if executor == "local":
+                from faspec.execute.local import LocalExecutor
+
+                return LocalExecutor(device)
+            from faspec.execute.ray_exec import RayExecutor
+
+            if not quiet:
+                click.echo(
+                    "starting Ray…" if not address else f"attaching to Ray at {address}…", err=True
+                )
+            return RayExecutor(address=address, device=device, cpus=cpus, gpus=gpus)
+
+        from faspec.verify import runs_to_train
+
+        missing, _ = runs_to_train(plan, st, retry_failed)
+        if not quiet:
+            click.echo(
+                f"{len(plan.runs)} runs needed: {len(plan.runs) - len(missing)} cached, {len(missing)} to train",
+                err=True,
+            )
+        prog = _Progress(plan, len(missing), not quiet)
+        try:
+            summary = train_missing(
+                plan, st, make_executor, prog.event, retry_failed, prog.finished
+            )
+        except KeyboardInterrupt:
+            click.echo(
+                "\ninterrupted: completed runs are stored; run verify again to resume", err=True
+            )
+            sys.exit(130)
+    _decide_and_report(loaded, plan, st, reports_dir, summary, junit_file=junit_file)
+
+
+def _decide_and_report(
+    loaded: list[Any],
+    plan: Any,
+    st: Any,
+    reports_dir: str,
+    summary: Any,
+    junit_file: str | None = None,
+) -> None:
+    from faspec.report import html, json_report, junit, markdown, terminal
+    from faspec.store import StoreError
+    from faspec.verify import decide_all
+
+    try:
+        outcomes = decide_all(loaded, plan, st)
+    except StoreError as e:
+        _input_error(e)
+    results = {rid: st.get(rid) for rid in plan.runs}
+    meta = {
+        "faspec": faspec.__version__,
+        "store": str(st.root),
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if summary is not None:
+        meta["trained"] = len(summary.trained)
+        meta["train_wall_s"] = round(summary.wall_s, 2)
+    colour = sys.stdout.isatty()
+    out_dir = Path(reports_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports: list[dict[str, Any]] = []
+    for oc in outcomes:
+        for line in terminal.lines(oc.spec, oc.verdicts, colour):
+            click.echo(line)
+        args = (oc.spec, oc.verdicts, results, plan.runs, meta)
+        (out_dir / f"{oc.spec.name}.md").write_text(markdown.render(*args))
+        report_text = json_report.render(*args)
+        (out_dir / f"{oc.spec.name}.json").write_text(report_text)
+        report = json.loads(report_text)  # HTML and JUnit show exactly what the JSON report holds
+        reports.append(report)
+        cells = html.cells_for(plan, oc.spec.name)
+        (out_dir / f"{oc.spec.name}.html").write_text(html.render(report, results, cells))
+    (out_dir / "index.html").write_text(html.render_index(out_dir))
+    if junit_file:
+        Path(junit_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit_file).write_text(junit.render(reports))
+    click.echo(f"reports in {out_dir}/", err=True)
+    sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)
+
+
+@main.command()
+@SPECS
+@STORE
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plan(specs: tuple[str, ...], store: str, as_json: bool) -> None:
+    """The runs the specs need: cached or missing, and why."""
+    from faspec.plan import status
+
+    loaded = _load(specs)
+    p = _plan(loaded)
+    st = _store(store)
+    rows = status(p, st)
+    per_run = p.claims_per_run()
+    cells = {rid: c for c, rid in p.cells.items()}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "runs": [
+                        {
+                            "run": r.run_id,
+                            "state": r.state,
+                            "reason": r.reason,
+                            "claims": per_run[r.run_id],
+                            "config": p.runs[r.run_id],
+                        }
+                        for r in rows
+                    ],
+                    "unique": len(p.runs),
+                    "cells": p.cells_total,
+                },
+                indent=1,
+            )
+        )
+        return
+    for r in rows:
+        c = cells[r.run_id]
+        m = p.runs[r.run_id]["model"]
+        click.echo(
+            f"{r.run_id}  {r.state:<8} {c.spec}/{c.experiment} {c.label:<8} seed {c.seed:<5} "
+            f"{m['arch']} claims {per_run[r.run_id]:<2} {r.reason}"
+        )
+    n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed")}
+    click.echo(
+        f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
+        f"{n['cached']} cached, {n['missing']} missing, {n['failed']} failed"
+    )
+
+
+@main.command()
+@click.argument("specs", nargs=-1, type=click.Path())
+@STORE
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write here (needed for parquet); csv and json go to stdout without it.",
+)
+def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) -> None:
+    """Stored results as a table: one row per run and logged epoch (the runs SPECS need, or all)."""
+    from faspec.results import load_results, write
+    from faspec.store import StoreError
+
+    if fmt == "parquet" and output is None:
+        click.echo("error: parquet is binary: give a file with -o FILE", err=True)
+        sys.exit(EXIT_INPUT)
+    run_ids = list(_plan(_load(specs)).runs) if specs else None
+    try:
+        df = load_results(_store(store), run_ids)
+    except StoreError as e:
+        _input_error(e)
+    text = write(df, fmt, output)
+    if text is not None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"{len(df)} rows ({df['run_id'].nunique()} runs) written to {output}", err=True)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec language."""
+    from faspec.spec.load import schema as get_schema
+
+    click.echo(json.dumps(get_schema(), indent=2))
+
+
+@main.command()
+def methods() -> None:
+    """Every registered method, architecture and dataset, with options and version."""
+    from faspec.train import registry
+
+    for title, reg in (
+        ("methods", registry.METHODS),
+        ("architectures", registry.ARCHS),
+        ("datasets", registry.DATASETS),
+    ):
+        click.echo(f"{title}:")
+        for name in sorted(reg):
+            comp = reg[name]
+            click.echo(
+                f"  {name} (v{comp.version}){' — ' + comp.doc.splitlines()[0] if comp.doc else ''}"
+            )
+            for oname, opt in comp.options.items():
+                t = opt.type.__name__ if isinstance(opt.type, type) else str(opt.type)
+                choices = f" {{{'|'.join(map(str, opt.choices))}}}" if opt.choices else ""
+                click.echo(f"      {oname}: {t}{choices} = {opt.default!r}  {opt.doc}")
+    click.echo("metrics:")
+    for name, doc in {**registry.SCALAR_METRICS, **registry.LAYER_METRICS}.items():
+        click.echo(f"  {name}: {doc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""In-process execution, one run after another: for debugging (`--executor local`) and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from faspec.execute.base import Done, Event, Job, Progress
+from faspec.execute.worker import execute
+
+
+class LocalExecutor:
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
+    def run(self, jobs: list[Job], progress: Progress | None = None) -> Iterator[Done]:
+        for job in jobs:
+            on_epoch = None
+            if progress is not None:
+                progress(Event("start", job.run_id))
+
+                def on_epoch(epoch: int, entry: dict, rid: str = job.run_id) -> None:
+                    progress(Event("epoch", rid, epoch))
+
+            result, ckpt = execute(job.config, self.device, on_epoch)
+            yield Done(job.run_id, result, ckpt)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,148 @@
+"""Runs as Ray tasks: a local Ray by default, or an existing cluster with an address.
+
+One task per run. Results come back to the driver as they finish (`ray.wait`, never `ray.get` in
+a loop), and the driver alone writes the store, so workers need no shared filesystem. A worker or
+node that dies mid-run is retried by Ray (`max_retries`); an exception inside training is *not*
+retried, because `worker.execute` turns it into a `failed` result with its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from faspec.execute.base import Done, Event, Job, Progress
+from faspec.execute.worker import execute, failed_result
+
+MAX_RETRIES = 3
+
+
+class _Progress:
+    """A tiny actor the workers tell "started" and "epoch e done"; the driver drains it."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int | None]] = []
+
+    def push(self, kind: str, run_id: str, epoch: int | None = None) -> None:
+        self.events.append((kind, run_id, epoch))
+
+    def drain(self) -> list[tuple[str, str, int | None]]:
+        out, self.events = self.events, []
+        return out
+
+
+def _task(
+    config: dict[str, Any], device: str, cpus: float, run_id: str = "", progress: Any = None
+) -> tuple[dict[str, Any], bytes | None]:
+    """Body of a Ray task: pins torch's threads to the CPUs Ray granted, picks the GPU Ray gave."""
+    import ray
+    import torch
+
+    torch.set_num_threads(max(1, int(cpus)))
+    if device == "auto":
+        device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+    on_epoch = None
+    if progress is not None:
+        progress.push.remote("start", run_id)
+
+        def on_epoch(epoch: int, entry: dict[str, Any]) -> None:
+            progress.push.remote("epoch", run_id, epoch)
+
+    result, ckpt = execute(config, device, on_epoch)
+    result.setdefault("provenance", {})["ray_node"] = ray.get_runtime_context().get_node_id()
+    return result, ckpt
+
+
+def _object_store_bytes() -> int:
+    """Cap Ray's object store for small machines: results are kilobytes, checkpoints megabytes."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = 8 << 30
+    return int(max(100 << 20, min(1 << 30, total // 10)))
+
+
+class RayExecutor:
+    """Attach to `address` (``auto``, ``host:port``, ``ray://…``) or start a private local Ray."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        device: str = "auto",
+        cpus: float = 1,
+        gpus: float = 0,
+        num_cpus: int | None = None,
+    ) -> None:
+        import ray
+
+        self.device = device
+        self.cpus, self.gpus = cpus, gpus
+        self._temp_dir: str | None = None
+        self._started = False
+        if ray.is_initialized():
+            return
+        if address:
+            ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+        else:
+            # Short path: Ray puts unix sockets under it (107-byte limit).
+            self._temp_dir = tempfile.mkdtemp(prefix="faspec-ray-", dir="/tmp")
+            ray.init(
+                num_cpus=num_cpus or os.cpu_count() or 1,
+                include_dashboard=False,
+                _temp_dir=self._temp_dir,
+                object_store_memory=_object_store_bytes(),
+                log_to_driver=False,
+                logging_level="WARNING",
+            )
+        self._started = True
+
+    def run(self, jobs: list[Job], progress: Progress | None = None) -> Iterator[Done]:
+        import ray
+
+        remote = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_task)
+        actor = ray.remote(num_cpus=0)(_Progress).remote() if progress else None
+        pending: dict[Any, Job] = {}
+        for job in jobs:
+            cpus = float(job.resources.get("cpus", self.cpus))
+            gpus = float(job.resources.get("gpus", self.gpus))
+            ref = remote.options(num_cpus=cpus, num_gpus=gpus, name=f"faspec:{job.run_id}").remote(
+                job.config, self.device, cpus, job.run_id, actor
+            )
+            pending[ref] = job
+            if progress:
+                progress(Event("queued", job.run_id))
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                if actor is not None and progress is not None:
+                    for kind, rid, epoch in ray.get(actor.drain.remote()):
+                        progress(Event(kind, rid, epoch))
+                for ref in ready:
+                    job = pending.pop(ref)
+                    t0 = time.perf_counter()
+                    try:
+                        result, ckpt = ray.get(ref)
+                    except Exception as e:  # noqa: BLE001 - worker/node died past its retries
+                        result = failed_result(
+                            f"Ray task failed after {MAX_RETRIES} retries: {type(e).__name__}: {e}",
+                            wall_s=time.perf_counter() - t0,
+                        )
+                        ckpt = None
+                    yield Done(job.run_id, result, ckpt)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            if actor is not None:
+                ray.kill(actor)
+
+    def close(self) -> None:
+        import ray
+
+        if self._started and ray.is_initialized():
+            ray.shutdown()
+        if self._temp_dir:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""The verify pipeline: plan → train what is missing → store → decide every claim.
+
+No printing here (only the CLI prints); progress goes to a callback. Two verify processes on one
+store cooperate through per-run file locks: a run another process is training is waited for,
+not trained twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faspec.check.claims import SeedRun, Verdict, decide
+from faspec.execute.base import Event, Executor, Job
+from faspec.plan import Plan
+from faspec.spec.model import Spec
+from faspec.store import Store, Timeout
+
+
+@dataclass
+class SpecOutcome:
+    spec: Spec
+    verdicts: list[Verdict]
+
+    @property
+    def ok(self) -> bool:
+        return all(v.verdict == "pass" for v in self.verdicts)
+
+
+@dataclass
+class TrainSummary:
+    trained: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    waited: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def runs_to_train(
+    plan: Plan, store: Store, retry_failed: bool = False
+) -> tuple[list[str], list[str]]:
+    """(missing, cached) run ids; a run stored as failed is retried only when asked."""
+    missing, cached = [], []
+    for rid in plan.runs:
+        res = store.get(rid)
+        if res is None or (retry_failed and res.get("status") == "failed"):
+            missing.append(rid)
+        else:
+            cached.append(rid)
+    return missing, cached
+
+
+def train_missing(
+    plan: Plan,
+    store: Store,
+    make_executor: Callable[[], Executor],
+    progress: Callable[[Event], None] | None = None,
+    retry_failed: bool = False,
+    on_done: Callable[[str, dict[str, Any]], None] | None = None,
+) -> TrainSummary:
+    """Train every missing run once, writing each to the store as soon as it finishes."""
+    t0 = time.perf_counter()
+    summary = TrainSummary()
+    missing, summary.cached = runs_to_train(plan, store, retry_failed)
+    if not missing:
+        return summary
+    mine, elsewhere, locks = [], [], {}
+    for rid in missing:
+        lock = store.lock(rid)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            elsewhere.append(rid)
+            continue
+        if store.has(rid) and not retry_failed:  # finished by another process meanwhile
+            lock.release()
+            summary.cached.append(rid)
+            continue
+        locks[rid] = lock
+        mine.append(rid)
+    executor = make_executor() if mine else None
+    try:
+        if executor is not None:
+            jobs = [Job(rid, plan.runs[rid], plan.resources.get(rid, {})) for rid in mine]
+            for done in executor.run(jobs, progress):
+                store.put(done.run_id, plan.runs[done.run_id], done.result, done.checkpoint)
+                locks.pop(done.run_id).release()
+                summary.trained.append(done.run_id)
+                if done.result.get("status") == "failed":
+                    summary.failed.append(done.run_id)
+                if on_done:
+                    on_done(done.run_id, done.result)
+        # Runs another verify holds: wait for its lock, then take what it stored (or train it).
+        leftover = []
+        for rid in elsewhere:
+            with store.lock(rid, timeout=-1):
+                if store.has(rid):
+                    summary.waited.append(rid)
+                else:
+                    leftover.append(rid)
+        if leftover:
+            sub = Plan(runs={r: plan.runs[r] for r in leftover}, resources=plan.resources)
+            inner = train_missing(
+                sub,
+                store,
+                make_executor if executor is None else (lambda: executor),
+                progress,
+                retry_failed,
+                on_done,
+            )
+            summary.trained += inner.trained
+            summary.failed += inner.failed
+    finally:
+        for lock in locks.values():
+            lock.release()
+        if executor is not None:
+            executor.close()
+    summary.wall_s = time.perf_counter() - t0
+    return summary
+
+
+def claim_data(
+    plan: Plan, store: Store, spec: Spec, experiment: str
+) -> dict[Any, dict[str, list[SeedRun]]]:
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def get(rid: str) -> dict[str, Any] | None:
+        if rid not in cache:
+            cache[rid] = store.get(rid)
+        return cache[rid]
+
+    return {
+        point: {
+            label: [SeedRun(seed, rid, get(rid)) for seed, rid in seeds]
+            for label, seeds in by_label.items()
+        }
+        for point, by_label in plan.cells_of(spec.name, experiment).items()
+    }
+
+
+def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutcome]:
+    outcomes = []
+    for spec in specs:
+        per_exp: dict[str, Any] = {}
+        verdicts = []
+        for claim in spec.claims:
+            if claim.experiment not in per_exp:
+                per_exp[claim.experiment] = claim_data(plan, store, spec, claim.experiment)
+            verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats))
+        outcomes.append(SpecOutcome(spec, verdicts))
+    return outcomes
