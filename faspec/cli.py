@@ -92,8 +92,9 @@ class _Progress:
         acc = final.get("test_acc")
         what = result.get("status", "?") + (f" acc {acc:.3f}" if isinstance(acc, float) else "")
         wall = (result.get("provenance") or {}).get("wall_s") or 0.0
+        cr = "\r" if sys.stderr.isatty() else ""
         click.echo(
-            f"\r  [{self.done}/{self.total}] {label} seed {seed} ({rid[:8]}) {what} in {wall:.1f}s"
+            f"{cr}  [{self.done}/{self.total}] {label} seed {seed} ({rid[:8]}) {what} in {wall:.1f}s"
             f"   elapsed {el:.0f}s, eta {eta:.0f}s",
             err=True,
         )
@@ -333,6 +334,133 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
         click.echo(text, nl=False)
     else:
         click.echo(f"{len(df)} rows ({df['run_id'].nunique()} runs) written to {output}", err=True)
+
+
+@main.command()
+@click.argument("paper", type=click.Path())
+@click.option(
+    "--specs",
+    "spec_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Spec files or folders (repeatable; default: specs/ here, else beside the paper).",
+)
+@click.option(
+    "--store", default=None, help="Results store (default: results/ here, else beside the paper)."
+)
+@click.option(
+    "--allow",
+    "allow_files",
+    multiple=True,
+    type=click.Path(),
+    help="Allowance files (default: audit.yaml beside the paper, [tool.faspec.audit] in pyproject.toml).",
+)
+@click.option(
+    "--values",
+    "values_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The file `faspec macros` wrote, if the audit cannot follow the paper's \\input of it.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "github", "junit"]),
+    default="table",
+    show_default=True,
+    help="github: workflow annotations (::error file=…,line=…::); junit: XML for CI.",
+)
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write here.")
+@click.option("--problems", is_flag=True, help="Table: only MISMATCH and UNSOURCED rows.")
+@click.option("--report-only", is_flag=True, help="Exit 0 even when a number is not backed.")
+def audit(
+    paper: str,
+    spec_paths: tuple[str, ...],
+    store: str | None,
+    allow_files: tuple[str, ...],
+    values_file: str | None,
+    fmt: str,
+    output: str | None,
+    problems: bool,
+    report_only: bool,
+) -> None:
+    """Every number PAPER.tex prints: BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED."""
+    import os
+
+    from faspec.audit import run as audit_run
+    from faspec.audit.errors import AuditInputError
+    from faspec.audit.report import render, summary
+    from faspec.store import StoreError
+
+    paths = spec_paths or tuple(audit_run.default_specs(paper))
+    loaded = _load(paths) if paths else []
+    p = _plan(loaded)
+    try:
+        result = audit_run.run(
+            paper,
+            loaded,
+            p,
+            store or audit_run.default_store(paper),
+            list(allow_files),
+            values_file,
+        )
+    except (AuditInputError, StoreError) as e:
+        _input_error(e)
+    text = render(result, fmt, problems, os.environ.get("GITHUB_WORKSPACE"))
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text)
+        click.echo(summary(result), err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_OK if result.ok or report_only else EXIT_CLAIMS)
+
+
+@main.command()
+@SPECS
+@STORE
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write here (else stdout).",
+)
+@click.option(
+    "--decimals",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Places for values no `reported:` types (those keep the spec's digits).",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when a claimed value has no stored result.")
+def macros(
+    specs: tuple[str, ...], store: str, output: str | None, decimals: int, strict: bool
+) -> None:
+    """LaTeX macros for every claimed value: \\fsv{claim}{method}{mean|std|n|pm|pct|...}."""
+    from faspec.audit.macros import render
+    from faspec.audit.values import claim_values
+    from faspec.store import StoreError
+
+    loaded = _load(specs)
+    p = _plan(loaded)
+    try:
+        values = claim_values(loaded, p, _store(store))
+    except StoreError as e:
+        _input_error(e)
+    text = render(values, decimals, source="from " + ", ".join(s.name for s in loaded))
+    missing = [cv for cv in values if cv.status != "ok"]
+    for cv in missing:
+        click.echo(f"warning: {cv.ref} {cv.method}: {cv.status}: {cv.reason}", err=True)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text)
+        click.echo(
+            f"{len(values) - len(missing)} of {len(values)} values written to {output}", err=True
+        )
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_CLAIMS if strict and missing else EXIT_OK)
 
 
 @main.command()

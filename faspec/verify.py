@@ -7,6 +7,8 @@ not trained twice.
 
 from __future__ import annotations
 
+import functools
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +38,18 @@ class TrainSummary:
     waited: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+
+
+@functools.cache
+def _git_commit() -> str | None:
+    """The driver's checkout (workers on a cluster may run from elsewhere)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def runs_to_train(
@@ -85,6 +99,9 @@ def train_missing(
         if executor is not None:
             jobs = [Job(rid, plan.runs[rid], plan.resources.get(rid, {})) for rid in mine]
             for done in executor.run(jobs, progress):
+                prov = done.result.setdefault("provenance", {})
+                if not prov.get("git"):
+                    prov["git"] = _git_commit()
                 store.put(done.run_id, plan.runs[done.run_id], done.result, done.checkpoint)
                 locks.pop(done.run_id).release()
                 summary.trained.append(done.run_id)

@@ -423,3 +423,29 @@ def test_load_many_with_profile(tmp_path):
     (tmp_path / "p.yaml").write_text(PROFILED)
     (specs,) = load_many([tmp_path], profile="smoke")
     assert specs.experiments["a"].seeds == [5]
+
+
+def test_experiment_naming_another_dataset_does_not_inherit_its_options():
+    from faspec.spec.load import load_text
+
+    text = """\
+faspec: 1
+name: x
+defaults:
+  data: {name: teacher, seed: 3, n_train: 1024}
+  model: {arch: resmlp, d: 16}
+  seeds: [1]
+experiments:
+  a:
+    methods: [bp]
+  b:
+    methods: [bp]
+    data: {name: cifar10, n_train: 100}
+  c:
+    methods: [bp]
+    data: {n_test: 256}
+claims: []
+"""
+    spec = load_text(text, "x.yaml")
+    assert spec.experiments["b"].points[0].config["data"] == {"name": "cifar10", "n_train": 100}
+    assert spec.experiments["c"].points[0].config["data"] == {"name": "teacher", "seed": 3, "n_train": 1024, "n_test": 256}

@@ -519,6 +519,18 @@ def _validate_run_options(config: dict[str, Any], where: Callable[[str], Where])
 # ----------------------------------------------------------------------------------- building
 
 
+# The key that names a section's component: options of one dataset or architecture mean nothing
+# to another, so an experiment that names a different one starts from its own options alone.
+_COMPONENT_KEY = {"data": "name", "model": "arch"}
+
+
+def _merge_section(section: str, base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    key = _COMPONENT_KEY.get(section)
+    if key and key in over and key in base and over[key] != base[key]:
+        return dict(over)
+    return _deep_merge(base, over)
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for k, v in over.items():
@@ -676,7 +688,7 @@ class _Builder:
     def experiment(self, name: str, raw: dict[str, Any]) -> Experiment:
         defaults = self.data.get("defaults") or {}
         eptr = _ptr("/experiments", name)
-        sections = {s: _deep_merge(defaults.get(s) or {}, raw.get(s) or {}) for s in SECTIONS}
+        sections = {s: _merge_section(s, defaults.get(s) or {}, raw.get(s) or {}) for s in SECTIONS}
         picked: dict[str, tuple[Any, str]] = {}
         for key in REPLACED:
             if key in raw:
