@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 TINY = """\
@@ -117,53 +116,73 @@ def test_duplicate_runs_across_specs_are_planned_once(tmp_path):
     assert "4 unique runs (8 before deduplication)" in r.stdout
 
 
+def _line_of(text: str, needle: str) -> int:
+    """1-based line of the first occurrence of `needle` (where the error must point)."""
+    return text[: text.index(needle)].count("\n") + 1
+
+
+BASE = TINY.format(seeds="[1]")
 BAD = [
-    ("malformed", "faspec: 1\nname: x\nexperiments: {a: [1, 2\n", r"bad\.yaml:\d+:\d+"),
+    ("malformed", "faspec: 1\nname: x\nexperiments: {a: [1, 2\n", "{a: [1, 2", r"EOF|end|expected"),
     (
         "unknown method",
-        TINY.format(seeds="[1]").replace("[bp, frozen]", "[bp, dfaa]"),
-        r"bad\.yaml:15:\d+: .*dfaa.*did you mean 'dfa'",
+        BASE.replace("[bp, frozen]", "[bp, dfaa]"),
+        "dfaa",
+        r"dfaa.*did you mean 'dfa'",
     ),
     (
         "unknown metric",
-        TINY.format(seeds="[1]").replace("bp.test_acc > 0.1", "bp.test_accc > 0.1"),
-        r"bad\.yaml:\d+:\d+: .*test_accc.*test_acc",
+        BASE.replace("bp.test_acc > 0.1", "bp.test_accc > 0.1"),
+        "bp.test_accc",
+        r"test_accc.*test_acc",
     ),
     (
         "missing experiment",
-        TINY.format(seeds="[1]").replace("in: main\n    expect: bp", "in: mian\n    expect: bp"),
-        r"bad\.yaml:18:\d+: .*mian",
+        BASE.replace("in: main\n    expect: bp", "in: mian\n    expect: bp"),
+        "mian",
+        r"mian.*main",
     ),
     (
         "missing method",
-        TINY.format(seeds="[1]").replace("expect: bp.test_acc", "expect: fa.test_acc"),
-        r"bad\.yaml:\d+:\d+: .*'fa'",
+        BASE.replace("expect: bp.test_acc", "expect: fa.test_acc"),
+        "fa.test_acc",
+        r"'fa'",
     ),
-    (
-        "bad syntax",
-        TINY.format(seeds="[1]").replace("bp.test_acc > 0.1", "bp.test_acc >> > 0.1"),
-        r"bad\.yaml:19:\d+: ",
-    ),
+    ("bad syntax", BASE.replace("bp.test_acc > 0.1", "bp.test_acc >> > 0.1"), ">> >", r"."),
     (
         "empty sweep",
-        TINY.format(seeds="[1]").replace(
+        BASE.replace(
             "    methods: [bp, frozen]", "    methods: [bp, frozen]\n    sweep: {model.d: []}"
         ),
-        r"bad\.yaml:\d+:\d+: .*(empty|at least)",
+        "sweep:",
+        r"empty|at least|non-empty",
     ),
-    ("seeds not integers", TINY.format(seeds="[1, two]"), r"bad\.yaml:9:\d+: .*integer"),
+    ("seeds not integers", TINY.format(seeds="[1, two]"), "two", r"integer"),
 ]
 
 
-@pytest.mark.parametrize("name,text,pattern", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_exits_2_with_location_and_no_traceback(tmp_path, name, text, pattern):
+@pytest.mark.parametrize("name,text,needle,pattern", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_exits_2_with_location_and_no_traceback(tmp_path, name, text, needle, pattern):
     import re
 
     write_spec(tmp_path, text=text, name="bad.yaml")
     r = verify(tmp_path, spec="bad.yaml")
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
-    assert re.search(pattern, r.stderr), r.stderr
+    m = re.search(r"bad\.yaml:(\d+):(\d+): (.*)", r.stderr)
+    assert m, r.stderr
+    line = _line_of(text, needle)
+    assert int(m.group(1)) in (line, line + 1), r.stderr  # malformed YAML may point past the line
+    assert re.search(pattern, m.group(3) + r.stderr[m.end() :]), r.stderr
+
+
+def test_bad_claim_syntax_points_at_the_column(tmp_path):
+    text = BASE.replace("bp.test_acc > 0.1", "bp.test_acc >> > 0.1")
+    write_spec(tmp_path, text=text, name="bad.yaml")
+    r = verify(tmp_path, spec="bad.yaml")
+    line_start = text.rfind("\n", 0, text.index(">> >")) + 1
+    col = text.index(">> >") - line_start + 1 + 3  # the second '>' is the unexpected token
+    assert f"bad.yaml:{_line_of(text, '>> >')}:{col}:" in r.stderr, r.stderr
 
 
 def test_missing_spec_file_exits_2(tmp_path):
