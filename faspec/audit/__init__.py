@@ -1,7 +1,14 @@
 """The paper audit: every number a LaTeX paper prints, and whether something backs it.
 
-Phase 1 provides the extractor (`latex`) and the allowance files (`allow`); sourcing numbers
-against claims, configs and the store comes on top of these.
+* `latex`: every printed number (`NumberHit`) and results-macro use (`MacroUse`), located;
+* `allow`: allowance files (audit.yaml, [tool.faspec.audit]);
+* `values`: each claim's operands measured from the store (`ClaimValue`);
+* `macros`: the generated `\\fsv` values file (`faspec macros`);
+* `locate`: floats, sections, captions and sentences, for `where:` and stated seed counts;
+* `source`: the statuses BACKED / MISMATCH / CONFIG / ALLOWED / UNSOURCED (`audit`);
+* `report`: table, JSON, GitHub annotations, JUnit; `run`: what the CLI commands call.
+
+See docs/audit.md for the rules and the macro names.
 """
 
 from faspec.audit.allow import Allowance, Allowances, discover, load_allowances
@@ -16,15 +23,23 @@ from faspec.audit.latex import (
     extract_string,
     read_tex,
 )
+from faspec.audit.source import STATUSES, AuditResult, Finding, audit
+from faspec.audit.values import ClaimValue, claim_values
 
 __all__ = [
+    "STATUSES",
     "Allowance",
     "Allowances",
     "AuditInputError",
+    "AuditResult",
+    "ClaimValue",
     "Extraction",
+    "Finding",
     "MacroUse",
     "NumberHit",
     "Source",
+    "audit",
+    "claim_values",
     "discover",
     "extract",
     "extract_numbers",
