@@ -67,6 +67,19 @@ def main() -> None:
 
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path())
 STORE = click.option("--store", default="results", show_default=True, help="Results store folder.")
+PROFILE = click.option(
+    "--profile",
+    default=None,
+    help="Apply the specs' `profiles: NAME` entry (e.g. smoke: tiny sizes); every spec must define it.",
+)
+
+
+def _profile_banner(profile: str) -> str:
+    return (
+        f"*** PROFILE {profile.upper()}: the specs' `{profile}` profile is applied (tiny sizes, few "
+        "epochs, synthetic data): NOT the paper's setting; verdicts say the pipeline runs, not "
+        "that the claims hold ***"
+    )
 
 
 class _Progress:
@@ -167,6 +180,7 @@ class _Progress:
     type=click.Path(dir_okay=False),
     help="Also write JUnit XML here: one test case per claim, for CI.",
 )
+@PROFILE
 def verify(
     specs: tuple[str, ...],
     store: str,
@@ -180,11 +194,14 @@ def verify(
     retry_failed: bool,
     quiet: bool,
     junit_file: str | None = None,
+    profile: str | None = None,
 ) -> None:
     """Run what is missing, check every claim, write the reports."""
     from faspec.verify import train_missing
 
-    loaded = _load(specs)
+    loaded = _load(specs, profile)
+    if profile and not quiet:
+        click.echo(_profile_banner(profile), err=True)
     plan = _plan(loaded)
     st = _store(store)
     summary = None
@@ -221,7 +238,9 @@ def verify(
                 "\ninterrupted: completed runs are stored; run verify again to resume", err=True
             )
             sys.exit(130)
-    _decide_and_report(loaded, plan, st, reports_dir, summary, junit_file=junit_file)
+    _decide_and_report(
+        loaded, plan, st, reports_dir, summary, junit_file=junit_file, profile=profile
+    )
 
 
 def _decide_and_report(
@@ -231,6 +250,7 @@ def _decide_and_report(
     reports_dir: str,
     summary: Any,
     junit_file: str | None = None,
+    profile: str | None = None,
 ) -> None:
     from faspec.report import html, json_report, junit, markdown, terminal
     from faspec.store import StoreError
@@ -249,12 +269,14 @@ def _decide_and_report(
     if summary is not None:
         meta["trained"] = len(summary.trained)
         meta["train_wall_s"] = round(summary.wall_s, 2)
+    if profile:
+        meta["profile"] = profile
     colour = sys.stdout.isatty()
     out_dir = Path(reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     reports: list[dict[str, Any]] = []
     for oc in outcomes:
-        for line in terminal.lines(oc.spec, oc.verdicts, colour):
+        for line in terminal.lines(oc.spec, oc.verdicts, colour, profile=profile):
             click.echo(line)
         args = (oc.spec, oc.verdicts, results, plan.runs, meta)
         (out_dir / f"{oc.spec.name}.md").write_text(markdown.render(*args))
@@ -268,6 +290,8 @@ def _decide_and_report(
     if junit_file:
         Path(junit_file).parent.mkdir(parents=True, exist_ok=True)
         Path(junit_file).write_text(junit.render(reports))
+    if profile:
+        click.echo(_profile_banner(profile))
     click.echo(f"reports in {out_dir}/", err=True)
     sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)
 
@@ -276,11 +300,13 @@ def _decide_and_report(
 @SPECS
 @STORE
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plan(specs: tuple[str, ...], store: str, as_json: bool) -> None:
-    """The runs the specs need: cached or missing, and why."""
+@PROFILE
+def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None = None) -> None:
+    """The runs the specs need: cached or missing, and why; an estimate of their GPU time."""
     from faspec.plan import status
+    from faspec.plan_cost import duration, estimate
 
-    loaded = _load(specs)
+    loaded = _load(specs, profile)
     p = _plan(loaded)
     st = _store(store)
     rows = status(p, st)
@@ -302,6 +328,8 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool) -> None:
                     ],
                     "unique": len(p.runs),
                     "cells": p.cells_total,
+                    "profile": profile,
+                    "gpu_seconds_estimate": round(estimate(p.runs).total_s, 1),
                 },
                 indent=1,
             )
@@ -319,6 +347,11 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool) -> None:
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
         f"{n['cached']} cached, {n['missing']} missing, {n['failed']} failed"
     )
+    est = estimate(p.runs)
+    missing = estimate(p.runs, [r.run_id for r in rows if r.state != "cached"])
+    click.echo(f"{est.text()}; still to train: {duration(missing.total_s)}")
+    if profile:
+        click.echo(_profile_banner(profile))
 
 
 @main.command()
@@ -509,10 +542,15 @@ def methods() -> None:
             click.echo(
                 f"  {name} (v{comp.version}){' — ' + comp.doc.splitlines()[0] if comp.doc else ''}"
             )
+            for word, traits in (("requires", comp.requires), ("provides", comp.traits)):
+                if traits:  # the support matrix (registry.TRAITS)
+                    click.echo(f"      [{word} {', '.join(sorted(traits))}]")
             for oname, opt in comp.options.items():
                 t = opt.type.__name__ if isinstance(opt.type, type) else str(opt.type)
+                t += " or null" if opt.nullable else ""
                 choices = f" {{{'|'.join(map(str, opt.choices))}}}" if opt.choices else ""
-                click.echo(f"      {oname}: {t}{choices} = {opt.default!r}  {opt.doc}")
+                default = "null" if opt.default is None else repr(opt.default)
+                click.echo(f"      {oname}: {t}{choices} = {default}  {opt.doc}")
     click.echo("metrics:")
     for name, doc in {**registry.SCALAR_METRICS, **registry.LAYER_METRICS}.items():
         click.echo(f"  {name}: {doc}")

@@ -31,7 +31,8 @@ def test_defaults_filled_and_versions_present() -> None:
         "schedule": "cosine",
         "grad_clip": None,
     }
-    assert cfg["measure"] == {"epochs": "all", "eval_batch": 1024}
+    assert cfg["measure"]["epochs"] == "all" and cfg["measure"]["eval_batch"] == 1024
+    assert cfg["measure"]["protocol"]["set"] == "paper"  # diagnostics: test_diagnostics_*
 
 
 def test_idempotent_and_canonical() -> None:
@@ -53,8 +54,10 @@ def test_idempotent_and_canonical() -> None:
 def test_every_component_normalizes() -> None:
     for m in METHODS:
         assert normalize_config({"method": {"name": m}})["method"]["name"] == m
-    for a in ARCHS:
-        assert normalize_config({"model": {"arch": a}})["model"]["arch"] == a
+    for a, comp in ARCHS.items():  # with a dataset that has what the arch requires (images)
+        data = next(n for n in sorted(DATASETS) if comp.requires <= DATASETS[n].traits)
+        cfg = normalize_config({"model": {"arch": a}, "data": {"name": data}})
+        assert cfg["model"]["arch"] == a
     for d in DATASETS:
         assert normalize_config({"data": {"name": d}})["data"]["name"] == d
     assert {"bp", "fa", "dfa", "frozen"} <= set(method_names())

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from faspec.train import RunOutput, load_checkpoint, normalize_config, run
-from faspec.train.registry import LAYER_METRICS, SCALAR_METRICS
+from faspec.train.registry import FINAL_ONLY, LAYER_METRICS, SCALAR_METRICS
 
 TINY = {
     "seed": 1,
@@ -31,9 +31,10 @@ def test_tiny_run_result_contract(method: str) -> None:
     assert res["status"] == "ok" and res["error"] is None
     assert [e["epoch"] for e in res["log"]] == [0, 1, 2, 3] == seen
     entry = res["log"][-1]
-    assert set(entry) == {"epoch", *SCALAR_METRICS, *LAYER_METRICS}
-    assert set(res["final"]) == set(SCALAR_METRICS)
-    assert res["final"] == {k: entry[k] for k in SCALAR_METRICS}
+    assert set(entry) == {"epoch", *SCALAR_METRICS, *LAYER_METRICS} - FINAL_ONLY
+    per_epoch = set(SCALAR_METRICS) - FINAL_ONLY
+    assert set(res["final"]) == per_epoch | FINAL_ONLY  # test_diagnostics_run: the rest
+    assert {k: res["final"][k] for k in per_epoch} == {k: entry[k] for k in per_epoch}
     assert len(entry["h_norm_layers"]) == len(entry["g_norm_layers"]) == 3
     assert set(res["provenance"]) == {"faspec", "torch", "device", "wall_s", "git", "host"}
     assert res["provenance"]["device"] == "cpu"

@@ -16,7 +16,16 @@ import difflib
 import math
 from typing import Any
 
-from faspec.train.registry import ARCHS, DATASETS, METHODS, Component, Option
+from faspec.train.measure import OPTIONS as MEASURE_DIAGNOSTIC_OPTIONS
+from faspec.train.protocol import PROTOCOL_OPTIONS, schedule
+from faspec.train.registry import (
+    ARCHS,
+    DATASETS,
+    METHODS,
+    TRAITS,
+    Component,
+    Option,
+)
 
 SECTIONS = ("seed", "method", "model", "data", "train", "measure")
 
@@ -32,13 +41,35 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "grad_clip": Option(
         float, None, "clip the global gradient norm to this value", nullable=True, minimum=0.0
     ),
+    "precision": Option(
+        str,
+        "fp32",
+        "training-step arithmetic: 'bf16' autocasts the training forward/backward on CUDA "
+        "(fp32 elsewhere); diagnostics are always fp32",
+        choices=("fp32", "bf16"),
+    ),
+    "pack_seeds": Option(
+        str,
+        "auto",
+        "train the seeds of one config as one batched model (faspec.train.pack): 'auto' where "
+        "the method and architecture support it, 'true' requires it, 'false' never",
+        choices=("auto", "true", "false"),
+        in_hash=False,
+    ),
 }
 MEASURE_OPTIONS: dict[str, Option] = {
     # "epochs" is special-cased: "all" or a list of ints
-    "epochs": Option(str, "all", "logged epochs: 'all' or a list of ints (0 and last always)"),
+    "epochs": Option(
+        str,
+        "all",
+        "logged epochs: 'all', a list of ints, or {dense: n, every: k} (0..n, then every k-th); "
+        "0 and the last are always logged",
+    ),
     "eval_batch": Option(
         int, 1024, "size of the fixed evaluation batch (first test samples)", minimum=1
     ),
+    # diagnostics of faspec.train.measure (docs/metrics.md); "protocol" is special-cased too
+    **MEASURE_DIAGNOSTIC_OPTIONS,
 }
 DEFAULT_SEED = 0
 DEFAULT_METHOD = "bp"
@@ -177,13 +208,27 @@ def _measure_section(raw: Any, epochs: int) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("measure", f"must be a mapping, got {type(raw).__name__}")
-    rest = {k: v for k, v in raw.items() if k != "epochs"}
+    rest = {k: v for k, v in raw.items() if k not in ("epochs", "protocol")}
     out = _plain_section(
         "measure", rest, {k: o for k, o in MEASURE_OPTIONS.items() if k != "epochs"}
     )
+    out["protocol"] = _plain_section("measure.protocol", raw.get("protocol"), PROTOCOL_OPTIONS)
     ep = raw.get("epochs", "all")
     if ep == "all":
         out_ep: str | list[int] = "all"
+    elif isinstance(ep, dict):  # compact schedule {dense: n, every: k} -> the explicit list
+        for key in ep:
+            if key not in ("dense", "every"):
+                raise ConfigError(
+                    f"measure.epochs.{key}",
+                    "unknown key of a schedule",
+                    _suggest(key, ("dense", "every")),
+                )
+        for key, minimum in (("dense", 0), ("every", 1)):
+            check_option(
+                f"measure.epochs.{key}", Option(int, 0, minimum=minimum), ep.get(key, minimum)
+            )
+        out_ep = schedule(ep, epochs)
     elif isinstance(ep, list):
         for i, e in enumerate(ep):
             if isinstance(e, bool) or not isinstance(e, int):
@@ -219,9 +264,12 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
         "model", config.get("model"), "arch", ARCHS, DEFAULT_ARCH, "architecture"
     )
     data = _component_section("data", config.get("data"), "name", DATASETS, DEFAULT_DATA, "dataset")
-    train = _plain_section("train", config.get("train"), TRAIN_OPTIONS)
+    raw_train = config.get("train")
+    if isinstance(raw_train, dict) and isinstance(raw_train.get("pack_seeds"), bool):
+        raw_train["pack_seeds"] = str(raw_train["pack_seeds"]).lower()  # YAML's true/false
+    train = _plain_section("train", raw_train, TRAIN_OPTIONS)
     measure = _measure_section(config.get("measure"), train["epochs"])
-    return {
+    out = {
         "seed": seed,
         "method": method,
         "model": model,
@@ -229,6 +277,42 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
         "train": train,
         "measure": measure,
     }
+    check_support(out)
+    if train["pack_seeds"] == "true":
+        from faspec.train.pack import pack_refusal  # lazy: pack imports the trainer
+
+        why = pack_refusal(out)
+        if why is not None:
+            raise ConfigError(
+                "train.pack_seeds", why, "use 'auto' (falls back to one run per seed)"
+            )
+    return out
+
+
+def check_support(cfg: dict[str, Any]) -> None:
+    """The support matrix: the method must find the traits it requires in the architecture,
+    the architecture those it requires in the dataset; then each component's own `check`.
+    Rejecting here (not mid-run) lets `faspec plan` point at the spec line."""
+    method = METHODS[cfg["method"]["name"]]
+    arch = ARCHS[cfg["model"]["arch"]]
+    data = DATASETS[cfg["data"]["name"]]
+    for user, kind, provider, pkind, registry, path in (
+        (method, "method", arch, "architecture", ARCHS, "method.name"),
+        (arch, "architecture", data, "dataset", DATASETS, "model.arch"),
+    ):
+        missing = sorted(user.requires - provider.traits)
+        if missing:
+            why = "; ".join(f"{t}: {TRAITS.get(t, t)}" for t in missing)
+            ok = sorted(n for n, c in registry.items() if user.requires <= c.traits)
+            raise ConfigError(
+                path,
+                f"{kind} {user.name!r} does not run on {pkind} {provider.name!r}, which lacks "
+                f"what it requires ({why})",
+                f"{pkind}s that support it: {', '.join(ok) or 'none registered'}",
+            )
+    for comp in (method, arch, data):
+        if comp.check is not None:
+            comp.check(cfg)
 
 
 def hash_view(config: dict[str, Any]) -> dict[str, Any]:
@@ -247,4 +331,11 @@ def hash_view(config: dict[str, Any]) -> dict[str, Any]:
         for name, opt in comp.options.items():
             if not opt.in_hash:
                 out[section].pop(name, None)
+    train = out.get("train")
+    if isinstance(train, dict):
+        for name, opt in TRAIN_OPTIONS.items():
+            if not opt.in_hash:  # pack_seeds: how runs are scheduled, not what they compute
+                train.pop(name, None)
+        if train.get("precision") == "fp32":  # the default leaves every fp32 run's hash as it
+            train.pop("precision")  # was before the option existed
     return out

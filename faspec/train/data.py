@@ -253,6 +253,7 @@ def _cifar_options(n: str) -> dict[str, Option]:
     options=_cifar_options("CIFAR-10"),
     doc="CIFAR-10 via torchvision, normalized, flattened to 3072",
     describe=lambda **_: {"in_dim": 3072, "num_classes": 10},
+    traits=("image",),
 )
 def cifar10(
     data_dir: str | None = None,
@@ -271,6 +272,7 @@ def cifar10(
     options=_cifar_options("CIFAR-100"),
     doc="CIFAR-100 (fine labels) via torchvision, normalized, flattened to 3072",
     describe=lambda **_: {"in_dim": 3072, "num_classes": 100},
+    traits=("image",),
 )
 def cifar100(
     data_dir: str | None = None,
@@ -280,6 +282,93 @@ def cifar100(
 ) -> Data:
     """CIFAR-100 with its 100 fine labels, per-channel normalized, flattened to 3072 values."""
     return _cifar("cifar100", data_dir, download, n_train, n_test)
+
+
+# ---------------------------------------------------------------- CIFAR-shaped synthetic --
+
+CALIBRATION = 8192  # samples that fix cifar_synth's per-class standardization
+
+
+def _check_cifar_synth(cfg: dict[str, Any]) -> None:
+    from faspec.train.config import ConfigError
+
+    if 32 % cfg["data"]["grid"]:
+        raise ConfigError("data.grid", f"{cfg['data']['grid']} does not divide the image side 32")
+
+
+def _describe_cifar_synth(classes: int, **_: Any) -> dict[str, int]:
+    return {"in_dim": 3 * 32 * 32, "num_classes": classes}
+
+
+@register(
+    DATASETS,
+    "cifar_synth",
+    version=1,
+    options={
+        "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
+        "grid": Option(
+            int, 2, "latent image side: z is 3×grid×grid, upsampled to 32×32", minimum=1
+        ),
+        "noise": Option(float, 0.5, "std of the pixel noise added to the upsampled z", minimum=0.0),
+        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
+        "n_train": Option(int, 4096, "training images", minimum=1),
+        "n_test": Option(int, 1024, "test images", minimum=1),
+        "seed": Option(int, 0, "data seed: fixes the teacher and the images", minimum=0),
+    },
+    doc="CIFAR-shaped random images (3×32×32) labelled by a teacher; no download",
+    describe=_describe_cifar_synth,
+    traits=("image",),
+    check=_check_cifar_synth,
+)
+def cifar_synth(
+    classes: int = 10,
+    grid: int = 2,
+    noise: float = 0.5,
+    hidden: int = 32,
+    n_train: int = 4096,
+    n_test: int = 1024,
+    seed: int = 0,
+) -> Data:
+    """Smoke-test data for the image architectures, with CIFAR's shape and none of its files.
+
+    Each image is a blocky random picture plus pixel noise: z ~ N(0, I) on 3×grid×grid,
+    upsampled (nearest) to 3×32×32, plus `noise`·N(0, 1) per pixel. The label comes from the
+    embedded task's teacher applied to z. The teacher is one hidden ReLU layer with
+    W1 ~ N(0, 1/in), b1 ~ N(0, 0.25) and W2 ~ N(0, 1/hidden). Each of its outputs is
+    standardized over a calibration sample so that the classes are balanced; the label is the
+    argmax. Convolutions and patch embeddings (a ViT patch of 32/grid sees one cell) read z
+    easily. A frozen random feature extractor only partly does, so depth matters.
+
+    Pure pixel noise would bury a pooled teacher's signal in 3072 dimensions, and the small
+    networks would stay near chance. Teacher weights, training images and test images come from
+    separate streams of the data seed, so changing `n_train` keeps the test set.
+    """
+    if 32 % grid:
+        raise ValueError(f"cifar_synth: grid={grid} does not divide 32")
+    n_in = 3 * grid * grid
+    g = generator(seed, "teacher")
+    w1 = torch.randn(n_in, hidden, generator=g) / math.sqrt(n_in)
+    b1 = torch.randn(hidden, generator=g) * 0.5
+    w2 = torch.randn(hidden, classes, generator=g) / math.sqrt(hidden)
+
+    def teacher(z: Tensor) -> Tensor:
+        return torch.relu(z.flatten(1) @ w1 + b1) @ w2
+
+    out = teacher(torch.randn(CALIBRATION, n_in, generator=g))
+    mean, std = out.mean(dim=0), out.std(dim=0)
+
+    def sample(n: int, stream: str) -> tuple[Tensor, Tensor]:
+        gs = generator(seed, stream)  # noise from a sub-stream: a prefix of n samples is
+        g_noise = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=gs)))
+        z = torch.randn(n, 3, grid, grid, generator=gs)  # the same for any larger n
+        x = torch.nn.functional.interpolate(z, size=(32, 32), mode="nearest")
+        x = x + noise * torch.randn(x.shape, generator=g_noise)
+        y = ((teacher(z) - mean) / std).argmax(dim=1)
+        return x.flatten(1).contiguous(), y
+
+    x_tr, y_tr = sample(n_train, "train_x")
+    x_te, y_te = sample(n_test, "test_x")
+    return Data(x_tr, y_tr, x_te, y_te, classes, 3 * 32 * 32, (3, 32, 32))
 
 
 # ---------------------------------------------------------------- loading -----------------

@@ -1,18 +1,22 @@
 """Metrics logged at every logged epoch (DOMAIN.md §3), and the conventions they follow.
 
+docs/metrics.md is the reference (every metric, its formula, its options, where it is stored);
+this docstring keeps the conventions next to the code that must honour them.
+
 Where: a fixed evaluation batch, the first `measure.eval_batch` test samples (true labels),
 `model.eval()`, fp32 (the model's dtype; never fp16, which underflows g). Accuracy and, at
 epoch 0, the training loss use whole sets, in chunks of `eval_batch`.
 
 Conventions (each one changes the numbers, and the claims' thresholds assume them):
 
-* Norms are per-sample L2 norms over the feature dimension, `t.norm(dim=-1)` — never
-  `norm(-1)`, which is the matrix/"order −1" norm — summarized by the **median** over samples
-  (numpy convention: the mean of the two middle values for an even count).
+* Norms are per-sample L2 norms over the sample's features (`t.flatten(1).norm(dim=-1)`; for
+  (N, d) states this is `norm(dim=-1)` — never `norm(-1)`, which is the matrix/"order −1"
+  norm) summarized by the **median** over samples (numpy convention: the mean of the two
+  middle values for an even count).
 * g_l = `torch.autograd.grad` of the **batch-mean** CE w.r.t. h_l. It therefore carries a 1/N
   factor (‖g_L‖ ≈ 1e-3 at init for N = 1024), and the protocol's gradient floor ‖g_L‖ < 1e-7
   is stated in this convention and in fp32. A per-sample (summed) gradient would be N times
-  larger and the floor would mean something else.
+  larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention.
 * Credits a_l are per sample (not divided by N); cosines are scale-free, so this does not
   matter for them, only for norms.
 * cos_l = mean over samples of dot(a, g) / (‖a‖·‖g‖) with **no eps clamp**:
@@ -20,29 +24,102 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   ‖g‖/1e-8 exactly when the gradient floor is reached (‖g‖ ~ 1e-10), which would fake "no
   alignment". Each vector is first divided by its max-abs entry, so the result does not
   underflow in fp32 either. A sample whose a or g is exactly zero (saturated softmax) has no
-  cosine and is left out of the mean; a layer with no defined sample gives null.
-* deep_cos = mean of cos_l for l = 1..L; gamma (Γ) = mean for l = 0..L (layer 0 dominates DFA's
-  Γ); growth = max_l median‖h_{l+1}‖ / median‖h_l‖ (protocol (a)).
+  cosine and is left out of the mean; a layer with no defined sample gives null. Below the
+  gradient floor the cosine is still computed (it is exact arithmetic on the g we have), but
+  the entry's `ref_degenerate` flag says the reference itself is past (b) and not to be trusted
+  (DOMAIN.md §5: "no cosine when ‖g_L‖ < 1e-7" — we keep the number and flag it).
+* deep = layers 1..L (deep_cos, rho, nudge); gamma (Γ) = mean over l = 0..L (layer 0 dominates
+  DFA's Γ); growth = max_l median‖h_{l+1}‖ / median‖h_l‖ (protocol (a)).
+* ρ and nudging difference the loss of a perturbed forward pass. With ε = 1e-3 and ‖h‖ ~ 1e8
+  (DFA after training) h + εu == h in fp32 and the change would be rounding noise, so the
+  *finite differences* run on a float64 copy of the model by default (`measure.fd_dtype`); the
+  credits and g they are compared with are the fp32 ones.
 * Values are plain Python floats; NaN and ±inf become None (JSON has neither).
 
 Extending: a diagnostic is a function ``Probe -> dict[name, Tensor | list[Tensor] | None]``
 appended to `DIAGNOSTICS`; a function of the already-converted entry (plain floats) goes in
 `DERIVED`. The probe computes h_l, g_l and the credits a_l once per logged epoch; everything
 else should be computed from it. Device tensors are read back in one transfer per epoch.
+Register every new name in `faspec.train.registry` (SCALAR_METRICS / LAYER_METRICS).
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from faspec.train import protocol as P
 from faspec.train.methods.base import Method, exact_gradients
+from faspec.train.registry import Option
+
+# Options of the `measure` config section that the diagnostics read (config.MEASURE_OPTIONS
+# merges them; `epochs`, `eval_batch` and the nested `protocol` are handled by the config).
+OPTIONS: dict[str, Option] = {
+    "rho_dirs": Option(
+        int, 32, "ρ: random unit directions per sample (M); 0 turns ρ off", minimum=0
+    ),
+    "rho_batch": Option(
+        int,
+        None,
+        "ρ: samples perturbed in each direction, the first of the evaluation batch "
+        "(null: all of it, the paper's n = 1024 with the default eval_batch)",
+        nullable=True,
+        minimum=1,
+    ),
+    "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
+    "nudge_eta": Option(
+        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
+    ),
+    "fd_dtype": Option(
+        str,
+        "float64",
+        "dtype of the perturbed forward passes of ρ and nudging (float32 loses ε=1e-3 "
+        "against ||h|| >~ 1e4)",
+        choices=("float64", "float32"),
+    ),
+    "stability_batch": Option(
+        int, 128, "stability: size of the disjoint batches (>= 2 must fit)", minimum=1
+    ),
+    "stability_layer": Option(
+        int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
+    ),
+    "sparsity_tau": Option(
+        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
+    ),
+    "null_draws": Option(
+        int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """The measurement options a probe needs (defaults = `OPTIONS`' defaults)."""
+
+    eval_batch: int = 1024
+    rho_dirs: int = 32
+    rho_batch: int | None = None
+    rho_eps: float = 1e-3
+    nudge_eta: float = 0.01
+    fd_dtype: str = "float64"
+    stability_batch: int = 128
+    stability_layer: int | None = None
+    sparsity_tau: float = 1e-6
+    null_draws: int = 0
+
+    @classmethod
+    def from_config(cls, measure: dict[str, Any]) -> MeasureOptions:
+        """From a normalized `measure` section (unknown keys such as `protocol` ignored)."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in measure.items() if k in names})
 
 
 @dataclass
@@ -57,21 +134,46 @@ class Probe:
     hs: list[Tensor]  # h_0..h_L, detached
     gs: list[Tensor]  # ∂(batch-mean CE)/∂h_l
     credits: list[Tensor] | None  # per-sample a_0..a_L, or None
+    opts: MeasureOptions = field(default_factory=MeasureOptions)
+    rng_seed: int = 0  # seeds ρ's random directions
+    _fd: nn.Module | None = field(default=None, repr=False)
+
+    def fd_model(self) -> nn.Module:
+        """The model the finite differences run on: a float64 copy (made once per probe) or
+        the model itself for `fd_dtype: float32`."""
+        if self.opts.fd_dtype == "float32":
+            return self.model
+        if self._fd is None:
+            self._fd = copy.deepcopy(self.model).to(torch.float64).eval()
+        return self._fd
+
+    @property
+    def fd_dtype(self) -> torch.dtype:
+        return torch.float32 if self.opts.fd_dtype == "float32" else torch.float64
 
 
-def make_probe(model: nn.Module, method: Method, x: Tensor, y: Tensor) -> Probe:
+def make_probe(
+    model: nn.Module,
+    method: Method,
+    x: Tensor,
+    y: Tensor,
+    opts: MeasureOptions | None = None,
+    rng_seed: int = 0,
+) -> Probe:
+    """h_l, g_l (batch-mean CE) and the method's per-sample credits on (x, y), computed once so
+    that every diagnostic of the epoch reads the same tensors."""
     logits, hs, gs = exact_gradients(model, x, y, reduction="mean")
     credits = method.credits(model, x, y)
     if credits is not None:
         credits = [a.detach() for a in credits]
         if len(credits) != len(hs):
             raise RuntimeError(f"{method.name}: {len(credits)} credits for {len(hs)} layers")
-    return Probe(model, method, x, y, logits, hs, gs, credits)
+    return Probe(model, method, x, y, logits, hs, gs, credits, opts or MeasureOptions(), rng_seed)
 
 
 def median_norm(t: Tensor) -> Tensor:
-    """Median over samples of the per-sample L2 norm (over the last dimension)."""
-    return torch.quantile(t.norm(dim=-1), 0.5)
+    """Median over samples of the per-sample L2 norm (over all features of a sample)."""
+    return torch.quantile(t.flatten(1).norm(dim=-1), 0.5)
 
 
 def per_sample_cosine(a: Tensor, g: Tensor) -> Tensor:
@@ -80,6 +182,7 @@ def per_sample_cosine(a: Tensor, g: Tensor) -> Tensor:
     Dividing each vector by its max-abs entry first keeps the squares representable for
     ‖g‖ far below 1e-19 in fp32, and does not change the cosine.
     """
+    a, g = a.flatten(1), g.flatten(1)
     a = a / a.abs().amax(dim=-1, keepdim=True)
     g = g / g.abs().amax(dim=-1, keepdim=True)
     return (a * g).sum(dim=-1) / (a.norm(dim=-1) * g.norm(dim=-1))
@@ -88,6 +191,28 @@ def per_sample_cosine(a: Tensor, g: Tensor) -> Tensor:
 def mean_cosine(a: Tensor, g: Tensor) -> Tensor:
     """Sample mean of `per_sample_cosine`, over the samples where it is defined (NaN if none)."""
     return torch.nanmean(per_sample_cosine(a, g))
+
+
+def unit_rows(v: Tensor) -> Tensor:
+    """Each sample's vector (flattened) scaled to unit L2 norm, in float64 (no underflow for
+    ‖v‖ ~ 1e-30); an exactly-zero vector stays zero (it has no direction)."""
+    v = v.flatten(1).double()
+    n = v.norm(dim=-1, keepdim=True)
+    return torch.where(n > 0, v / n, torch.zeros_like(v))
+
+
+def pearson(x: Tensor, y: Tensor) -> Tensor:
+    """Pearson correlation of two equally shaped tensors (flattened); NaN if either is constant."""
+    x, y = x.flatten().double(), y.flatten().double()
+    x, y = x - x.mean(), y - y.mean()
+    return (x * y).sum() / (x.norm() * y.norm())
+
+
+def forward_from(model: nn.Module, layer: int, h: Tensor) -> Tensor:
+    """Logits from h_layer through blocks layer..L-1 and the head (the arch contract)."""
+    for block in model.blocks[layer:]:
+        h = model.combine(h, block(h))
+    return model.head_logits(h)
 
 
 def layer_diagnostics(p: Probe) -> dict[str, Any]:
@@ -100,6 +225,118 @@ def layer_diagnostics(p: Probe) -> dict[str, Any]:
     if p.credits is not None:
         out["cos_layers"] = [mean_cosine(a, g) for a, g in zip(p.credits, p.gs, strict=True)]
     return out
+
+
+def _directions(gen: torch.Generator, k: int, like: Tensor) -> Tensor:
+    """k random unit directions per sample, shaped (k, *like.shape), drawn on like's device
+    (in fp32, the cheaper draw: they are only directions) and cast to like's dtype."""
+    z = torch.randn((k, *like.shape), generator=gen, device=like.device).to(like.dtype)
+    return z / z.flatten(2).norm(dim=-1).reshape(k, len(like), *([1] * (like.dim() - 1)))
+
+
+_CACHE_DIRECTIONS = 1 << 25  # elements: below this, one draw serves every layer of a shape
+
+
+@torch.no_grad()
+def rho_layers(p: Probe) -> list[Tensor] | None:
+    """ρ_l: Pearson correlation, over (sample, direction) pairs, of the change the credit
+    predicts, ε⟨a_l(x), u⟩, with the actual change CE_x(h_l + εu) − CE_x(h_l) (per-sample CE,
+    the rest of the network forwarded). A credit equal to the true gradient gives ρ ≈ 1 (up to
+    curvature, O(ε)); an unrelated credit gives ≈ 0. None without a credit or with rho_dirs 0.
+
+    The directions come from a generator on the model's device seeded with the probe's seed
+    (the same directions at every layer of a shape, chunk by chunk, so memory stays bounded
+    for ViT/CNN states): drawing them on the CPU would cost seconds per epoch for ViT-sized
+    states, and a run is not bit-identical across devices anyway (training is not).
+    """
+    if p.credits is None or p.opts.rho_dirs == 0:
+        return None
+    n = len(p.x) if p.opts.rho_batch is None else min(p.opts.rho_batch, len(p.x))
+    eps, dt, dirs = p.opts.rho_eps, p.fd_dtype, p.opts.rho_dirs
+    m = p.fd_model()
+    y = p.y[:n]
+    out: list[Tensor] = []
+    cache: dict[tuple[int, ...], list[Tensor]] = {}
+    for layer, (h, a) in enumerate(zip(p.hs, p.credits, strict=True)):
+        h, a = h[:n].to(dt), a[:n].to(dt)
+        gen = torch.Generator(device=h.device).manual_seed(p.rng_seed)
+        base = F.cross_entropy(forward_from(m, layer, h), y, reduction="none")
+        per = max(1, (1 << 22) // max(1, h[0].numel() * n))  # directions per chunk (~32 MB)
+        shape = tuple(h.shape)
+        keep = dirs * h.numel() <= _CACHE_DIRECTIONS
+        chunks = cache.get(shape, [])
+        pred, actual = [], []
+        for j, i in enumerate(range(0, dirs, per)):
+            k = min(per, dirs - i)
+            if j < len(chunks):
+                u = chunks[j]
+            else:
+                u = _directions(gen, k, h)
+                if keep:
+                    chunks.append(u)
+            pred.append(eps * (u.flatten(2) * a.flatten(1)).sum(dim=-1))  # (k, n)
+            hp = (h.unsqueeze(0) + eps * u).reshape(k * n, *h.shape[1:])
+            ce = F.cross_entropy(forward_from(m, layer, hp), y.repeat(k), reduction="none")
+            actual.append(ce.view(k, n) - base)
+        out.append(pearson(torch.cat(pred), torch.cat(actual)))
+        if keep:
+            cache[shape] = chunks
+    return out
+
+
+@torch.no_grad()
+def nudge_layers(p: Probe) -> list[Tensor] | None:
+    """ΔCE_l: batch-mean CE after h_l ← h_l − η·a_l/‖a_l‖ (per sample), the rest forwarded,
+    minus the CE before. Negative = a step against the credit lowers the loss (the credit
+    helps). A zero credit does not move its sample."""
+    if p.credits is None:
+        return None
+    eta, dt = p.opts.nudge_eta, p.fd_dtype
+    m = p.fd_model()
+    out: list[Tensor] = []
+    for layer, (h, a) in enumerate(zip(p.hs, p.credits, strict=True)):
+        h = h.to(dt)
+        step = unit_rows(a).to(dt).reshape(h.shape)
+        before = F.cross_entropy(forward_from(m, layer, h), p.y)
+        after = F.cross_entropy(forward_from(m, layer, h - eta * step), p.y)
+        out.append(after - before)
+    return out
+
+
+def stability(g: Tensor, batch: int) -> Tensor:
+    """Cross-batch direction stability of per-sample gradients g (N, ...): unit-normalize each
+    sample's g, average within each of the ⌊N / batch⌋ disjoint consecutive batches, and take
+    the mean pairwise cosine between the batch means (float64). ≈ 1 when every sample's
+    gradient points one way, ≈ 0 (± 1/√d) for independent directions; NaN when fewer than two
+    batches fit or a batch mean is zero. Scale-free, so g's 1/N convention does not matter."""
+    k = len(g) // batch
+    if k < 2:
+        return torch.tensor(float("nan"), device=g.device)
+    means = unit_rows(g[: k * batch]).view(k, batch, -1).mean(dim=1)
+    means = means / means.norm(dim=-1, keepdim=True)
+    c = means @ means.T
+    iu = torch.triu_indices(k, k, offset=1, device=g.device)
+    return c[iu[0], iu[1]].mean()
+
+
+def stability_diagnostics(p: Probe) -> dict[str, Any]:
+    """stability_layers (every l) and stability (at `stability_layer`, default L // 2)."""
+    layers = [stability(g, p.opts.stability_batch) for g in p.gs]
+    at = p.opts.stability_layer
+    at = (len(p.gs) - 1) // 2 if at is None else min(at, len(p.gs) - 1)
+    return {"stability_layers": layers, "stability": layers[at]}
+
+
+def credit_diagnostics(p: Probe) -> dict[str, Any]:
+    """rho_layers and nudge_layers (None without a credit)."""
+    return {"rho_layers": rho_layers(p), "nudge_layers": nudge_layers(p)}
+
+
+def sparsity_diagnostics(p: Probe) -> dict[str, Any]:
+    """sparsity: fraction of evaluation samples with ‖g_L(x)‖ > sparsity_tau (batch-mean
+    convention, like the gradient floor)."""
+    norms = p.gs[-1].flatten(1).double().norm(dim=-1)
+    return {"sparsity": (norms > p.opts.sparsity_tau).double().mean()}
 
 
 def _mean(values: list[float | None] | None) -> float | None:
@@ -123,8 +360,22 @@ def scalar_summaries(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-DIAGNOSTICS: list[Callable[[Probe], dict[str, Any]]] = [layer_diagnostics]
-DERIVED: list[Callable[[dict[str, Any]], dict[str, Any]]] = [scalar_summaries]
+def credit_summaries(entry: dict[str, Any]) -> dict[str, Any]:
+    """rho and nudge: means over the deep layers 1..L (None if any is undefined, or L = 0)."""
+    out: dict[str, Any] = {}
+    for name in ("rho", "nudge"):
+        layers = entry.get(f"{name}_layers")
+        out[name] = _mean(layers[1:]) if layers is not None else None
+    return out
+
+
+DIAGNOSTICS: list[Callable[[Probe], dict[str, Any]]] = [
+    layer_diagnostics,
+    credit_diagnostics,
+    stability_diagnostics,
+    sparsity_diagnostics,
+]
+DERIVED: list[Callable[[dict[str, Any]], dict[str, Any]]] = [scalar_summaries, credit_summaries]
 
 
 @torch.no_grad()
@@ -185,8 +436,11 @@ def epoch_entry(
     eval_batch: int,
     epoch: int,
     train_loss: Tensor | float | None,
+    opts: MeasureOptions | None = None,
+    rng_seed: int = 0,
 ) -> dict[str, Any]:
-    """One log entry: {"epoch", "test_acc", "train_loss", per-layer lists, scalar summaries}."""
+    """One log entry: {"epoch", "test_acc", "train_loss", per-layer lists, scalar summaries}
+    (the per-run protocol fields are added by `Tracker`)."""
     was_training = model.training
     model.eval()
     try:
@@ -194,7 +448,9 @@ def epoch_entry(
             "test_acc": accuracy(model, x_test, y_test, eval_batch),
             "train_loss": train_loss,
         }
-        p = make_probe(model, method, x_test[:eval_batch], y_test[:eval_batch])
+        p = make_probe(
+            model, method, x_test[:eval_batch], y_test[:eval_batch], opts, rng_seed=rng_seed
+        )
         for diag in DIAGNOSTICS:
             raw.update(diag(p))
     finally:
@@ -203,3 +459,126 @@ def epoch_entry(
     for derive in DERIVED:
         entry.update(derive(entry))
     return entry
+
+
+def probe_seed(run_seed: int, epoch: int) -> int:
+    """The seed of ρ's directions at one logged epoch of one run (independent of the run's
+    training streams, different at every epoch)."""
+    state = np.random.SeedSequence([int(run_seed), 0x6D656173, int(epoch)]).generate_state(2)
+    return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+# Final-only fields (result["final"]), always present: null when not computed.
+NULL_FIELDS = (
+    "null_cos_layers",
+    "null_cos_std_layers",
+    "null_deep_cos",
+    "null_deep_cos_std",
+    "null_gamma",
+    "null_gamma_std",
+    "null_draws",
+)
+
+
+class Tracker:
+    """Measures one run: the log entries with their protocol flags, then the final block.
+
+    Keeps the state that spans epochs: the reference training loss (epoch 0) and which
+    diagnostics have fired so far. In each entry `fired_a`/`fired_b` mean "has fired at a logged
+    epoch <= this one", `fired_c` (judged at the final epoch by default, protocol.stability_at)
+    means "fires at this epoch", and `trustworthy` is the run-decided verdict if training
+    stopped here; so the last entry agrees with the run's protocol block.
+    """
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        ms = cfg["measure"]
+        self.seed = int(cfg["seed"])
+        self.method_cfg = cfg["method"]
+        self.opts = MeasureOptions.from_config(ms)
+        self.protocol = {**P.defaults(), **ms.get("protocol", {})}
+        self.first_loss: float | None = None
+        self.fired: dict[str, bool | None] = dict.fromkeys(P.RUN_DECIDED)
+
+    def entry(
+        self,
+        model: nn.Module,
+        method: Method,
+        x_test: Tensor,
+        y_test: Tensor,
+        epoch: int,
+        train_loss: Tensor | float | None,
+    ) -> dict[str, Any]:
+        """The log entry of one logged epoch (metrics + protocol flags)."""
+        e = epoch_entry(
+            model,
+            method,
+            x_test,
+            y_test,
+            self.opts.eval_batch,
+            epoch,
+            train_loss,
+            self.opts,
+            probe_seed(self.seed, epoch),
+        )
+        e.update(self.update(e))
+        return e
+
+    def update(self, e: dict[str, Any]) -> dict[str, Any]:
+        """loss_decrease, ref_degenerate, fired_a/b/c (cumulative), trustworthy, from one
+        entry of plain floats (entries must come in epoch order)."""
+        out: dict[str, Any] = {}
+        loss = e.get("train_loss")
+        if self.first_loss is None and loss is not None:
+            self.first_loss = loss
+        out["loss_decrease"] = (
+            None if loss is None or self.first_loss is None else self.first_loss - loss
+        )
+        now = {d: P.fires(d, e.get(P.RULES[d][0]), self.protocol) for d in P.RUN_DECIDED}
+        out["ref_degenerate"] = None if now["b"] is None else int(now["b"])
+        for d in P.RUN_DECIDED:
+            if P.window(d, self.protocol) == "final":  # judged where training stops: now
+                self.fired[d] = now[d]
+            elif now[d] is not None:
+                self.fired[d] = bool(self.fired[d]) or now[d]
+            out[f"fired_{d}"] = None if self.fired[d] is None else int(self.fired[d])
+        decided = [d for d in P.SETS[self.protocol["set"]] if d in P.RUN_DECIDED]
+        out["trustworthy"] = 0 if any(self.fired[d] for d in decided) else 1
+        return out
+
+    def finish(
+        self,
+        log: Sequence[dict[str, Any]],
+        model: nn.Module | None = None,
+        method: Method | None = None,
+        x_test: Tensor | None = None,
+        y_test: Tensor | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(result["final"], result["protocol"]): the last entry's scalars plus the run-level
+        fields (critical values, first firing epochs, null calibration when asked for and a
+        model is given)."""
+        final: dict[str, Any] = {}
+        if log:
+            final = {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}
+        block = P.evaluate(log, self.protocol)
+        final.update(P.extremes(log))
+        for d in P.RUN_DECIDED:
+            final[f"fired_{d}"] = None if block["fired"][d] is None else int(block["fired"][d])
+            final[f"first_fire_{d}"] = block["first_epoch"][d]
+        verdict = block["verdict"]
+        final["trustworthy"] = None if verdict == "undecided" else int(verdict == "trustworthy")
+        final.update(dict.fromkeys(NULL_FIELDS))
+        if self.opts.null_draws and model is not None and method is not None and x_test is not None:
+            from faspec.train.null import null_cosines  # null imports run, which imports us
+
+            nb = self.opts.eval_batch
+            null = null_cosines(
+                model,
+                method,
+                self.method_cfg,
+                x_test[:nb],
+                y_test[:nb],  # type: ignore[index]
+                self.opts.null_draws,
+                self.seed,
+            )
+            final.update({k: null[k] for k in NULL_FIELDS})
+        return final, block

@@ -17,6 +17,12 @@ Factory signatures (what a plug-in must provide):
 * dataset: ``factory(**options) -> faspec.train.data.Data`` (CPU tensors), plus
   ``describe(**options) -> {"in_dim": int, "num_classes": int}`` that needs no data on disk
   (used to rebuild a model from a checkpoint).
+
+Compatibility (the support matrix, checked by `normalize_config`): a component lists the
+`traits` it provides and the traits it `requires` of the next one — a method of the
+architecture, an architecture of the dataset (see `TRAITS`). A `check(config)` callable may
+validate option combinations that traits cannot express (a ViT patch that must divide the
+image side); it raises `faspec.train.ConfigError`.
 """
 
 from __future__ import annotations
@@ -54,6 +60,19 @@ class Component:
     doc: str = ""
     # datasets only: options -> {"in_dim", "num_classes"} without loading any data
     describe: Callable[..., dict[str, int]] | None = None
+    # the support matrix: traits this component provides / requires of the next one (TRAITS)
+    traits: frozenset[str] = frozenset()
+    requires: frozenset[str] = frozenset()
+    # normalized config -> None, raising ConfigError for an unsupported option combination
+    check: Callable[[dict[str, Any]], None] | None = None
+
+
+# What a component may provide or require (methods require of architectures, architectures
+# of datasets). The words are printed in errors and by `faspec methods`.
+TRAITS: dict[str, str] = {
+    "equal_width": "every hidden state h_0..h_L has one width (FA's d×d feedback B_l)",
+    "image": "inputs are 3×H×W images, flattened (conv and patch architectures)",
+}
 
 
 METHODS: dict[str, Component] = {}
@@ -71,12 +90,59 @@ SCALAR_METRICS: dict[str, str] = {
     "deep_cos": "mean over layers 1..L of the per-sample cosine of the credit to the BP gradient",
     "gamma": "mean over layers 0..L of the same cosine",
     "growth": "max over l of median ||h_{l+1}|| / median ||h_l||",
+    # credit quality and the protocol (faspec.train.measure / protocol; docs/metrics.md)
+    "rho": "mean over layers 1..L of rho_layers (perturbation correlation; BP ~ 1)",
+    "nudge": "mean over layers 1..L of nudge_layers (< 0: stepping against the credit helps)",
+    "loss_decrease": "train_loss at epoch 0 (init) minus train_loss now (> 0: it went down)",
+    "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6)",
+    "stability": "cross-batch direction stability of g at layer L//2 (protocol (c))",
+    "ref_degenerate": "1 when g_norm < protocol.g_floor now (cosines are kept, but suspect)",
+    "fired_a": "1 once (a) growth > protocol.growth has fired at a logged epoch <= this one",
+    "fired_b": "1 once (b) g_norm < protocol.g_floor has fired at a logged epoch <= this one",
+    "fired_c": "1 once (c) stability > protocol.stability has fired at a logged epoch <= this one",
+    "trustworthy": "1 while no diagnostic of the set that the run decides (a, b, c) has fired",
+    # final only (result["final"])
+    "growth_max": "max of growth over the logged epochs ((a)'s flip threshold)",
+    "g_norm_min": "min of g_norm over the logged epochs ((b)'s flip threshold)",
+    "stability_max": "max of stability over the logged epochs ((c)'s flip threshold)",
+    "first_fire_a": "first logged epoch at which (a) fired, null if never",
+    "first_fire_b": "first logged epoch at which (b) fired, null if never",
+    "first_fire_c": "first logged epoch at which (c) fired, null if never",
+    "null_deep_cos": "deep_cos with fresh feedback draws: mean over measure.null_draws draws",
+    "null_deep_cos_std": "std (ddof=1) over draws of the fresh-feedback deep_cos",
+    "null_gamma": "gamma with fresh feedback draws: mean over draws",
+    "null_gamma_std": "std (ddof=1) over draws of the fresh-feedback gamma",
+    "null_draws": "number of fresh feedback draws behind the null_* fields (null: off)",
 }
 LAYER_METRICS: dict[str, str] = {
     "h_norm_layers": "median per-sample ||h_l||, l = 0..L",
     "g_norm_layers": "median per-sample ||g_l||, l = 0..L",
     "cos_layers": "per-sample-mean cosine of credit a_l to g_l, l = 0..L",
+    "rho_layers": "Pearson r of eps<a_l,u> vs CE(h_l+eps u)-CE(h_l), over samples x directions",
+    "nudge_layers": "batch-mean CE change after h_l -= eta a_l/||a_l||, l = 0..L",
+    "stability_layers": "cross-batch direction stability of g_l, l = 0..L",
+    # final only
+    "null_cos_layers": "cos_layers with fresh feedback draws: mean over draws",
+    "null_cos_std_layers": "std (ddof=1) over fresh feedback draws of cos_l",
 }
+# Names only in result["final"] (run-level), never in a log entry: `by epoch N` cannot use them.
+FINAL_ONLY: frozenset[str] = frozenset(
+    {
+        "growth_max",
+        "g_norm_min",
+        "stability_max",
+        "first_fire_a",
+        "first_fire_b",
+        "first_fire_c",
+        "null_deep_cos",
+        "null_deep_cos_std",
+        "null_gamma",
+        "null_gamma_std",
+        "null_draws",
+        "null_cos_layers",
+        "null_cos_std_layers",
+    }
+)
 
 
 def metric_names() -> list[str]:
@@ -102,6 +168,9 @@ def register(
     options: dict[str, Option] | None = None,
     doc: str = "",
     describe: Callable[..., dict[str, int]] | None = None,
+    traits: tuple[str, ...] = (),
+    requires: tuple[str, ...] = (),
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register `factory` under `name`. Re-registering a name is an error, because
     two components answering to one name would make a cached result ambiguous."""
@@ -116,6 +185,9 @@ def register(
             options=dict(options or {}),
             doc=doc or (factory.__doc__ or "").strip().split("\n")[0],
             describe=describe,
+            traits=frozenset(traits),
+            requires=frozenset(requires),
+            check=check,
         )
         return factory
 

@@ -80,6 +80,21 @@ def make_optimizer(
         return torch.optim.AdamW(params, foreach=True, **kwargs)
 
 
+def precision_used(device: torch.device, train: dict[str, Any]) -> str:
+    """'bf16' only for `train.precision: bf16` on CUDA; everything else trains in fp32."""
+    return "bf16" if train.get("precision") == "bf16" and device.type == "cuda" else "fp32"
+
+
+def autocast(device: torch.device, train: dict[str, Any]) -> torch.autocast:
+    """The training step's autocast context (disabled unless `precision_used` is bf16). Only
+    the training forward/backward runs inside it; the metrics are computed outside, in fp32."""
+    return torch.autocast(
+        device_type=device.type,
+        dtype=torch.bfloat16,
+        enabled=precision_used(device, train) == "bf16",
+    )
+
+
 def lr_at(step: int, total: int, train: dict[str, Any]) -> float:
     """Cosine: lr·½(1 + cos(π t/T)) at optimizer step t (0-based), T = total steps."""
     if train["schedule"] == "constant" or total <= 0:
@@ -162,11 +177,10 @@ def run(
     logged = set(range(epochs + 1)) if ms["epochs"] == "all" else set(ms["epochs"]) | {0, epochs}
     log: list[dict[str, Any]] = []
     status, error = "ok", None
+    tracker = measure.Tracker(cfg)
 
     def record(epoch: int, train_loss: Any) -> None:
-        entry = measure.epoch_entry(
-            model, method, data.x_test, data.y_test, ms["eval_batch"], epoch, train_loss
-        )
+        entry = tracker.entry(model, method, data.x_test, data.y_test, epoch, train_loss)
         log.append(entry)
         if on_epoch is not None:
             on_epoch(epoch, entry)
@@ -180,6 +194,7 @@ def run(
 
     step = 0
     for epoch in range(1, epochs + 1):
+        method.begin_epoch(epoch, epochs)
         perm = torch.randperm(n, generator=g_batches).to(dev)
         ce_sum = torch.zeros((), dtype=torch.float64, device=dev)
         loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
@@ -191,10 +206,11 @@ def run(
             for group in opt.param_groups:
                 group["lr"] = lr
             opt.zero_grad(set_to_none=True)
-            loss, ce = method.loss(model, xb, yb)
+            with autocast(dev, tr):
+                loss, ce = method.loss(model, xb, yb)
             loss.backward()
             if tr["grad_clip"] is not None:
-                torch.nn.utils.clip_grad_norm_(params, tr["grad_clip"])
+                method.clip_gradients(model, tr["grad_clip"])
             opt.step()
             step += 1
             ce_sum += ce
@@ -206,15 +222,21 @@ def run(
         if epoch in logged:
             record(epoch, ce_sum / steps_per_epoch)
 
+    if status == "ok":  # null calibration (measure.null_draws) only on a finished run
+        final, protocol = tracker.finish(log, model, method, data.x_test, data.y_test)
+    else:
+        final, protocol = tracker.finish(log)
     result = {
         "status": status,
         "error": error,
-        "final": _final(log),
+        "final": final,
+        "protocol": protocol,
         "log": log,
         "provenance": {
             "faspec": faspec.__version__,
             "torch": torch.__version__,
             "device": str(dev),
+            "precision": precision_used(dev, tr),
             "wall_s": round(time.perf_counter() - t0, 3),
             "git": git_commit(),
             "host": socket.gethostname(),
@@ -222,10 +244,3 @@ def run(
     }
     checkpoint = _checkpoint_bytes(model, method) if status == "ok" else None
     return RunOutput(result=result, checkpoint=checkpoint)
-
-
-def _final(log: list[dict[str, Any]]) -> dict[str, Any]:
-    """The scalar metrics (not the per-layer lists, not the epoch) of the last log entry."""
-    if not log:
-        return {}
-    return {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}

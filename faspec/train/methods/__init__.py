@@ -13,24 +13,36 @@ from faspec.train.methods.base import (
     exact_gradients,
     head_gradient,
     output_error,
+    preserve_batchnorm_stats,
+    rms_normalize,
     unit_forward,
+    widths,
 )
 from faspec.train.methods.bp import BP, Frozen
+from faspec.train.methods.bridges import Bridge, CreditBridge, StateBridge
 from faspec.train.methods.dfa import DFA
+from faspec.train.methods.ep import EP
 from faspec.train.methods.fa import FA
 
 __all__ = [
     "BP",
+    "Bridge",
+    "CreditBridge",
     "COMMON_OPTIONS",
     "DFA",
+    "EP",
     "FA",
     "BlockLocalMethod",
     "Frozen",
     "Method",
+    "StateBridge",
     "UnitForward",
     "block_local_loss",
     "exact_gradients",
     "head_gradient",
     "output_error",
+    "preserve_batchnorm_stats",
+    "rms_normalize",
     "unit_forward",
+    "widths",
 ]

@@ -16,6 +16,8 @@ gradient is exactly BP's gradient of the batch-mean CE when a_u is the true per-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -37,6 +39,42 @@ COMMON_OPTIONS: dict[str, Option] = {
         choices=("true", "random"),
     ),
 }
+
+
+def widths(model: nn.Module) -> list[int]:
+    """Feature size of h_0..h_L (the arch contract's `widths`; a model without it is taken to
+    be one width, the head's input)."""
+    w = getattr(model, "widths", None)
+    return list(w) if w is not None else [model.head.in_features] * (len(model.blocks) + 1)
+
+
+def rms_normalize(a: Tensor, eps: float = 1e-6) -> Tensor:
+    """â = a / (RMS_feature(a) + eps), per sample (DOMAIN.md §2, CB item 5): every sample's
+    credit gets unit root-mean-square entry, whatever the scale of the signal it came from."""
+    return a / (a.pow(2).mean(dim=-1, keepdim=True).sqrt() + eps)
+
+
+@contextmanager
+def preserve_batchnorm_stats(model: nn.Module) -> Iterator[None]:
+    """Extra forward passes of a training step (EP's relaxation) must not move BatchNorm's
+    running statistics. Inside, every BN module works on copies of its statistics (it still
+    normalizes with the statistics of the batch it sees, as the free phase did); afterwards the
+    original tensors are put back untouched — never written in place, because the free phase's
+    autograd graph holds them."""
+    keys = ("running_mean", "running_var", "num_batches_tracked")
+    saved = []
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            state = {k: getattr(m, k) for k in keys if getattr(m, k, None) is not None}
+            saved.append((m, state))
+            for k, v in state.items():
+                setattr(m, k, v.clone())
+    try:
+        yield
+    finally:
+        for m, state in saved:
+            for k, v in state.items():
+                setattr(m, k, v)
 
 
 @dataclass
@@ -163,6 +201,16 @@ class Method(nn.Module):
         if self.targets == "random":
             return torch.randint(self.num_classes, y.shape, generator=generator).to(y.device)
         return y
+
+    def begin_epoch(self, epoch: int, epochs: int) -> None:
+        """Called by the trainer before training epoch `epoch` (1-based) of `epochs`; methods
+        with a schedule (the bridges' DFA warm-up) switch here. Default: nothing."""
+
+    def clip_gradients(self, model: nn.Module, max_norm: float) -> None:
+        """Clip the gradient norm (train.grad_clip). Default: one global norm over
+        `trainable_parameters`; methods with feedback nets clip those apart, so that neither
+        network's gradient scale shrinks the other's step."""
+        torch.nn.utils.clip_grad_norm_(self.trainable_parameters(model), max_norm)
 
     def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """(scalar to backward, detached batch-mean CE of the head on `y`)."""

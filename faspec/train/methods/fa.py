@@ -13,6 +13,7 @@ from faspec.train.methods.base import (
     BlockLocalMethod,
     UnitForward,
     head_gradient,
+    widths,
 )
 from faspec.train.registry import METHODS, register
 
@@ -29,7 +30,10 @@ class FA(BlockLocalMethod):
         self, model: nn.Module, num_classes: int, generator: torch.Generator, **options: Any
     ) -> None:
         super().__init__(model, num_classes, generator, **options)
-        d = model.head.in_features
+        ws = widths(model)
+        if len(set(ws)) != 1:
+            raise ValueError(f"FA needs one width across h_0..h_L, got {ws}")
+        d = ws[0]
         self.n_feedback = len(model.blocks)
         for i in range(self.n_feedback):
             b = torch.randn(d, d, generator=generator) / math.sqrt(d)
@@ -53,4 +57,5 @@ register(
     version=1,
     options=COMMON_OPTIONS,
     doc="Feedback alignment: exact a_L, a_l = B_l a_{l+1}, block-local updates",
+    requires=("equal_width",),
 )(FA)

@@ -83,6 +83,7 @@ class ResMLP(nn.Module):
         self.out_ln: nn.Module = nn.LayerNorm(d) if terminal_ln else nn.Identity()
         self.head = nn.Linear(d, num_classes)
         self.skip = skip
+        self.widths = [d] * (blocks + 1)  # feature size of h_0..h_L (the arch contract)
 
     def combine(self, h: Tensor, f: Tensor) -> Tensor:
         return h + f if self.skip else f
@@ -118,6 +119,7 @@ class ResMLP(nn.Module):
         "alpha": Option(float, 1.0, "φ_α mixing, used only when act == 'phi'"),
     },
     doc="Residual pre-LN MLP (flattened inputs)",
+    traits=("equal_width",),
 )
 def build_resmlp(in_dim: int, num_classes: int, **options: object) -> ResMLP:
     """Residual pre-LN MLP on flattened inputs."""

@@ -1,0 +1,154 @@
+"""ViT-Mini (DOMAIN.md §1): patch embedding + cls token, L pre-LN transformer blocks, terminal LN,
+head on the cls token.
+
+Arch contract on tokens. h_l is the *whole token set* (cls first, then the patches), flattened
+per sample to (N, T·d) with T = 1 + number of patches: every token is part of the state that a
+block changes and that a credit must address, and a flat vector keeps per-sample norms and
+cosines meaning the same as on the MLPs. Block l returns f_l(h) = A + M with
+A = Attn(LN₁(h)) and M = MLP(LN₂(h + A)), so that `combine(h, f) = h + f` is exactly the usual
+pre-LN block h + A + MLP(LN₂(h + A)) and a block is one unit, as in ResMLP. [G] choices (options):
+patch 4, 4 heads, MLP 4d. The cls token and the position embedding start at N(0, 0.02²) so
+that the cls token's ‖h_0‖ is small (0.3–1.5 in the paper's notes) while the patch tokens carry
+the image.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from faspec.train.models.image import image_check, image_side
+from faspec.train.registry import ARCHS, Option, register
+
+
+class PatchEmbed(nn.Module):
+    """x (N, C·S·S) -> h_0 (N, T·d): conv patchify, prepend the cls token, add positions."""
+
+    def __init__(self, channels: int, side: int, patch: int, d: int) -> None:
+        super().__init__()
+        self.shape = (channels, side, side)
+        self.proj = nn.Conv2d(channels, d, patch, stride=patch)
+        n_tokens = 1 + (side // patch) ** 2
+        self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, n_tokens, d) * 0.02)
+
+    def forward(self, x: Tensor) -> Tensor:
+        t = self.proj(x.reshape(-1, *self.shape)).flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls.expand(len(t), -1, -1), t], dim=1) + self.pos
+        return t.flatten(1)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention (no dropout, no mask) through scaled_dot_product_attention."""
+
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, t: Tensor) -> Tensor:
+        n, length, d = t.shape
+        q, k, v = self.qkv(t).view(n, length, 3, self.heads, d // self.heads).unbind(2)
+        o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return self.proj(o.transpose(1, 2).reshape(n, length, d))
+
+
+class ViTBlock(nn.Module):
+    """Pre-LN transformer block as one unit: f(h) = A + MLP(LN₂(h + A)), A = Attn(LN₁(h))."""
+
+    def __init__(self, d: int, tokens: int, heads: int, mlp: int) -> None:
+        super().__init__()
+        self.d, self.tokens = d, tokens
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = Attention(d, heads)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, mlp * d), nn.GELU(), nn.Linear(mlp * d, d))
+
+    def forward(self, h: Tensor) -> Tensor:
+        t = h.view(len(h), self.tokens, self.d)
+        a = self.attn(self.ln1(t))
+        return (a + self.mlp(self.ln2(t + a))).flatten(1)
+
+
+class ViTMini(nn.Module):
+    """ViT-Mini honouring the arch contract (`faspec.train.models`) on flattened token sets."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        num_classes: int,
+        d: int = 128,
+        blocks: int = 4,
+        patch: int = 4,
+        heads: int = 4,
+        mlp: int = 4,
+        channels: int = 3,
+        terminal_ln: bool = True,
+    ) -> None:
+        super().__init__()
+        side = image_side(in_dim, channels)
+        if side is None or side % patch or d % heads:
+            raise ValueError(f"ViT-Mini: in_dim {in_dim}, patch {patch}, d {d}, heads {heads}")
+        self.d = d
+        self.tokens = 1 + (side // patch) ** 2
+        self.embed = PatchEmbed(channels, side, patch, d)
+        self.blocks = nn.ModuleList(ViTBlock(d, self.tokens, heads, mlp) for _ in range(blocks))
+        self.out_ln: nn.Module = nn.LayerNorm(d) if terminal_ln else nn.Identity()
+        self.head = nn.Linear(d, num_classes)
+        self.widths = [self.tokens * d] * (blocks + 1)
+
+    def combine(self, h: Tensor, f: Tensor) -> Tensor:
+        return h + f
+
+    def cls(self, h: Tensor) -> Tensor:
+        """The cls token of a flat token set: (N, T·d) -> (N, d)."""
+        return h.view(len(h), self.tokens, self.d)[:, 0]
+
+    def head_logits(self, h_last: Tensor) -> Tensor:
+        return self.head(self.out_ln(self.cls(h_last)))
+
+    def forward(
+        self, x: Tensor, return_hidden: bool = False
+    ) -> Tensor | tuple[Tensor, list[Tensor]]:
+        h = self.embed(x.flatten(1))
+        hs = [h]
+        for block in self.blocks:
+            h = self.combine(h, block(h))
+            hs.append(h)
+        logits = self.head_logits(h)
+        return (logits, hs) if return_hidden else logits
+
+
+def _check_vit(cfg: dict) -> None:
+    from faspec.train.config import ConfigError
+
+    model = cfg["model"]
+    if model["d"] % model["heads"]:
+        raise ConfigError(
+            "model.heads", f"d={model['d']} is not divisible by heads={model['heads']}"
+        )
+    image_check(lambda m: (m["patch"], f"the patch {m['patch']}"))(cfg)
+
+
+@register(
+    ARCHS,
+    "vit",
+    version=1,
+    options={
+        "d": Option(int, 128, "token width", minimum=1),
+        "blocks": Option(int, 4, "number of pre-LN transformer blocks L", minimum=0),
+        "patch": Option(int, 4, "patch side [G]; must divide the image side", minimum=1),
+        "heads": Option(int, 4, "attention heads [G]; must divide d", minimum=1),
+        "mlp": Option(int, 4, "MLP hidden width as a multiple of d [G]", minimum=1),
+        "channels": Option(int, 3, "input channels; the side is inferred from in_dim", minimum=1),
+        "terminal_ln": Option(bool, True, "LayerNorm on the cls token before the head"),
+    },
+    doc="ViT-Mini: patch tokens + cls, pre-LN blocks, terminal LN, head on cls (images)",
+    requires=("image",),
+    check=_check_vit,
+)
+def build_vit(in_dim: int, num_classes: int, **options: object) -> ViTMini:
+    """ViT-Mini on flattened images; h_l are flattened token sets."""
+    return ViTMini(in_dim, num_classes, **options)  # type: ignore[arg-type]

@@ -1,0 +1,298 @@
+"""The paper's diagnostic protocol: which diagnostics fire, when, and the run's verdict.
+
+Pure Python on plain numbers (no torch): the same functions decide a run while it trains
+(`faspec.train.measure.Tracker`), re-decide a stored result with other thresholds, fold in the
+frozen-blocks baseline that only the check side has (diagnostic (d)), and compute the threshold
+values at which verdicts would flip (`sensitivity`). See docs/metrics.md.
+
+Diagnostics (DOMAIN.md §3), each against a threshold of `measure.protocol`:
+
+* (a) scale growth:        ``growth    >  protocol.growth``     (default 50)
+* (b) reference validity:  ``g_norm    <  protocol.g_floor``    (default 1e-7)
+* (c) direction stability: ``stability >  protocol.stability``  (default 0.30)
+* (d) depth utility:       ``(test_acc - frozen_acc)·100 < protocol.margin_pp`` (default 2 pp)
+
+A diagnostic *fires for a run* when it fires at **any logged epoch** (the protocol monitors
+training: a run that blew up at epoch 8 is walked back even if a later epoch looks calmer), so
+the per-epoch flags `fired_a`... are cumulative ("has fired by this epoch") and the final value is
+"fired during the run". (d) needs another run (the frozen baseline of the same setting), so a run
+cannot decide it: its block lists "d" under `pending`, its verdict covers the diagnostics it
+decides, and `with_baseline` folds (d) in once the check side has the frozen accuracy.
+
+Sets: ``paper`` = (a), (b), (c), (d); ``public`` = the later public protocol, D1 = (a),
+D2 = (b), D3 = (d), without (c) (stability is still logged, it only leaves the verdict).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from faspec.train.registry import Option
+
+PROTOCOL_OPTIONS: dict[str, Option] = {
+    "set": Option(
+        str,
+        "paper",
+        "diagnostic set: 'paper' = a, b, c, d; 'public' = D1 (a), D2 (b), D3 (d), no (c)",
+        choices=("paper", "public"),
+    ),
+    "growth": Option(
+        float, 50.0, "(a) fires when max_l ||h_{l+1}||/||h_l|| exceeds this", minimum=0.0
+    ),
+    "g_floor": Option(float, 1e-7, "(b) fires when median ||g_L|| falls below this", minimum=0.0),
+    "stability": Option(float, 0.30, "(c) fires when cross-batch stability exceeds this"),
+    "stability_at": Option(
+        str,
+        "final",
+        "(c) is judged at the last logged epoch ('final') or at any logged epoch ('any')",
+        choices=("final", "any"),
+    ),
+    "margin_pp": Option(
+        float, 2.0, "(d) fires unless test_acc clears the frozen baseline by this many pp"
+    ),
+}
+
+SETS: dict[str, tuple[str, ...]] = {"paper": ("a", "b", "c", "d"), "public": ("a", "b", "d")}
+PUBLIC_NAMES = {"a": "D1", "b": "D2", "d": "D3"}
+RUN_DECIDED = ("a", "b", "c")  # what one run decides on its own; (d) needs the frozen run
+
+# diagnostic -> (metric in the log entry, threshold option, "above" | "below")
+RULES: dict[str, tuple[str, str, str]] = {
+    "a": ("growth", "growth", "above"),
+    "b": ("g_norm", "g_floor", "below"),
+    "c": ("stability", "stability", "above"),
+}
+# diagnostic -> its extreme over the logged epochs (stored in result["final"])
+EXTREMES = {"a": "growth_max", "b": "g_norm_min", "c": "stability_max"}
+THRESHOLD_KEYS = ("growth", "g_floor", "stability", "stability_at", "margin_pp")
+
+
+def window(diag: str, protocol: Mapping[str, Any]) -> str:
+    """'any' (fires for the run if it fires at any logged epoch: (a), (b), and (c) with
+    stability_at 'any') or 'final' (judged at the last logged epoch: (c) by default)."""
+    return str(protocol.get("stability_at", "final")) if diag == "c" else "any"
+
+
+def defaults() -> dict[str, Any]:
+    """The protocol options with their default values."""
+    return {k: o.default for k, o in PROTOCOL_OPTIONS.items()}
+
+
+def fires(diag: str, value: float | None, protocol: Mapping[str, Any]) -> bool | None:
+    """Does diagnostic `diag` (a, b or c) fire on this value? None when the value is null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    _, key, side = RULES[diag]
+    thr = float(protocol[key])
+    return value > thr if side == "above" else value < thr
+
+
+def fires_d(test_acc: float | None, frozen_acc: float | None, margin_pp: float) -> bool | None:
+    """(d): fires unless the run clears the frozen baseline by at least `margin_pp` points."""
+    if test_acc is None or frozen_acc is None:
+        return None
+    return (test_acc - frozen_acc) * 100.0 < margin_pp
+
+
+def label(set_name: str, fired: Iterable[str], verdict: str) -> str:
+    """Human verdict: 'trustworthy' / 'walked back (a+b)' (paper), 'PASS' / 'FAIL(D1+D2)'."""
+    fired = sorted(fired)
+    if verdict == "undecided":
+        return verdict
+    if set_name == "public":
+        return "PASS" if not fired else "FAIL(" + "+".join(PUBLIC_NAMES[d] for d in fired) + ")"
+    return verdict if not fired else f"{verdict} ({'+'.join(fired)})"
+
+
+def _known(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def extremes(log: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """growth_max, g_norm_min, stability_max over the logged epochs (nulls skipped)."""
+    out: dict[str, float | None] = {}
+    for diag, name in EXTREMES.items():
+        metric, _, side = RULES[diag]
+        vals = [e.get(metric) for e in log if _known(e.get(metric))]
+        out[name] = (max(vals) if side == "above" else min(vals)) if vals else None
+    return out
+
+
+def judge(
+    diag: str, log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]
+) -> tuple[bool | None, int | None, float | None]:
+    """(fired, first logged epoch at which it fired, critical value) of one run-decided
+    diagnostic. The critical value is what the verdict compares with the threshold — the
+    extreme over the logged epochs in the 'any' window, the last value in the 'final' one — so
+    it is also the threshold at which this diagnostic would flip. In the 'final' window the
+    first epoch is reported only when the diagnostic fires at the end."""
+    metric, _, side = RULES[diag]
+    flags = [(e.get("epoch"), fires(diag, e.get(metric), protocol)) for e in log]
+    first = next((ep for ep, f in flags if f), None)
+    if window(diag, protocol) == "final":
+        last = log[-1].get(metric) if log else None
+        fired = fires(diag, last, protocol)
+        return fired, first if fired else None, last if _known(last) else None
+    vals = [e.get(metric) for e in log if _known(e.get(metric))]
+    if not vals:
+        return None, None, None
+    crit = max(vals) if side == "above" else min(vals)
+    return fires(diag, crit, protocol), first, crit
+
+
+def _verdict(diags: Sequence[str], fired: Mapping[str, bool | None]) -> str:
+    """'walked back' if a diagnostic of the set fired; 'undecided' if none could be decided
+    (an empty log); else 'trustworthy' (conditional on the pending ones)."""
+    if any(fired.get(d) for d in diags):
+        return "walked back"
+    if all(fired.get(d) is None for d in diags):
+        return "undecided"
+    return "trustworthy"
+
+
+def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> dict[str, Any]:
+    """The protocol block of one run from its log (list of entries with `epoch` and metrics).
+
+    Returns ``{"set", "diagnostics", "thresholds", "fired", "first_epoch", "pending",
+    "verdict" (trustworthy | walked back | undecided), "label", "needs_frozen_baseline",
+    "critical"}``; see docs/metrics.md.
+    """
+    proto = {**defaults(), **dict(protocol)}
+    set_name = proto["set"]
+    diags = SETS[set_name]
+    fired: dict[str, bool | None] = {}
+    first: dict[str, int | None] = {}
+    critical: dict[str, float | None] = {}
+    for diag in RUN_DECIDED:
+        fired[diag], first[diag], critical[diag] = judge(diag, log, proto)
+    fired["d"], first["d"] = None, None
+    pending = [d for d in diags if fired[d] is None]
+    decided_fired = [d for d in diags if fired[d]]
+    verdict = _verdict(diags, fired)
+    return {
+        "set": set_name,
+        "diagnostics": list(diags),
+        "thresholds": {k: proto[k] for k in THRESHOLD_KEYS},
+        "fired": fired,
+        "first_epoch": first,
+        "pending": pending,
+        "verdict": verdict,
+        "label": label(set_name, decided_fired, verdict),
+        "needs_frozen_baseline": "d" in diags,
+        "critical": critical,
+    }
+
+
+def with_baseline(
+    block: Mapping[str, Any], test_acc: float | None, frozen_acc: float | None
+) -> dict[str, Any]:
+    """Fold (d) into a run's protocol block, given its final accuracy and the frozen-blocks
+    accuracy of the same setting (the check side decides which frozen value: the same seed, or
+    the mean over seeds, and says so). Returns a new block; `pending` loses "d" once decided."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in block.items()}
+    if "d" not in out["diagnostics"]:
+        return out
+    d = fires_d(test_acc, frozen_acc, float(out["thresholds"]["margin_pp"]))
+    out["fired"]["d"] = d
+    if d is not None:
+        out["pending"] = [p for p in out["pending"] if p != "d"]
+        out["margin_pp"] = (test_acc - frozen_acc) * 100.0  # type: ignore[operator]
+    decided_fired = [x for x in out["diagnostics"] if out["fired"].get(x)]
+    out["verdict"] = _verdict(out["diagnostics"], out["fired"])
+    out["label"] = label(out["set"], decided_fired, out["verdict"])
+    return out
+
+
+def sensitivity(
+    results: Sequence[Mapping[str, Any]],
+    protocol: Mapping[str, Any] | None = None,
+    frozen_acc: float | Sequence[float | None] | None = None,
+) -> dict[str, Any]:
+    """Where each run's verdict would flip if one threshold moved (the others held).
+
+    `results` are result dicts (with `final` holding growth_max, g_norm_min, stability_max,
+    test_acc, and optionally `protocol`); `protocol` defaults to the first result's stored
+    thresholds, else the defaults. `frozen_acc` (one value, or one per result) lets (d) take part.
+
+    Per run: the value each diagnostic is decided on (`critical`), whether it fires at the
+    current thresholds, and `flip[x]`: the threshold of x at which the run's verdict flips —
+    that critical value when x alone decides the verdict (nothing else fires), else None (moving
+    x changes nothing). Per diagnostic: the sorted flip points and the count walked back now.
+    """
+    if protocol is None:
+        stored = next((r.get("protocol") for r in results if r.get("protocol")), None)
+        protocol = (
+            {"set": stored["set"], **stored["thresholds"]} if stored is not None else defaults()
+        )
+    proto = {**defaults(), **dict(protocol)}
+    diags = SETS[proto["set"]]
+    if frozen_acc is None or isinstance(frozen_acc, int | float):
+        frozen = [frozen_acc] * len(results)
+    else:
+        frozen = list(frozen_acc)
+        if len(frozen) != len(results):
+            raise ValueError(f"{len(frozen)} frozen accuracies for {len(results)} results")
+    runs = []
+    for i, (res, fz) in enumerate(zip(results, frozen, strict=True)):
+        final = res.get("final") or {}
+        crit: dict[str, float | None] = {d: final.get(EXTREMES[d]) for d in RUN_DECIDED}
+        if window("c", proto) == "final":
+            crit["c"] = final.get("stability")
+        acc = final.get("test_acc")
+        crit["d"] = (acc - fz) * 100.0 if acc is not None and fz is not None else None
+        fire = {d: fires(d, crit[d], proto) for d in RUN_DECIDED}
+        fire["d"] = None if crit["d"] is None else crit["d"] < float(proto["margin_pp"])
+        flip: dict[str, float | None] = {}
+        for d in diags:
+            others = any(fire[o] for o in diags if o != d)
+            flip[d] = None if others or crit[d] is None else crit[d]
+        walked = any(fire[d] for d in diags)
+        runs.append(
+            {
+                "index": i,
+                "run_id": res.get("run_id"),
+                "verdict": "walked back" if walked else "trustworthy",
+                "pending": [d for d in diags if fire[d] is None],
+                "critical": {d: crit[d] for d in diags},
+                "fires": {d: fire[d] for d in diags},
+                "flip": flip,
+            }
+        )
+    keys = {"a": "growth", "b": "g_floor", "c": "stability", "d": "margin_pp"}
+    per_diag = {}
+    for d in diags:
+        side = "below" if d in ("b", "d") else "above"
+        per_diag[d] = {
+            "threshold": proto[keys[d]],
+            "option": keys[d],
+            "fires_when": f"value {'<' if side == 'below' else '>'} threshold",
+            "flips": sorted({r["flip"][d] for r in runs if r["flip"][d] is not None}),
+            "firing": sum(1 for r in runs if r["fires"][d]),
+        }
+    return {
+        "set": proto["set"],
+        "thresholds": {k: proto[k] for k in THRESHOLD_KEYS},
+        "walked_back": sum(1 for r in runs if r["verdict"] == "walked back"),
+        "n": len(runs),
+        "runs": runs,
+        "diagnostics": per_diag,
+    }
+
+
+def schedule(spec: Any, epochs: int) -> list[int] | str:
+    """Normalize a `measure.epochs` value to "all" or a sorted list that holds 0 and `epochs`.
+
+    ``{"dense": n, "every": k}`` means epochs 0..n, then every k-th epoch (k, 2k, ...), and the
+    last. Lists are validated by the config; this is the compact form's expansion.
+    """
+    if spec == "all":
+        return "all"
+    if isinstance(spec, dict):
+        dense, every = int(spec.get("dense", 0)), spec.get("every")
+        out = set(range(min(dense, epochs) + 1))
+        if every:
+            out |= set(range(0, epochs + 1, int(every)))
+        return sorted(out | {0, epochs})
+    return sorted(set(spec) | {0, epochs})
