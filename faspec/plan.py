@@ -4,6 +4,13 @@ A run is identified by the sha256 of the canonical JSON of its *normalized* conf
 filled in, every component's version included). Two claims, experiments or specs that need the same
 training run therefore share one folder in the store and one training job; a default or a
 component version that changes gives a new hash, so a stale result is never reused silently.
+
+A claim about the protocol that needs diagnostic (d) (accuracy against the frozen-blocks
+baseline: `dfa fires d`, or `is trustworthy` / `is walked_back` / `never fires` under a set that
+holds (d)) needs the frozen run of each of its points and seeds. When the experiment lists no
+plain `frozen` entry, the plan adds one (method frozen, the point's config, the experiment's
+seeds, label `claim.baseline`: `frozen`) to the experiment's cells and to the claim's runs;
+an experiment that lists it already shares its runs (same config, same hash).
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec.spec import expr as E
 from faspec.spec.model import Claim, Experiment, PointKey, Spec, Where
 from faspec.store import Store
 from faspec.train import ConfigError, hash_view, normalize_config
+from faspec.train.protocol import SETS as PROTOCOL_SETS
+from faspec.train.protocol import defaults as protocol_defaults
 
 HASH_CHARS = 16
 
@@ -119,30 +129,100 @@ def _claim_points(claim: Claim, exp: Experiment) -> list[PointKey]:
     return keys
 
 
+def _add_cell(
+    plan: Plan,
+    spec: Spec,
+    exp: Experiment,
+    point_key: PointKey,
+    point_config: dict[str, Any],
+    label: str,
+    method: str,
+    options: dict[str, Any],
+    seed: int,
+    why: str = "",
+) -> str:
+    raw = run_config(point_config, method, options, seed)
+    try:
+        cfg = normalize_config(raw)
+    except ConfigError as e:
+        raise PlanError(
+            exp.where,
+            f"experiment {exp.name!r}, method {label!r}{why}: {e.path}: {e.message}",
+            e.hint,
+        ) from e
+    rid = run_hash(cfg)
+    plan.runs[rid] = cfg
+    plan.cells[Cell(spec.name, exp.name, point_key, label, seed)] = rid
+    plan.cells_total += 1
+    if exp.resources:
+        plan.resources[rid] = dict(exp.resources)
+    return rid
+
+
+def protocol_set(point_config: dict[str, Any]) -> tuple[str, ...]:
+    """The diagnostics of the protocol set a point's runs are judged by (its measure.protocol)."""
+    measure = point_config.get("measure") or {}
+    proto = measure.get("protocol") if isinstance(measure, dict) else None
+    default = protocol_defaults()["set"]
+    name = proto.get("set", default) if isinstance(proto, dict) else default
+    return PROTOCOL_SETS.get(name, PROTOCOL_SETS[default])
+
+
+def needs_baseline(claim: Claim, diagnostics: tuple[str, ...]) -> bool:
+    """Does the claim read diagnostic (d), given the protocol set of its runs?"""
+    return any("d" in p.needs(diagnostics) for p in E.predicates(claim.expr))
+
+
+def _add_baseline(
+    plan: Plan, spec: Spec, exp: Experiment, claim: Claim, points: set[PointKey]
+) -> bool:
+    """Add the frozen-blocks runs that (d) needs at the claim's points (see the module doc);
+    True when the claim needs them."""
+    needed = False
+    for point in exp.points:
+        if point.key not in points or not needs_baseline(claim, protocol_set(point.config)):
+            continue
+        needed = True
+        for seed in exp.seeds:
+            if Cell(spec.name, exp.name, point.key, claim.baseline, seed) in plan.cells:
+                continue
+            _add_cell(
+                plan,
+                spec,
+                exp,
+                point.key,
+                point.config,
+                claim.baseline,
+                "frozen",
+                {},
+                seed,
+                f" (the frozen-blocks baseline that claim {claim.id!r} needs for diagnostic (d))",
+            )
+    return needed
+
+
 def add_spec(plan: Plan, spec: Spec) -> None:
     for exp in spec.experiments.values():
         for point in exp.points:
             for entry in exp.methods:
                 for seed in exp.seeds:
-                    raw = run_config(point.config, entry.name, entry.options, seed)
-                    try:
-                        cfg = normalize_config(raw)
-                    except ConfigError as e:
-                        raise PlanError(
-                            exp.where,
-                            f"experiment {exp.name!r}, method {entry.label!r}: {e.path}: {e.message}",
-                            e.hint,
-                        ) from e
-                    rid = run_hash(cfg)
-                    plan.runs[rid] = cfg
-                    plan.cells[Cell(spec.name, exp.name, point.key, entry.label, seed)] = rid
-                    plan.cells_total += 1
-                    if exp.resources:
-                        plan.resources[rid] = dict(exp.resources)
+                    _add_cell(
+                        plan,
+                        spec,
+                        exp,
+                        point.key,
+                        point.config,
+                        entry.label,
+                        entry.name,
+                        entry.options,
+                        seed,
+                    )
     for claim in spec.claims:
         exp = spec.experiments[claim.experiment]
         labels = operand_methods(claim.expr) | set(claim.reported)
         points = set(_claim_points(claim, exp))
+        if _add_baseline(plan, spec, exp, claim, points):
+            labels.add(claim.baseline)
         rids = [
             rid
             for cell, rid in plan.cells.items()

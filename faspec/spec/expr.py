@@ -6,19 +6,42 @@ nothing is ever `eval`-ed: the grammar below is all there is.
     expr       := or_expr
     or_expr    := and_expr ("or" and_expr)*
     and_expr   := not_expr ("and" not_expr)*
-    not_expr   := "not" not_expr | "(" expr ")" | comparison
+    not_expr   := "not" not_expr | "(" expr ")" | predicate | comparison
     comparison := term (RELOP term)+ ["by" "epoch" INT]
     term       := NUMBER | operand
     operand    := IDENT ["." IDENT] ["[" INT "]"]
     RELOP      := ">" | "<" | ">=" | "<=" | ">>" | "<<" | "~="
 
-Precedence, loosest first: `or`, `and`, `not`, then a comparison chain. `a > b > c` is a chain
-(every link must hold), as in Python. `by epoch N` belongs to the whole chain before it.
+    predicate  := IDENT "is" ("trustworthy" | "walked_back")
+                | IDENT "fires" diags [("by" "epoch" INT) | ("first" "at" "epoch" INT)]
+                | IDENT "never" "fires" [diags] ["by" "epoch" INT]
+    diags      := DIAG ("+" DIAG)*
+    DIAG       := "a" | "b" | "c" | "d" | "D1" | "D2" | "D3"
+
+Precedence, loosest first: `or`, `and`, `not`, then a comparison chain or a predicate.
+`a > b > c` is a chain (every link must hold), as in Python. `by epoch N` belongs to the whole
+chain before it.
+
+Predicates state the paper's diagnostic protocol (DOMAIN.md §3; docs/metrics.md) about one
+method label; they are true or false per seed (faspec.check.claims decides them):
+
+* `dfa is walked_back` / `bp is trustworthy`: some / no diagnostic of the spec's protocol set
+  fires (`walked-back` and `walked back` are accepted too);
+* `dfa fires a+b`: every diagnostic named fires for the run; `... by epoch 5`: and first fired at
+  a logged epoch <= 5; `... first at epoch 4`: the first logged epoch at which it fired is 4
+  (for `a+b`, each of them);
+* `bp never fires`: no diagnostic of the protocol set fires; `bp never fires b` names them;
+  `... by epoch N`: none had fired by a logged epoch <= N.
+
+Diagnostics are the letters a (scale growth), b (gradient floor), c (direction stability),
+d (accuracy not clearing the frozen-blocks baseline), or the public protocol's names D1 = a,
+D2 = b, D3 = d (case-insensitive), joined by `+`; the AST holds the letters.
 
 Identifiers (method labels and metric names) start with a letter or `_` and continue with
 letters, digits, `_` or `-` (so `dfa_pen` and `dfa-pen` are both labels). A `-` is never an
 operator here, so this is unambiguous; a number after an operator may carry a sign (`a > -3`).
-`and`, `or`, `not`, `by`, `epoch` are keywords and cannot be labels.
+`and`, `or`, `not`, `by`, `epoch`, `is`, `fires`, `never` are keywords and cannot be labels
+(`trustworthy`, `walked_back`, `first`, `at` are words only where a predicate expects them).
 
 Columns (`col`) are 0-based offsets into the expression text; the loader maps them to the file.
 """
@@ -26,10 +49,16 @@ Columns (`col`) are 0-based offsets into the expression text; the loader maps th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-KEYWORDS = frozenset({"and", "or", "not", "by", "epoch"})
+KEYWORDS = frozenset({"and", "or", "not", "by", "epoch", "is", "fires", "never"})
+PREDICATE_WORDS = ("is", "fires", "never")  # a label followed by one of these is a predicate
+DIAGNOSTICS = ("a", "b", "c", "d")
+# how a diagnostic may be written -> its letter (the public protocol's D1/D2/D3 = a/b/d)
+DIAGNOSTIC_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "d1": "a", "d2": "b", "d3": "d"}
+DIAGNOSTICS_HELP = "a, b, c, d (paper set) or D1, D2, D3 (public set: a, b, d), joined by '+'"
+PREDICATE_KINDS = ("trustworthy", "walked_back", "fires", "never", "first")
 RELOPS = (">=", "<=", ">>", "<<", "~=", ">", "<")  # longest first for the tokenizer
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -101,6 +130,42 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class Predicate:
+    """A protocol predicate about one method label, true or false per seed.
+
+    `kind`: "trustworthy", "walked_back", "fires" (`fires D [by epoch N]`), "never"
+    (`never fires [D] [by epoch N]`) or "first" (`fires D first at epoch N`). `diagnostics`
+    holds letters (a, b, c, d); empty means the protocol set of the runs (trustworthy,
+    walked_back, `never fires` without D). `epoch` is N of `by epoch N` / `first at epoch N`.
+    `written` keeps the diagnostics as the user wrote them (`D1+D2`), for messages.
+    """
+
+    method: str
+    kind: str
+    diagnostics: tuple[str, ...] = ()
+    epoch: int | None = None
+    col: int = 0
+    written: tuple[str, ...] = ()
+
+    def needs(self, protocol_set: Iterable[str]) -> tuple[str, ...]:
+        """The diagnostics this predicate reads, given the runs' protocol set (its letters)."""
+        return self.diagnostics or tuple(protocol_set)
+
+    def __str__(self) -> str:
+        diags = "+".join(self.written or self.diagnostics)
+        if self.kind in ("trustworthy", "walked_back"):
+            return f"{self.method} is {self.kind}"
+        if self.kind == "first":
+            return f"{self.method} fires {diags} first at epoch {self.epoch}"
+        head = (
+            f"{self.method} fires {diags}" if self.kind == "fires" else f"{self.method} never fires"
+        )
+        if self.kind == "never" and diags:
+            head += f" {diags}"
+        return head if self.epoch is None else f"{head} by epoch {self.epoch}"
+
+
+@dataclass(frozen=True)
 class And:
     items: tuple[Node, ...]
     col: int = 0
@@ -127,7 +192,7 @@ class Not:
         return "not " + _paren(self.item, (And, Or))
 
 
-Node = Compare | And | Or | Not
+Node = Compare | Predicate | And | Or | Not
 
 
 def _paren(node: Node, kinds: tuple[type, ...]) -> str:
@@ -136,7 +201,7 @@ def _paren(node: Node, kinds: tuple[type, ...]) -> str:
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "num", "ident", "kw", "op", "(", ")", "[", "]", ".", "end"
+    kind: str  # "num", "ident", "kw", "op", "(", ")", "[", "]", ".", "+", "end"
     text: str
     col: int
 
@@ -177,6 +242,10 @@ def tokenize(text: str) -> list[Token]:
                 raise ExprError(end, f"malformed number {text[i : end + 1]!r}")
             tokens.append(Token("num", m.group(), i))
             i = end
+            continue
+        if ch == "+":  # joins diagnostics (`a+b`); a sign where a number may start is handled above
+            tokens.append(Token("+", "+", i))
+            i += 1
             continue
         m = IDENT_RE.match(text, i)
         if m is not None:
@@ -260,7 +329,145 @@ class _Parser:
                 )
             self.take()
             return node
+        if (
+            self.tok.kind == "ident"
+            and self.peek.kind == "kw"
+            and self.peek.text in PREDICATE_WORDS
+        ):
+            return self.predicate()
         return self.comparison()
+
+    @property
+    def peek(self) -> Token:
+        """The token after the current one (the end token when there is none)."""
+        return self.tokens[min(self.i + 1, len(self.tokens) - 1)]
+
+    def epoch_number(self) -> int:
+        tok = self.tok
+        if tok.kind != "num" or not re.fullmatch(r"\d+", tok.text):
+            raise ExprError(
+                tok.col, f"expected an epoch number (an integer >= 0), found {_describe(tok)}"
+            )
+        self.take()
+        return int(tok.text)
+
+    def by_epoch(self) -> int | None:
+        """An optional `by epoch N`."""
+        if self.at_kw("by"):
+            self.take()
+            if not self.at_kw("epoch"):
+                raise ExprError(
+                    self.tok.col, f"expected 'epoch' after 'by', found {_describe(self.tok)}"
+                )
+            self.take()
+            return self.epoch_number()
+        if self.at_kw("epoch"):
+            raise ExprError(self.tok.col, "write 'by epoch N'")
+        return None
+
+    def at_word(self, word: str) -> bool:
+        return self.tok.kind == "ident" and self.tok.text == word
+
+    def diagnostics(self, after: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`DIAG ("+" DIAG)*` -> (letters, as written)."""
+        letters: list[str] = []
+        written: list[str] = []
+        while True:
+            tok = self.tok
+            if tok.kind != "ident":
+                raise ExprError(
+                    tok.col,
+                    f"expected a diagnostic after {after!r} ({DIAGNOSTICS_HELP}), "
+                    f"found {_describe(tok)}",
+                )
+            letter = _diagnostic(tok.text)
+            if letter is None:
+                hint = " (join several with '+', e.g. a+b)" if "-" in tok.text else ""
+                raise ExprError(
+                    tok.col,
+                    f"unknown diagnostic {tok.text!r}; diagnostics are {DIAGNOSTICS_HELP}{hint}",
+                )
+            if letter in letters:
+                raise ExprError(
+                    tok.col,
+                    f"diagnostic {letter} is named twice"
+                    + (f" ({tok.text!r} is {letter})" if tok.text != letter else ""),
+                )
+            self.take()
+            letters.append(letter)
+            written.append(tok.text)
+            if self.tok.kind != "+":
+                return tuple(letters), tuple(written)
+            after = "+"
+            self.take()
+
+    def predicate(self) -> Predicate:
+        """`M is trustworthy|walked_back`, `M fires D [by epoch N | first at epoch N]`,
+        `M never fires [D] [by epoch N]`."""
+        label = self.take()
+        word = self.take()
+        col = label.col
+        method = label.text
+        if word.text == "is":
+            tok = self.tok
+            text = tok.text if tok.kind == "ident" else ""
+            if text == "trustworthy":
+                self.take()
+                node = Predicate(method, "trustworthy", col=col)
+            elif text in ("walked_back", "walked-back"):
+                self.take()
+                node = Predicate(method, "walked_back", col=col)
+            elif text == "walked" and self.peek.kind == "ident" and self.peek.text == "back":
+                self.take()
+                self.take()
+                node = Predicate(method, "walked_back", col=col)
+            else:
+                raise ExprError(
+                    tok.col,
+                    f"expected 'trustworthy' or 'walked_back' after 'is', found {_describe(tok)}",
+                )
+        elif word.text == "never":
+            if not self.at_kw("fires"):
+                raise ExprError(
+                    self.tok.col, f"expected 'fires' after 'never', found {_describe(self.tok)}"
+                )
+            self.take()
+            letters: tuple[str, ...] = ()
+            written: tuple[str, ...] = ()
+            if self.tok.kind == "ident" and not self.at_word("first"):
+                letters, written = self.diagnostics("fires")
+            if self.at_word("first"):
+                raise ExprError(
+                    self.tok.col,
+                    "'first at epoch N' goes with 'fires' (e.g. 'dfa fires a first at epoch 8')",
+                )
+            node = Predicate(method, "never", letters, self.by_epoch(), col, written)
+        else:  # fires
+            letters, written = self.diagnostics("fires")
+            if self.at_word("first"):
+                self.take()
+                if not self.at_word("at"):
+                    raise ExprError(
+                        self.tok.col,
+                        f"expected 'at epoch N' after 'first', found {_describe(self.tok)}",
+                    )
+                self.take()
+                if not self.at_kw("epoch"):
+                    raise ExprError(
+                        self.tok.col,
+                        f"expected 'epoch' after 'first at', found {_describe(self.tok)}",
+                    )
+                self.take()
+                node = Predicate(method, "first", letters, self.epoch_number(), col, written)
+            else:
+                node = Predicate(method, "fires", letters, self.by_epoch(), col, written)
+        if self.tok.kind == "op":
+            raise ExprError(
+                self.tok.col,
+                f"'{node}' is true or false per seed and cannot be compared with "
+                f"{self.tok.text!r}; combine predicates with and/or/not",
+            )
+        return node
 
     def comparison(self) -> Node:
         col = self.tok.col
@@ -272,30 +479,20 @@ class _Parser:
             ops.append(op_tok.text)
             op_cols.append(op_tok.col)
             terms.append(self.term())
+        if not ops and self.tok.kind == "kw" and self.tok.text in PREDICATE_WORDS:
+            label = terms[0].method if isinstance(terms[0], Operand) else "dfa"
+            raise ExprError(
+                self.tok.col,
+                f"'{self.tok.text}' follows a method label, not a metric: write "
+                f"'{label} {self.tok.text} ...' ({self.text[col : self.tok.col].strip()!r} names a metric)",
+            )
         if not ops:
             raise ExprError(
                 self.tok.col,
                 f"expected a relation (> < >= <= >> << ~=) after {self.text[col : self.tok.col].strip()!r}, "
                 f"found {_describe(self.tok)}",
             )
-        by_epoch = None
-        if self.at_kw("by"):
-            self.take()
-            if not self.at_kw("epoch"):
-                raise ExprError(
-                    self.tok.col, f"expected 'epoch' after 'by', found {_describe(self.tok)}"
-                )
-            self.take()
-            tok = self.tok
-            if tok.kind != "num" or not re.fullmatch(r"\d+", tok.text):
-                raise ExprError(
-                    tok.col, f"expected an epoch number (an integer >= 0), found {_describe(tok)}"
-                )
-            self.take()
-            by_epoch = int(tok.text)
-        elif self.at_kw("epoch"):
-            raise ExprError(self.tok.col, "write 'by epoch N'")
-        return Compare(tuple(terms), tuple(ops), by_epoch, col, tuple(op_cols))
+        return Compare(tuple(terms), tuple(ops), self.by_epoch(), col, tuple(op_cols))
 
     def term(self) -> Term:
         tok = self.tok
@@ -329,6 +526,13 @@ class _Parser:
         raise ExprError(tok.col, f"expected a method or a number, found {_describe(tok)}")
 
 
+def _diagnostic(name: str) -> str | None:
+    """The letter a diagnostic name stands for: a, b, c, d as written; D1, D2, D3 in any case."""
+    if len(name) == 1:
+        return name if name in DIAGNOSTICS else None
+    return DIAGNOSTIC_NAMES.get(name.lower())
+
+
 def _describe(tok: Token) -> str:
     return "the end of the expression" if tok.kind == "end" else repr(tok.text)
 
@@ -350,6 +554,16 @@ def walk(node: Node) -> Iterator[Node]:
 
 def comparisons(node: Node) -> list[Compare]:
     return [n for n in walk(node) if isinstance(n, Compare)]
+
+
+def predicates(node: Node) -> list[Predicate]:
+    """Every protocol predicate of the expression, in order of appearance."""
+    return [n for n in walk(node) if isinstance(n, Predicate)]
+
+
+def only_predicates(node: Node) -> bool:
+    """True when every leaf of the (sub)expression is a protocol predicate (no comparison)."""
+    return not comparisons(node)
 
 
 def operands(node: Node) -> list[Operand]:

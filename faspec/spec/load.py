@@ -689,6 +689,9 @@ class _Builder:
         defaults = self.data.get("defaults") or {}
         eptr = _ptr("/experiments", name)
         sections = {s: _merge_section(s, defaults.get(s) or {}, raw.get(s) or {}) for s in SECTIONS}
+        protocol = self.protocol(eptr, defaults, raw)
+        if protocol is not None:
+            sections["measure"] = {**sections["measure"], "protocol": protocol}
         picked: dict[str, tuple[Any, str]] = {}
         for key in REPLACED:
             if key in raw:
@@ -733,6 +736,35 @@ class _Builder:
         self.check_run_options(exp, picked)
         return exp
 
+    def protocol(
+        self, eptr: str, defaults: dict[str, Any], raw: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The experiment's `measure.protocol`: `protocol:` is short for `measure: {protocol:}`.
+
+        Merged in the order defaults.measure.protocol, defaults.protocol,
+        experiment.measure.protocol, experiment.protocol (later keys win); giving both forms at
+        one level is an error. None when there is nothing to merge, or when a value is not a
+        mapping (the trainer's check then reports it, located).
+        """
+        parts: list[Any] = []
+        for base, level in (("/defaults", defaults), (eptr, raw)):
+            measure = level.get("measure") or {}
+            nested = measure.get("protocol") if isinstance(measure, dict) else None
+            short = level.get("protocol")
+            if nested is not None and short is not None:
+                self.err(
+                    self.at(_ptr(base, "protocol"), key=True),
+                    "the protocol is given twice here: as `protocol:` and as `measure.protocol`",
+                    "keep one of them (`protocol:` is short for `measure: {protocol: ...}`)",
+                )
+            parts += [p for p in (nested, short) if p is not None]
+        if not parts or not all(isinstance(p, dict) for p in parts):
+            return None
+        out: dict[str, Any] = {}
+        for p in parts:
+            out = _deep_merge(out, p)
+        return out
+
     def config_where(
         self, exp: Experiment, method_index: int | None, picked: dict[str, Any]
     ) -> Callable[[str], Where]:
@@ -755,6 +787,13 @@ class _Builder:
                         return self.at(_ptr(mptr, opt), key=True)
                     return self.at(mptr)
                 return exp.where
+            if parts[:2] == ["measure", "protocol"]:  # `protocol:` is short for measure.protocol
+                for base in (eptr, "/defaults"):
+                    for spelled in (parts[1:], parts):
+                        for depth in range(len(spelled), len(spelled) - len(parts) + 1, -1):
+                            ptr = base + "".join(_ptr("", p) for p in spelled[:depth])
+                            if ptr in self.doc.nodes:
+                                return self.at(ptr, key=depth == len(spelled))
             for base in (eptr, "/defaults"):
                 for depth in range(len(parts), 0, -1):
                     ptr = base + "".join(_ptr("", p) for p in parts[:depth])
@@ -812,6 +851,15 @@ class _Builder:
         if exp is None:
             return None
         labels = [m.label for m in exp.methods]
+        for pred in E.predicates(node):
+            if pred.method not in labels:
+                self.err(
+                    self.doc.where_in_scalar(eptr, pred.col),
+                    f"method '{pred.method}' is not in experiment '{exp.name}'",
+                    _closest(pred.method, labels)
+                    or f"experiment '{exp.name}' has {', '.join(labels)}",
+                )
+                ok = False
         for op in E.operands(node):
             where = self.doc.where_in_scalar(eptr, op.col)
             if op.method not in labels:
@@ -962,6 +1010,7 @@ class _Builder:
             covers=list(raw.get("covers") or []),
             where=self.at(cptr),
             expect_where=self.at(eptr),
+            baseline=baseline_label(exp),
         )
 
     def check_links(self, node: E.Node, metric: str, stats: Stats, eptr: str) -> None:
@@ -1046,6 +1095,28 @@ class _Builder:
             stats=stats,
             raw=self.data,
         )
+
+
+BASELINE_METHOD = "frozen"  # the registered method of protocol diagnostic (d)'s baseline
+
+
+def baseline_label(exp: Experiment) -> str:
+    """The label of the frozen-blocks baseline that diagnostic (d) compares an experiment's runs
+    with: its own entry labelled `frozen` (method frozen), else its first method-`frozen` entry
+    without options, else the label the plan adds it under (`frozen`, or `frozen_baseline` when
+    another method already uses that label)."""
+    plain = [m for m in exp.methods if m.name == BASELINE_METHOD and not m.options]
+    for m in plain:
+        if m.label == BASELINE_METHOD:
+            return m.label
+    if plain:
+        return plain[0].label
+    labels = {m.label for m in exp.methods}
+    label, i = BASELINE_METHOD, 1
+    while label in labels:
+        label = f"{BASELINE_METHOD}_baseline" + (str(i) if i > 1 else "")
+        i += 1
+    return label
 
 
 def _same(a: Any, b: Any) -> bool:

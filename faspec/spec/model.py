@@ -87,6 +87,9 @@ class Claim:
     covers: list[str] = field(default_factory=list)
     where: Where = field(default_factory=lambda: Where(""))
     expect_where: Where = field(default_factory=lambda: Where(""))
+    # The method label of the frozen-blocks baseline that protocol diagnostic (d) compares with:
+    # the experiment's own `frozen` entry, else the label under which the plan adds it.
+    baseline: str = "frozen"
 
 
 @dataclass
