@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torchvision.datasets import CIFAR10, CIFAR100
 
 from faspec.train.registry import DATASETS, Option, register
 from faspec.train.rng import derive_seed, generator
@@ -178,9 +177,18 @@ CIFAR_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
-# The torchvision classes used to read the files; tests swap in subclasses whose md5 table
-# matches their small fixture files, so torchvision's own integrity check still runs.
-TORCHVISION_CLASSES: dict[str, type[CIFAR10]] = {"cifar10": CIFAR10, "cifar100": CIFAR100}
+# Overrides of the torchvision classes used to read the files: tests put subclasses here whose md5
+# table matches their small fixture files, so torchvision's own integrity check still runs.
+# torchvision itself is imported only when CIFAR is read (it costs seconds at every CLI start).
+TORCHVISION_CLASSES: dict[str, type] = {}
+
+
+def _cifar_class(name: str) -> type:
+    if name in TORCHVISION_CLASSES:
+        return TORCHVISION_CLASSES[name]
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    return {"cifar10": CIFAR10, "cifar100": CIFAR100}[name]
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
@@ -191,7 +199,7 @@ def default_data_dir() -> Path:
 
 
 def _cifar_split(name: str, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
-    cls = TORCHVISION_CLASSES[name]
+    cls = _cifar_class(name)
     folder = root / cls.base_folder
     advice = (
         f"pass `download: true` in the data options, or point `--data-dir` (or "
