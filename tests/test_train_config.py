@@ -30,6 +30,8 @@ def test_defaults_filled_and_versions_present() -> None:
         "weight_decay": 0.01,
         "schedule": "cosine",
         "grad_clip": None,
+        "precision": "fp32",
+        "pack_seeds": "auto",
     }
     assert cfg["measure"]["epochs"] == "all" and cfg["measure"]["eval_batch"] == 1024
     assert cfg["measure"]["protocol"]["set"] == "paper"  # diagnostics: test_diagnostics_*

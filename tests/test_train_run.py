@@ -36,7 +36,15 @@ def test_tiny_run_result_contract(method: str) -> None:
     assert set(res["final"]) == per_epoch | FINAL_ONLY  # test_diagnostics_run: the rest
     assert {k: res["final"][k] for k in per_epoch} == {k: entry[k] for k in per_epoch}
     assert len(entry["h_norm_layers"]) == len(entry["g_norm_layers"]) == 3
-    assert set(res["provenance"]) == {"faspec", "torch", "device", "wall_s", "git", "host"}
+    assert set(res["provenance"]) == {
+        "faspec",
+        "torch",
+        "device",
+        "precision",
+        "wall_s",
+        "git",
+        "host",
+    }
     assert res["provenance"]["device"] == "cpu"
     assert 0.0 <= entry["test_acc"] <= 1.0 and entry["test_acc"] * 128 % 1 == 0
     assert res["log"][0]["train_loss"] > 0
