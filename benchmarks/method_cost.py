@@ -1,0 +1,102 @@
+"""Seconds per epoch (training + every per-epoch metric) of each method and architecture: the
+numbers behind faspec/plan_cost.py.
+
+    python benchmarks/method_cost.py [--device cuda] [--n-train 50000] [--out cost.jsonl] [--only NAME...]
+
+Each case trains 2 epochs on CIFAR-shaped synthetic images (cifar_synth: same shapes as CIFAR-10,
+no download) with the spec defaults (batch 128, eval batch 1024, rho 32 directions, every epoch
+logged); the time between the epoch-1 and epoch-2 log entries is one epoch of training plus one
+epoch of measurement, which is what `faspec plan`'s estimate multiplies by the epochs. One JSON
+line per case (also to --out), cheapest-to-lose cases last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CIFAR = {"name": "cifar_synth", "seed": 0}
+RESMLP = {"arch": "resmlp", "d": 256, "blocks": 4}
+CASES: list[tuple[str, dict, dict, dict]] = [
+    # name, method, model, data (n_train filled in)
+    ("resmlp256x4-bp", {"name": "bp"}, RESMLP, CIFAR),
+    ("resmlp256x4-ep", {"name": "ep"}, RESMLP, CIFAR),
+    ("resmlp256x4-sb", {"name": "sb"}, RESMLP, CIFAR),
+    ("resmlp256x4-cb", {"name": "cb"}, RESMLP, CIFAR),
+    ("resmlp256x4-dfa", {"name": "dfa"}, RESMLP, CIFAR),
+    ("resmlp256x4-fa", {"name": "fa"}, RESMLP, CIFAR),
+    ("resmlp256x4-frozen", {"name": "frozen"}, RESMLP, CIFAR),
+    ("resmlp512x4-dfa", {"name": "dfa"}, {**RESMLP, "d": 512}, CIFAR),
+    ("resmlp512x12-fa", {"name": "fa"}, {**RESMLP, "d": 512, "blocks": 12}, CIFAR),
+    ("resmlp256x12-bp", {"name": "bp"}, {**RESMLP, "blocks": 12}, CIFAR),
+    ("vit128x4-dfa", {"name": "dfa"}, {"arch": "vit"}, CIFAR),
+    ("cnn-dfa", {"name": "dfa"}, {"arch": "cnn"}, CIFAR),
+    ("cnn-ep", {"name": "ep"}, {"arch": "cnn"}, CIFAR),
+    ("student128x4-dfa", {"name": "dfa"}, {"arch": "student", "d": 128}, {"name": "ladder"}),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--n-train", type=int, default=50_000)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+
+    import torch
+
+    from faspec.train import run
+
+    out = open(args.out, "a") if args.out else None  # noqa: SIM115
+    for name, method, model, data in CASES:
+        if args.only and name not in args.only:
+            continue
+        n_train = args.n_train if data["name"] == "cifar_synth" else 8192
+        cfg = {
+            "seed": 1,
+            "method": method,
+            "model": model,
+            "data": {**data, "n_train": n_train, "n_test": 2048},
+            "train": {"epochs": 2, "batch_size": 128},
+        }
+        stamps: dict[int, float] = {}
+
+        def on_epoch(epoch: int, entry: dict, stamps: dict[int, float] = stamps) -> None:
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            stamps[epoch] = time.perf_counter()
+
+        t0 = time.perf_counter()
+        try:
+            res = run(cfg, device=args.device, on_epoch=on_epoch)
+        except Exception as e:  # noqa: BLE001 - report and go on with the other cases
+            print(json.dumps({"case": name, "error": repr(e)}), flush=True)
+            continue
+        row = {
+            "case": name,
+            "method": method["name"],
+            "model": model,
+            "n_train": n_train,
+            "epoch_s": round(stamps[2] - stamps[1], 3),
+            "first_epoch_s": round(stamps[1] - stamps[0], 3),
+            "total_s": round(time.perf_counter() - t0, 3),
+            "status": res.result["status"],
+            "device": res.result["provenance"]["device"],
+            "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        }
+        line = json.dumps(row)
+        print(line, flush=True)
+        if out:
+            out.write(line + "\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    main()
