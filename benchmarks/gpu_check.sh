@@ -23,7 +23,7 @@ if ! "$PY" -c "import faspec.train.pack" 2>/dev/null; then
 fi
 "$PY" -c "import faspec.train.pack; print('faspec imports')" || { echo "faspec does not import"; exit 1; }
 
-timeout 130 "$PY" benchmarks/packing.py --device cuda --big --ks 16 --epochs 3 --n-train 10240 \
+timeout 110 "$PY" benchmarks/packing.py --device cuda --big --ks 16 --epochs 3 --n-train 10240 \
   || echo "packing step failed or timed out (rc=$?)"
 
 cat > /tmp/one_run.py <<'PYEOF'
@@ -43,9 +43,16 @@ print(f"CIFAR-shaped d=256 L=4 bp {epochs} epochs {sys.argv[2]}: {wall:.1f} s wa
       f"-> 100 epochs ~ {wall * 100 / epochs:.1f} s{' (extrapolated)' if epochs != 100 else ''}; "
       f"test_acc {out.result['final']['test_acc']:.3f}", flush=True)
 PYEOF
-timeout 60 "$PY" /tmp/one_run.py 10 fp32 || echo "10-epoch run failed or timed out"
+timeout 50 "$PY" /tmp/one_run.py 10 fp32 || echo "10-epoch run failed or timed out"
 timeout 30 "$PY" /tmp/one_run.py 10 bf16 || echo "10-epoch bf16 run failed or timed out"
-timeout 110 "$PY" /tmp/one_run.py 100 fp32 || echo "100-epoch run failed or timed out (see the 10-epoch extrapolation)"
 
-timeout 90 "$PY" benchmarks/train_throughput.py --device cuda --n-train 12800 --rounds 3 \
-  || echo "train_throughput failed or timed out"
+# 4. four runs sharing the GPU (as Ray's gpus: 0.25 would place them) vs one after another.
+timeout 75 "$PY" benchmarks/gpu_share.py --device cuda --epochs 2 --n-train 20480 \
+  || echo "gpu_share failed or timed out"
+
+# FULL=1 adds the real 100-epoch run and the throughput comparison (several more minutes).
+if [ -n "${FULL:-}" ]; then
+  timeout 200 "$PY" /tmp/one_run.py 100 fp32 || echo "100-epoch run failed or timed out"
+  timeout 90 "$PY" benchmarks/train_throughput.py --device cuda --n-train 12800 --rounds 3 \
+    || echo "train_throughput failed or timed out"
+fi

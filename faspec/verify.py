@@ -16,7 +16,7 @@ from typing import Any
 
 from faspec.check.claims import SeedRun, Verdict, decide
 from faspec.execute.base import Event, Executor, Job
-from faspec.plan import Plan
+from faspec.plan import Plan, canonical_json
 from faspec.spec.model import Spec
 from faspec.store import Store, Timeout
 
@@ -97,7 +97,7 @@ def train_missing(
     executor = make_executor() if mine else None
     try:
         if executor is not None:
-            jobs = [Job(rid, plan.runs[rid], plan.resources.get(rid, {})) for rid in mine]
+            jobs = make_jobs(plan, mine)
             for done in executor.run(jobs, progress):
                 prov = done.result.setdefault("provenance", {})
                 if not prov.get("git"):
@@ -136,6 +136,30 @@ def train_missing(
             executor.close()
     summary.wall_s = time.perf_counter() - t0
     return summary
+
+
+def make_jobs(plan: Plan, run_ids: list[str]) -> list[Job]:
+    """One job per run, except that runs of one config differing only in seed become one packed
+    job when the config allows it (`train.pack_seeds` auto/true and a packable method and model)."""
+    from faspec.train.pack import pack_refusal
+
+    groups: dict[str, list[str]] = {}
+    singles: list[str] = []
+    for rid in run_ids:
+        cfg = plan.runs[rid]
+        if cfg["train"].get("pack_seeds", "false") == "false" or pack_refusal(cfg):
+            singles.append(rid)
+            continue
+        key = canonical_json({k: v for k, v in cfg.items() if k != "seed"})
+        groups.setdefault(key, []).append(rid)
+    jobs = [Job(rid, plan.runs[rid], plan.resources.get(rid, {})) for rid in singles]
+    for rids in groups.values():
+        if len(rids) == 1:
+            jobs.append(Job(rids[0], plan.runs[rids[0]], plan.resources.get(rids[0], {})))
+        else:
+            members = [(r, plan.runs[r]) for r in rids]
+            jobs.append(Job(rids[0], plan.runs[rids[0]], plan.resources.get(rids[0], {}), members))
+    return jobs
 
 
 def claim_data(

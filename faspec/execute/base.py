@@ -13,9 +13,16 @@ from typing import Any, Protocol
 
 @dataclass
 class Job:
+    """One schedulable unit: a run, or a pack of runs of one config that differ only in seed
+    (`members`, trained as one batched model; see faspec.train.pack)."""
+
     run_id: str
     config: dict[str, Any]
     resources: dict[str, Any] = field(default_factory=dict)  # {"cpus": 1, "gpus": 0.25}
+    members: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def runs(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.members or [(self.run_id, self.config)]
 
 
 @dataclass

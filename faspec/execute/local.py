@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from faspec.execute.base import Done, Event, Job, Progress
-from faspec.execute.worker import execute
+from faspec.execute.worker import execute, execute_pack
 
 
 class LocalExecutor:
@@ -14,6 +14,9 @@ class LocalExecutor:
 
     def run(self, jobs: list[Job], progress: Progress | None = None) -> Iterator[Done]:
         for job in jobs:
+            if job.members:
+                yield from self._pack(job, progress)
+                continue
             on_epoch = None
             if progress is not None:
                 progress(Event("start", job.run_id))
@@ -23,6 +26,20 @@ class LocalExecutor:
 
             result, ckpt = execute(job.config, self.device, on_epoch)
             yield Done(job.run_id, result, ckpt)
+
+    def _pack(self, job: Job, progress: Progress | None) -> Iterator[Done]:
+        rids = [rid for rid, _ in job.members]
+        on_epoch = None
+        if progress is not None:
+            for rid in rids:
+                progress(Event("start", rid))
+
+            def on_epoch(k: int, epoch: int, entry: dict) -> None:
+                progress(Event("epoch", rids[k], epoch))
+
+        outs = execute_pack([c for _, c in job.members], self.device, on_epoch)
+        for rid, (result, ckpt) in zip(rids, outs, strict=True):
+            yield Done(rid, result, ckpt)
 
     def close(self) -> None:
         pass

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from faspec.execute.base import Done, Event, Job, Progress
-from faspec.execute.worker import execute, failed_result
+from faspec.execute.worker import execute, execute_pack, failed_result
 
 MAX_RETRIES = 3
 
@@ -36,25 +36,40 @@ class _Progress:
 
 
 def _task(
-    config: dict[str, Any], device: str, cpus: float, run_id: str = "", progress: Any = None
-) -> tuple[dict[str, Any], bytes | None]:
-    """Body of a Ray task: pins torch's threads to the CPUs Ray granted, picks the GPU Ray gave."""
+    members: list[tuple[str, dict[str, Any]]], device: str, cpus: float, progress: Any = None
+) -> list[tuple[dict[str, Any], bytes | None]]:
+    """Body of a Ray task (one run, or a pack of seeds): pins torch's threads to the CPUs Ray
+    granted and uses the GPU Ray assigned."""
     import ray
     import torch
 
     torch.set_num_threads(max(1, int(cpus)))
     if device == "auto":
         device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
-    on_epoch = None
+    rids = [rid for rid, _ in members]
     if progress is not None:
-        progress.push.remote("start", run_id)
+        for rid in rids:
+            progress.push.remote("start", rid)
+    if len(members) == 1:
+        on_epoch = None
+        if progress is not None:
 
-        def on_epoch(epoch: int, entry: dict[str, Any]) -> None:
-            progress.push.remote("epoch", run_id, epoch)
+            def on_epoch(epoch: int, entry: dict[str, Any]) -> None:
+                progress.push.remote("epoch", rids[0], epoch)
 
-    result, ckpt = execute(config, device, on_epoch)
-    result.setdefault("provenance", {})["ray_node"] = ray.get_runtime_context().get_node_id()
-    return result, ckpt
+        outs = [execute(members[0][1], device, on_epoch)]
+    else:
+        on_pack = None
+        if progress is not None:
+
+            def on_pack(k: int, epoch: int, entry: dict[str, Any]) -> None:
+                progress.push.remote("epoch", rids[k], epoch)
+
+        outs = execute_pack([c for _, c in members], device, on_pack)
+    node = ray.get_runtime_context().get_node_id()
+    for result, _ in outs:
+        result.setdefault("provenance", {})["ray_node"] = node
+    return outs
 
 
 def _object_store_bytes() -> int:
@@ -110,7 +125,7 @@ class RayExecutor:
             cpus = float(job.resources.get("cpus", self.cpus))
             gpus = float(job.resources.get("gpus", self.gpus))
             ref = remote.options(num_cpus=cpus, num_gpus=gpus, name=f"faspec:{job.run_id}").remote(
-                job.config, self.device, cpus, job.run_id, actor
+                job.runs(), self.device, cpus, actor
             )
             pending[ref] = job
             if progress:
@@ -125,14 +140,15 @@ class RayExecutor:
                     job = pending.pop(ref)
                     t0 = time.perf_counter()
                     try:
-                        result, ckpt = ray.get(ref)
+                        outs = ray.get(ref)
                     except Exception as e:  # noqa: BLE001 - worker/node died past its retries
-                        result = failed_result(
+                        failed = failed_result(
                             f"Ray task failed after {MAX_RETRIES} retries: {type(e).__name__}: {e}",
                             wall_s=time.perf_counter() - t0,
                         )
-                        ckpt = None
-                    yield Done(job.run_id, result, ckpt)
+                        outs = [(dict(failed), None) for _ in job.runs()]
+                    for (rid, _), (result, ckpt) in zip(job.runs(), outs, strict=True):
+                        yield Done(rid, result, ckpt)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

@@ -50,3 +50,20 @@ def execute(
     except Exception:  # noqa: BLE001 - any training error becomes data, by design
         return failed_result(traceback.format_exc(), device, time.perf_counter() - t0), None
     return out.result, out.checkpoint
+
+
+def execute_pack(
+    configs: list[dict[str, Any]],
+    device: str = "auto",
+    on_epoch: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> list[tuple[dict[str, Any], bytes | None]]:
+    """Train the seeds of one config as one packed model; an exception fails every member."""
+    from faspec.train.pack import run_pack
+
+    t0 = time.perf_counter()
+    try:
+        outs = run_pack(configs, device=device, on_epoch=on_epoch)
+    except Exception:  # noqa: BLE001 - as in execute: errors become data
+        err = failed_result(traceback.format_exc(), device, time.perf_counter() - t0)
+        return [(dict(err), None) for _ in configs]
+    return [(o.result, o.checkpoint) for o in outs]

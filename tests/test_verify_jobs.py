@@ -1,0 +1,52 @@
+"""The plan's runs become jobs: seeds of one packable config form one packed job."""
+
+from __future__ import annotations
+
+from faspec.plan import build
+from faspec.spec.load import load_text
+from faspec.store import Store
+from faspec.verify import make_jobs, train_missing
+
+SPEC = """\
+faspec: 1
+name: packs
+defaults:
+  data: {name: teacher, n_train: 512, n_test: 256}
+  model: {arch: resmlp, d: 16, blocks: 2}
+  train: {epochs: 1, pack_seeds: PACK}
+  measure: {eval_batch: 128, rho_dirs: 2}
+  seeds: [1, 2, 3]
+experiments:
+  main:
+    methods: [bp, ep]
+claims: []
+"""
+
+
+def test_seeds_of_a_packable_config_become_one_job():
+    plan = build([load_text(SPEC.replace("PACK", "auto"), "p.yaml")])
+    jobs = make_jobs(plan, list(plan.runs))
+    packed = [j for j in jobs if j.members]
+    single = [j for j in jobs if not j.members]
+    assert len(packed) == 1 and len(packed[0].members) == 3  # bp's three seeds
+    assert {plan.runs[j.run_id]["method"]["name"] for j in single} == {"ep"}  # EP cannot pack
+    assert len(single) == 3
+
+
+def test_pack_seeds_false_keeps_one_job_per_run():
+    plan = build([load_text(SPEC.replace("PACK", "false"), "p.yaml")])
+    assert all(not j.members for j in make_jobs(plan, list(plan.runs)))
+
+
+def test_packed_runs_are_stored_one_folder_per_seed(tmp_path):
+    from faspec.execute.local import LocalExecutor
+
+    spec = load_text(SPEC.replace("PACK", "auto").replace("[bp, ep]", "[bp]"), "p.yaml")
+    plan = build([spec])
+    store = Store(tmp_path)
+    summary = train_missing(plan, store, lambda: LocalExecutor("cpu"))
+    assert sorted(summary.trained) == sorted(plan.runs)
+    for rid in plan.runs:
+        res = store.get(rid)
+        assert res["status"] == "ok" and res["provenance"]["pack_size"] == 3
+        assert store.config(rid)["seed"] in (1, 2, 3)
