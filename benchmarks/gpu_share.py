@@ -56,7 +56,9 @@ def main() -> None:
         shared = time.perf_counter() - t0
     print(f"4 runs (d=256, L=4, {a.epochs} epochs of {a.n_train}, {a.device}):")
     print(f"  one after another: {seq:7.1f} s")
-    print(f"  sharing the device (4 processes, as gpus: 0.25): {shared:7.1f} s  (per-run {', '.join(f'{w:.1f}' for w in walls)} s)")
+    print(
+        f"  sharing the device (4 processes, as gpus: 0.25): {shared:7.1f} s  (per-run {', '.join(f'{w:.1f}' for w in walls)} s)"
+    )
     print(f"  speed-up of sharing: {seq / shared:.2f}x")
 
 

@@ -54,7 +54,9 @@ def main() -> None:
     k = args.runs_per_axis
     tmp = Path(tempfile.mkdtemp(prefix="faspec-scaling-"))
     spec = tmp / "big.yaml"
-    spec.write_text(SPEC.format(ds=list(range(8, 8 + k)), lrs=[round(0.001 * (i + 1), 6) for i in range(k)]))
+    spec.write_text(
+        SPEC.format(ds=list(range(8, 8 + k)), lrs=[round(0.001 * (i + 1), 6) for i in range(k)])
+    )
 
     t0 = time.perf_counter()
     from faspec.plan import build
@@ -77,9 +79,20 @@ def main() -> None:
 
     t0 = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-m", "faspec.cli", "verify", str(spec), "--no-run", "--store", str(tmp / "store"),
-         "--reports", str(tmp / "reports")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "faspec.cli",
+            "verify",
+            str(spec),
+            "--no-run",
+            "--store",
+            str(tmp / "store"),
+            "--reports",
+            str(tmp / "reports"),
+        ],
+        capture_output=True,
+        text=True,
     )
     t_verify = time.perf_counter() - t0
     assert r.returncode == 0, r.stdout + r.stderr
@@ -90,8 +103,10 @@ def main() -> None:
     print(f"runs in the spec: {n} (unique)")
     print(f"import faspec + torch        : {t_import:6.2f} s")
     print(f"load + plan ({n} runs)      : {t_plan:6.2f} s   target < 1 s")
-    print(f"cache-hit verify, CLI process: {t_verify:6.2f} s   target < 5 s "
-          f"(of which Python + torch start-up {t_start:.2f} s)")
+    print(
+        f"cache-hit verify, CLI process: {t_verify:6.2f} s   target < 5 s "
+        f"(of which Python + torch start-up {t_start:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,14 +23,16 @@ from faspec.train import normalize_config
 def tiny_jobs(n: int) -> list[Job]:
     jobs = []
     for seed in range(n):
-        cfg = normalize_config({
-            "seed": seed,
-            "method": "bp",
-            "data": {"name": "teacher", "n_train": 256, "n_test": 128},
-            "model": {"d": 8, "blocks": 1},
-            "train": {"epochs": 1},
-            "measure": {"eval_batch": 64},
-        })
+        cfg = normalize_config(
+            {
+                "seed": seed,
+                "method": "bp",
+                "data": {"name": "teacher", "n_train": 256, "n_test": 128},
+                "model": {"d": 8, "blocks": 1},
+                "train": {"epochs": 1},
+                "measure": {"eval_batch": 64},
+            }
+        )
         jobs.append(Job(run_hash(cfg), cfg))
     return jobs
 
@@ -60,8 +62,12 @@ def main() -> None:
     n = args.runs
     print(f"runs: {n}  (ResMLP d=8, 1 block, 1 epoch of 256 samples), Ray workers: {args.cpus}")
     print(f"in-process : {t_local:7.2f} s  {1000 * t_local / n:7.1f} ms/run")
-    print(f"ray tasks  : {t_ray:7.2f} s  {1000 * t_ray / n:7.1f} ms/run   (+ ray.init {t_init:.1f} s)")
-    print(f"ratio ray/in-process: {t_ray / t_local:.2f}x; overhead {1000 * (t_ray - t_local) / n:+.1f} ms/run")
+    print(
+        f"ray tasks  : {t_ray:7.2f} s  {1000 * t_ray / n:7.1f} ms/run   (+ ray.init {t_init:.1f} s)"
+    )
+    print(
+        f"ratio ray/in-process: {t_ray / t_local:.2f}x; overhead {1000 * (t_ray - t_local) / n:+.1f} ms/run"
+    )
 
 
 if __name__ == "__main__":

@@ -448,4 +448,9 @@ claims: []
 """
     spec = load_text(text, "x.yaml")
     assert spec.experiments["b"].points[0].config["data"] == {"name": "cifar10", "n_train": 100}
-    assert spec.experiments["c"].points[0].config["data"] == {"name": "teacher", "seed": 3, "n_train": 1024, "n_test": 256}
+    assert spec.experiments["c"].points[0].config["data"] == {
+        "name": "teacher",
+        "seed": 3,
+        "n_train": 1024,
+        "n_test": 256,
+    }

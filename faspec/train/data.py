@@ -189,6 +189,8 @@ def _cifar_class(name: str) -> type:
     from torchvision.datasets import CIFAR10, CIFAR100
 
     return {"cifar10": CIFAR10, "cifar100": CIFAR100}[name]
+
+
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
