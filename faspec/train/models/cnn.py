@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from faspec.train.models.base import HiddenStateModel
 from faspec.train.models.image import image_check, image_side
 from faspec.train.registry import ARCHS, Option, register
 
@@ -52,7 +53,7 @@ class FCBlock(nn.Module):
         return self.act(self.fc(h))
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(HiddenStateModel):
     """SmallCNN under the arch contract of `faspec.train.models` (flattened feature maps)."""
 
     def __init__(
@@ -74,20 +75,6 @@ class SmallCNN(nn.Module):
 
     def combine(self, h: Tensor, f: Tensor) -> Tensor:
         return f
-
-    def head_logits(self, h_last: Tensor) -> Tensor:
-        return self.head(self.out_ln(h_last))
-
-    def forward(
-        self, x: Tensor, return_hidden: bool = False
-    ) -> Tensor | tuple[Tensor, list[Tensor]]:
-        h = self.embed(x.flatten(1))
-        hs = [h]
-        for block in self.blocks:
-            h = self.combine(h, block(h))
-            hs.append(h)
-        logits = self.head_logits(h)
-        return (logits, hs) if return_hidden else logits
 
 
 @register(

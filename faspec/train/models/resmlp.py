@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from faspec.train.models.base import HiddenStateModel
 from faspec.train.registry import ARCHS, Option, register
 
 
@@ -58,7 +59,7 @@ class Block(nn.Module):
         return self.fc2(self.act(self.fc1(self.ln(h))))
 
 
-class ResMLP(nn.Module):
+class ResMLP(HiddenStateModel):
     """Residual pre-LN MLP; see the arch contract in `faspec.train.models`."""
 
     def __init__(
@@ -87,20 +88,6 @@ class ResMLP(nn.Module):
 
     def combine(self, h: Tensor, f: Tensor) -> Tensor:
         return h + f if self.skip else f
-
-    def head_logits(self, h_last: Tensor) -> Tensor:
-        return self.head(self.out_ln(h_last))
-
-    def forward(
-        self, x: Tensor, return_hidden: bool = False
-    ) -> Tensor | tuple[Tensor, list[Tensor]]:
-        h = self.embed(x.flatten(1))
-        hs = [h]
-        for block in self.blocks:
-            h = self.combine(h, block(h))
-            hs.append(h)
-        logits = self.head_logits(h)
-        return (logits, hs) if return_hidden else logits
 
 
 @register(

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from faspec.train.models.base import HiddenStateModel
 from faspec.train.models.image import image_check, image_side
 from faspec.train.registry import ARCHS, Option, register
 
@@ -72,7 +73,7 @@ class ViTBlock(nn.Module):
         return (a + self.mlp(self.ln2(t + a))).flatten(1)
 
 
-class ViTMini(nn.Module):
+class ViTMini(HiddenStateModel):
     """ViT-Mini honouring the arch contract (`faspec.train.models`) on flattened token sets."""
 
     def __init__(
@@ -99,26 +100,12 @@ class ViTMini(nn.Module):
         self.head = nn.Linear(d, num_classes)
         self.widths = [self.tokens * d] * (blocks + 1)
 
-    def combine(self, h: Tensor, f: Tensor) -> Tensor:
-        return h + f
-
     def cls(self, h: Tensor) -> Tensor:
         """The cls token of a flat token set: (N, T·d) -> (N, d)."""
         return h.view(len(h), self.tokens, self.d)[:, 0]
 
     def head_logits(self, h_last: Tensor) -> Tensor:
         return self.head(self.out_ln(self.cls(h_last)))
-
-    def forward(
-        self, x: Tensor, return_hidden: bool = False
-    ) -> Tensor | tuple[Tensor, list[Tensor]]:
-        h = self.embed(x.flatten(1))
-        hs = [h]
-        for block in self.blocks:
-            h = self.combine(h, block(h))
-            hs.append(h)
-        logits = self.head_logits(h)
-        return (logits, hs) if return_hidden else logits
 
 
 def _check_vit(cfg: dict) -> None:
