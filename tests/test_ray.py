@@ -322,3 +322,24 @@ def test_two_concurrent_verifies_train_each_run_once(procs, tmp_path):
     results = list((tmp_path / "store").glob("*/result.json"))
     assert len(results) == 4 and all(json.loads(f.read_text())["status"] == "ok" for f in results)
     assert not list((tmp_path / "store").rglob("*.tmp"))
+
+
+def test_ctrl_c_cancels_cleanly_and_keeps_completed_runs(procs, tmp_path):
+    spec = write(tmp_path, name="i", epochs=12, n_train=4096)
+    (tmp_path / "i.yaml").write_text(
+        (tmp_path / "i.yaml")
+        .read_text()
+        .replace("epochs: 12, batch_size: 128", "epochs: 12, batch_size: 128, pack_seeds: false")
+    )
+    p = procs.popen(FASPEC + ["verify", spec, "--store", "store", "--reports", "rep"])
+    store = tmp_path / "store"
+    deadline = time.time() + 180
+    while time.time() < deadline and not list(store.glob("*/result.json")):
+        time.sleep(0.1)
+    os.kill(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    done = list(store.glob("*/result.json"))
+    assert done and all(json.loads(f.read_text())["status"] == "ok" for f in done)
+    assert not list(store.rglob("*.tmp"))
