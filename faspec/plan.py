@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec.results import flatten
 from faspec.spec import expr as E
 from faspec.spec.model import Claim, Experiment, PointKey, Spec, Where
 from faspec.store import Store
@@ -265,24 +266,13 @@ def status(plan: Plan, store: Store) -> list[RunStatus]:
     return out
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def _why_missing(cfg: dict[str, Any], stored: list[dict[str, Any]]) -> str:
     if not stored:
         return "not in store"
-    flat = _flatten(cfg)
+    flat = flatten(cfg)
     best: list[str] | None = None
     for other in stored:
-        of = _flatten(other)
+        of = flatten(other)
         diff = sorted(k for k in set(flat) | set(of) if flat.get(k) != of.get(k))
         if best is None or len(diff) < len(best):
             best = diff

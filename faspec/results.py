@@ -27,12 +27,13 @@ FORMATS = ("csv", "parquet", "json")
 _FIRST = ["run_id", "status", "epoch", "seed"]
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config or metrics -> dotted keys (`model.d`); lists become JSON text, one cell."""
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
+            out.update(flatten(v, key + "."))
         elif isinstance(v, list | tuple):
             out[key] = json.dumps(v, sort_keys=True)
         else:
@@ -50,7 +51,7 @@ def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
             for i, x in enumerate(v):
                 out[f"{k}.{i}"] = _num(x)
         elif isinstance(v, dict):
-            out.update({f"{k}.{kk}": _num(x) for kk, x in _flatten(v).items()})
+            out.update({f"{k}.{kk}": _num(x) for kk, x in flatten(v).items()})
         else:
             out[k] = _num(v)
     return out
@@ -68,8 +69,8 @@ def _layer_key(col: str) -> tuple[str, int]:
 def rows_of(run_id: str, config: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of one run: its config and provenance repeated on each logged epoch."""
     base: dict[str, Any] = {"run_id": run_id, "status": result.get("status")}
-    base.update(_flatten(config or {}))
-    base.update(_flatten(result.get("provenance") or {}, "provenance."))
+    base.update(flatten(config or {}))
+    base.update(flatten(result.get("provenance") or {}, "provenance."))
     log = result.get("log") or []
     if not log:
         return [{**base, "epoch": None}]
@@ -96,7 +97,7 @@ def load_results(store: Any = "results", run_ids: Iterable[str] | None = None) -
         if result is None:
             continue
         config = st.config(rid) or {}
-        config_cols.update(_flatten(config))
+        config_cols.update(flatten(config))
         rows += rows_of(rid, config, result)
     df = pd.DataFrame(rows)
     if df.empty:
