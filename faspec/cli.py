@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -237,7 +238,13 @@ def verify(
             click.echo(
                 "\ninterrupted: completed runs are stored; run verify again to resume", err=True
             )
-            sys.exit(130)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # Leave at once: tearing Ray down while replies of cancelled tasks arrive can abort
+            # inside Ray's core worker. The store is already consistent (atomic writes), the run
+            # locks are released with the process, and a Ray that this verify started shares
+            # its fate.
+            os._exit(130)
     _decide_and_report(
         loaded, plan, st, reports_dir, summary, junit_file=junit_file, profile=profile
     )

@@ -95,6 +95,7 @@ def train_missing(
         locks[rid] = lock
         mine.append(rid)
     executor = make_executor() if mine else None
+    interrupted = False
     try:
         if executor is not None:
             jobs = make_jobs(plan, mine)
@@ -129,10 +130,13 @@ def train_missing(
             )
             summary.trained += inner.trained
             summary.failed += inner.failed
+    except KeyboardInterrupt:
+        interrupted = True  # no executor teardown: the CLI exits at once (see cli.verify)
+        raise
     finally:
         for lock in locks.values():
             lock.release()
-        if executor is not None:
+        if executor is not None and not interrupted:
             executor.close()
     summary.wall_s = time.perf_counter() - t0
     return summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -149,11 +150,14 @@ class RayExecutor:
                         outs = [(dict(failed), None) for _ in job.runs()]
                     for (rid, _), (result, ckpt) in zip(job.runs(), outs, strict=True):
                         yield Done(rid, result, ckpt)
+        except KeyboardInterrupt:
+            raise  # the caller exits the process; cancelling here races Ray's task replies
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            if actor is not None:
-                ray.kill(actor)
+            if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                if actor is not None:
+                    ray.kill(actor)
 
     def close(self) -> None:
         import ray
