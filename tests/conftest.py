@@ -83,3 +83,34 @@ def run_cli(
     return subprocess.run(
         prefix + FASPEC + args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures shared by several test files (a file opts in with `pytestmark =
+# pytest.mark.usefixtures(...)`); torch and the trainer are imported only inside them, so test
+# files of the torch-free check path never load torch through this conftest.
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: intra-op threads only add synchronisation (and stall on a busy machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def v1_methods(monkeypatch):
+    """The method registry is read at call time; make sure the four v1 names (bp, fa, dfa,
+    frozen, with their `penalty` and `targets` options) exist even while a method is mid-change."""
+    import faspec.train  # noqa: F401  (registers the built-in methods)
+    from faspec.train import registry
+    from faspec.train.registry import Component, Option
+
+    for name in ("bp", "fa", "dfa", "frozen"):
+        if name not in registry.METHODS:
+            opts = {"penalty": Option(float, 0.0), "targets": Option(str, "true")}
+            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None, opts))

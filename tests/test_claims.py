@@ -514,15 +514,9 @@ def test_alpha_from_stats():
     assert "p < 0.001" in strict.rule
 
 
-def test_claim_from_a_loaded_spec(monkeypatch):
-    import faspec.train  # noqa: F401
+def test_claim_from_a_loaded_spec(v1_methods):
     from faspec.spec.load import load_text
-    from faspec.train import registry
-    from faspec.train.registry import Component
 
-    for name in ("fa", "dfa"):
-        if name not in registry.METHODS:
-            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None))
     spec = load_text(
         "faspec: 1\nname: t\nexperiments:\n  a: {methods: [fa, dfa], seeds: [42, 123, 456]}\n"
         "claims:\n  - {id: x, in: a, expect: fa > dfa, reported: {fa: '0.401 ± 0.009 (n=3)'}}\n",

@@ -4,7 +4,6 @@ and the arch contract of ViT-Mini, SmallCNN and StudentNet."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -15,14 +14,7 @@ from faspec.train.methods import EP, CreditBridge, StateBridge, unit_forward
 from faspec.train.models import ResMLP, SmallCNN, ViTMini
 from faspec.train.registry import ARCHS, DATASETS, METHODS
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors: intra-op threads only add synchronisation (and stall on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 LADDER = {"name": "ladder", "in_dim": 8, "width": 8, "n_train": 256, "n_test": 64}

@@ -6,8 +6,6 @@ defining property and not noise from unfinished relaxation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -17,13 +15,7 @@ from faspec.train.models import ResMLP, SmallCNN
 STEPS = 400  # enough to relax the 2-block chain to float64 precision at step 0.3
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors: intra-op threads only add synchronisation (and stall on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def _model(**kw: object) -> ResMLP:

@@ -65,7 +65,6 @@ _OTHERS = (
     "#636363",
     "#c51b8a",
 )
-# Protocol thresholds drawn on curves of these metrics (DOMAIN.md: (a) growth > 50, (b) g < 1e-7).
 LINESTYLES = ("-", "--", "-.", ":")  # operands of one method in one panel (cos_layers[0] vs [3])
 
 
