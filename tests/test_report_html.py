@@ -230,3 +230,32 @@ def test_verdict_fields_the_page_does_not_name_are_shown(rendered):
     assert "<dt>corrected alpha</dt><dd>0.0125</dd>" in section
     assert "<dt>marks</dt><dd>degenerate reference</dd>" in section
     assert "empty note" not in section
+
+
+def test_html_report_renders_without_torch():
+    """The report is on the check path: it renders, figures included, with torch unimportable."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from faspec.report import html\n"
+        "s = {'mean': 0.4, 'n': 3, 'std': 0.01, 'values': [0.39, 0.4, 0.41], 'seeds': [1, 2, 3]}\n"
+        "claim = {'claim_id': 'c', 'verdict': 'pass', 'expect': 'fa > 0.3',\n"
+        "         'numbers': {'operands': {'fa.test_acc': s}}}\n"
+        "page = html.render({'spec': 'x', 'claims': [claim]}, {})\n"
+        "assert 'data:image/png;base64,' in page, page[-500:]\n"
+        "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faspec.report.common import fmt
+from faspec.spec.expr import Const, ExprError, comparisons, parse
 
 # Protocol thresholds drawn on curves of these metrics (docs/paper.md, protocol (a) and (b)):
 # per-block growth above 50x, a gradient at h_L below 1e-7.
@@ -59,8 +60,6 @@ class Shape:
 
 def shape_of(claim: dict[str, Any]) -> Shape:
     """Parse the claim's `expect` (with the spec's own grammar); an unparsable one has no operands."""
-    from faspec.spec.expr import Const, ExprError, comparisons, parse
-
     nums = read_numbers(claim.get("numbers"))
     default_metric = str(claim.get("metric") or nums.settings.get("metric") or "test_acc")
     sh = Shape(for_each=claim.get("for_each") or None, metric=default_metric, numbers=nums)

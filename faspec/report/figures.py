@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from faspec.report.claim_view import (
     THRESHOLDS,
     Operand,
@@ -147,8 +149,6 @@ def dots_figure(
     results: dict[str, dict[str, Any] | None],
 ) -> str | None:
     """Per-seed dots with mean ± std (ddof=1) per operand."""
-    import numpy as np
-
     groups: list[tuple[str, str, list[float]]] = []  # (name, label, values)
     labels = {o.method for o in sh.operands} | {str(r.get("label")) for r in rows}
     many = len(sh.numbers.points) > 1
@@ -330,8 +330,6 @@ def sweep_figure(
     results: dict[str, dict[str, Any] | None],
 ) -> str | None:
     """The metric against the sweep axis: per-seed dots and the mean per operand."""
-    import numpy as np
-
     axis = str(sh.for_each)
     series = _series_from_numbers(sh) or _series_from_runs(sh, rows, results)
     if not series:
