@@ -1,4 +1,6 @@
-"""Shared test fixtures: a loopback-only network namespace for anything that starts Ray.
+"""Shared test fixtures: a loopback-only network namespace for anything that starts Ray
+(`netns`), one torch thread for tiny tensors (`one_thread`), the v1 method names in the registry
+(`v1_methods`). Builders of throwaway inputs live in tests/helpers.py.
 
 Ray binds the machine's interface address unless it runs where only `lo` exists. Tests that start
 Ray run their processes through `netns.prefix` (a namespace the fixture makes, or the one the test
@@ -11,14 +13,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FASPEC = [sys.executable, "-m", "faspec.cli"]
 
 
 class Netns:
@@ -68,21 +68,6 @@ def netns():
             except ProcessLookupError:
                 pass
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
-def run_cli(
-    args: list[str],
-    cwd: Path,
-    netns: Netns | None = None,
-    timeout: float = 600,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run the faspec CLI as a user would, in a subprocess (inside the namespace when given)."""
-    prefix = netns.prefix if netns else []
-    e = env or (netns.env(cwd) if netns else {**os.environ, "PYTHONPATH": str(ROOT)})
-    return subprocess.run(
-        prefix + FASPEC + args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e
-    )
 
 
 # ---------------------------------------------------------------------------------------------

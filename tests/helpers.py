@@ -8,6 +8,8 @@ exactly what a user's run would give it.
 * `spec_text` / `write_spec`: a valid `faspec: 1` spec on the embedded teacher task with tiny
   sizes; pass only what the test is about (experiments, claims, defaults to override).
 * `write_paper`: a LaTeX file (and optionally more files beside it).
+* `run_cli`: the faspec CLI in a subprocess, as a user runs it (inside a Ray test's network
+  namespace when one is given).
 * `make_store` / `make_report`: hand-built runs of an `audit` experiment and a `depth` sweep with
   one failed run, and the JSON report of `claims()` (one claim of every shape and verdict) on them.
 """
@@ -17,6 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,24 @@ from faspec.spec.model import Claim, Reported, Spec, Stats
 from faspec.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+FASPEC = [sys.executable, "-m", "faspec.cli"]
+
+
+def run_cli(
+    args: list[str],
+    cwd: Path,
+    netns: Any = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the faspec CLI as a user would, in a subprocess (inside `netns`, conftest's Ray
+    namespace fixture, when given)."""
+    prefix = netns.prefix if netns else []
+    e = env or (netns.env(cwd) if netns else {**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        prefix + FASPEC + args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e
+    )
+
 
 # ---------------------------------------------------------------------------------------------
 # Specs and papers
