@@ -1,6 +1,6 @@
 """specs/ is the paper, checkable: every claim listed in docs/paper.md is covered by a spec claim.
 
-The claim ids come from the table of section 5 of docs/paper.md (the repository's own list of the
+The claim ids come from the table of section 4 of docs/paper.md (the repository's own list of the
 paper's claims, with their numbers); its "spec" column names the files whose claims cover each id.
 """
 
@@ -23,9 +23,9 @@ CLAIM_ID = re.compile(r"^C\d\d$")
 
 
 def claim_table(text: str) -> dict[str, list[str]]:
-    """The rows of the claims table (section 5 of docs/paper.md): id -> the specs named for it."""
-    m = re.search(r"^## 5\..*?$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert m, "docs/paper.md has no section '## 5.' (the claims)"
+    """The rows of the claims table (section 4 of docs/paper.md): id -> the specs named for it."""
+    m = re.search(r"^## 4\..*?$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert m, "docs/paper.md has no section '## 4.' (the claims)"
     rows = re.findall(r"^\|\s*(C\d+)\s*\|.*\|\s*([^|]*?)\s*\|\s*$", m.group(1), re.M)
     return {cid: [s.strip() for s in specs.split(",") if s.strip()] for cid, specs in rows}
 
