@@ -232,6 +232,31 @@ def test_verdict_fields_the_page_does_not_name_are_shown(rendered):
     assert "empty note" not in section
 
 
+def test_fields_added_inside_numbers_are_shown():
+    """Fields a verdict's numbers gain later (on a summary, a test, a per-seed row, the point)
+    appear on the page; the fields with their own column are not repeated."""
+    summary = {"mean": 0.4, "std": 0.01, "n": 3, "values": [0.39, 0.4, 0.41], "degenerate": True}
+    link = {"left": "fa", "op": ">", "right": "dfa", "test": "welch", "p": 0.01, "verdict": "pass"}
+    numbers = {
+        "test": "welch",
+        "family": {"size": 4, "corrected_alpha": 0.0125},
+        "points": [
+            {
+                "point": {},
+                "operands": {"fa.test_acc": summary},
+                "links": [{**link, "corrected_alpha": 0.0125}],
+                "per_seed": [{"seed": 1, "holds": True, "epoch": 3, "reference": "degenerate"}],
+            }
+        ],
+    }
+    claim = {"claim_id": "c", "verdict": "pass", "expect": "fa > dfa", "numbers": numbers}
+    text = html.render({"spec": "x", "claims": [claim]}, {})
+    assert "0.39, 0.4, 0.41 (degenerate True)" in text
+    assert "corrected alpha 0.0125" in text and "family.size: 4" in text
+    assert "reference degenerate" in text
+    assert "welch (" not in text and "left fa" not in text
+
+
 def test_html_report_renders_without_torch():
     """The report is on the check path: it renders, figures included, with torch unimportable."""
     import os

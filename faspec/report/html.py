@@ -112,6 +112,49 @@ def _table(cls: str, head: list[str], rows: list[list[str]]) -> list[str]:
     return out + ["</table>"]
 
 
+# Keys of an operand summary, a test (link) and a per-seed row that have a column of their own
+# (or, for log10_* and epochs_checked, are shown through another); any other key is appended to
+# the row's last cell by `_rest`, so fields check/claims.py adds later are never dropped.
+_SUMMARY_KEYS = frozenset(
+    (
+        "mean",
+        "std",
+        "n",
+        "values",
+        "per_seed",
+        "seeds",
+        "geomean",
+        "metric",
+        "log10_mean",
+        "log10_std",
+    )
+)
+_LINK_KEYS = frozenset(
+    ("left", "op", "right", "test", "p", "diff", "scale", "margin", "verdict", "message")
+    + ("seeds_needed", "test_note")
+)
+_SEED_KEYS = frozenset(("seed", "holds", "epoch", "values", "epochs_checked"))
+
+
+def _rest(d: dict[str, Any], known: frozenset[str]) -> str:
+    """The fields of `d` outside `known`, as `name value` text; empty values are left out."""
+    parts = []
+    for k, v in d.items():
+        if k in known or v is None or v == "" or v == [] or v == {}:
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}={fmt(b)}" for a, b in v.items())
+        elif isinstance(v, list):
+            v = ", ".join(fmt(x) for x in v)
+        parts.append(f"{k.replace('_', ' ')} {fmt(v)}")
+    return "; ".join(parts)
+
+
+def _with_rest(text: str, d: dict[str, Any], known: frozenset[str]) -> str:
+    rest = _rest(d, known)
+    return f"{text} ({rest})" if rest and text else text or rest
+
+
 def _point_html(pn: PointNumbers) -> list[str]:
     out: list[str] = []
     if pn.operands:
@@ -129,7 +172,7 @@ def _point_html(pn: PointNumbers) -> list[str]:
                     _e(mean),
                     _e(fmt(s.get("std"))),
                     _e(s.get("n")),
-                    _e(seeds),
+                    _e(_with_rest(seeds, s, _SUMMARY_KEYS)),
                 ]
             )
         out += _table("stats", ["operand", "mean", "std (ddof=1)", "n", "per seed"], rows)
@@ -158,7 +201,7 @@ def _point_html(pn: PointNumbers) -> list[str]:
                     _e(diff),
                     _e(margin),
                     badge(str(lk["verdict"])) if lk.get("verdict") else "",
-                    _e(note),
+                    _e(_with_rest(note, lk, _LINK_KEYS)),
                 ]
             )
         out += _table(
@@ -173,7 +216,11 @@ def _point_html(pn: PointNumbers) -> list[str]:
                     _e(r.get("seed")),
                     "yes" if r.get("holds") else '<span class="no">no</span>',
                     _e(fmt(r.get("epoch"))),
-                    _e(", ".join(f"{k} {fmt(v)}" for k, v in vals.items())),
+                    _e(
+                        _with_rest(
+                            ", ".join(f"{k} {fmt(v)}" for k, v in vals.items()), r, _SEED_KEYS
+                        )
+                    ),
                 ]
             )
         out += _table("per-seed", ["seed", "holds", "epoch", "values"], rows)
