@@ -78,6 +78,7 @@ __all__ = [
 
 KINDS = ("plain", "pm", "percent", "pp", "times", "multiplier", "sci", "range")
 DEFAULT_MACROS = ("fsv",)
+MAX_INPUT_DEPTH = 64  # nested \input levels; TeX's own limit (max_in_open) is 15
 
 # ----------------------------------------------------------------------------------------------
 # Public data
@@ -202,17 +203,28 @@ def extract_numbers(
     return extract(path, macros=macros).numbers
 
 
-def extract(path: str | os.PathLike[str], *, macros: Iterable[str] = DEFAULT_MACROS) -> Extraction:
+def extract(
+    path: str | os.PathLike[str],
+    *,
+    macros: Iterable[str] = DEFAULT_MACROS,
+    allow_outside: bool = False,
+) -> Extraction:
     r"""Read the paper at `path` (following inputs): its sources, numbers and macro uses.
 
     `macros` names the results macros (without backslash) whose uses are returned as
-    `MacroUse` instead of being read as text.
+    `MacroUse` instead of being read as text. An ``\input`` of a file outside the main file's
+    folder tree is an `AuditInputError` unless `allow_outside`.
     """
     file = os.fspath(path)
     p = Path(file)
     if not p.is_file():
         raise AuditInputError(file, 0, 0, "no such LaTeX file", hint="give the paper's main .tex")
-    scanner = _Scanner(base_dir=p.parent, display_dir=os.path.dirname(file), macros=macros)
+    scanner = _Scanner(
+        base_dir=p.parent,
+        display_dir=os.path.dirname(file),
+        macros=macros,
+        allow_outside=allow_outside,
+    )
     scanner.run_file(file, p, None)
     return scanner.result
 
@@ -223,11 +235,15 @@ def extract_string(
     file: str = "<string>",
     base_dir: str | os.PathLike[str] | None = None,
     macros: Iterable[str] = DEFAULT_MACROS,
+    allow_outside: bool = False,
 ) -> Extraction:
     r"""Like `extract`, on text in memory; ``\input`` resolves against `base_dir` (default cwd)."""
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     scanner = _Scanner(
-        base_dir=base, display_dir=os.fspath(base_dir) if base_dir else "", macros=macros
+        base_dir=base,
+        display_dir=os.fspath(base_dir) if base_dir else "",
+        macros=macros,
+        allow_outside=allow_outside,
     )
     scanner.run_text(file, base / file, text, None)
     return scanner.result
@@ -710,6 +726,12 @@ class _Frame:
     row: int = 0
     col: int = 0
     span: int = 1
+    # O(1) answers however deep the nesting (a hostile \frac{ 100,000 deep): the table frame
+    # that owns this frame's cells (None outside a table or under another environment), and
+    # the nearest enclosing environment frame (a linked list, so a push copies nothing).
+    tab: _Frame | None = None
+    env_up: _Frame | None = None
+    env_parent: _Frame | None = None  # for an environment frame: the one around it
 
 
 @dataclass
@@ -753,14 +775,23 @@ class _Parsed:
 
 
 class _Scanner:
-    def __init__(self, base_dir: Path, display_dir: str, macros: Iterable[str]):
+    def __init__(
+        self,
+        base_dir: Path,
+        display_dir: str,
+        macros: Iterable[str],
+        allow_outside: bool = False,
+    ):
         self.base_dir = base_dir
+        self.root = base_dir.resolve()
+        self.allow_outside = allow_outside
         self.display_dir = display_dir
         self.macro_names = set(macros)
         self.macro_arity: dict[str, int] = {}
         self.pm_macros: set[str] = set()
         self.result = Extraction()
         self.frames: list[_Frame] = [_Frame("root", "", False, True)]
+        self.envs_open: list[int] = []  # indices in `frames` of the open environment frames
         self.active: list[tuple[Path, str]] = []
         self.seen: set[Path] = set()
         self.stopped = False
@@ -841,6 +872,7 @@ class _Scanner:
                         )
                     if key in self.seen:
                         return
+                    self._check_reach(key, disp, cmd, here)
                     self.run_file(disp.replace(os.sep, "/"), p, here)
                     return
         looked = ", ".join(str(b / c) for b in bases for c in cands)
@@ -849,6 +881,23 @@ class _Scanner:
             f"\\{cmd}{{{name}}}: file not found (looked for {looked})",
             hint="paths are relative to the main file's directory",
         )
+
+    def _check_reach(self, key: Path, disp: str, cmd: str, here: tuple[str, int, int]) -> None:
+        """Refuse an input outside the paper's folder tree (unless allowed) or nested deeper
+        than `MAX_INPUT_DEPTH` (TeX itself stops at 15 open files): located errors, never a
+        RecursionError."""
+        if len(self.active) >= MAX_INPUT_DEPTH:
+            raise AuditInputError(
+                *here,
+                f"\\{cmd}{{{disp}}}: inputs nested more than {MAX_INPUT_DEPTH} deep "
+                "(TeX itself stops at 15 open files)",
+            )
+        if not self.allow_outside and not key.is_relative_to(self.root):
+            raise AuditInputError(
+                *here,
+                f"\\{cmd}{{{disp}}}: {key} is outside the paper's folder {self.root}",
+                hint="pass --allow-outside-inputs to read files outside it",
+            )
 
     # ---- positions
 
@@ -877,34 +926,48 @@ class _Scanner:
 
     def _push(self, kind: str, name: str = "", math: bool | None = None, emit: bool | None = None):
         top = self.frames[-1]
-        self.frames.append(
-            _Frame(
-                kind,
-                name,
-                top.math if math is None else math,
-                top.emit if emit is None else emit,
-                table=name in _TABLE_ENVS and kind == "env",
-            )
+        f = _Frame(
+            kind,
+            name,
+            top.math if math is None else math,
+            top.emit if emit is None else emit,
+            table=name in _TABLE_ENVS and kind == "env",
         )
+        if kind == "env":
+            f.tab = f if f.table else None
+            f.env_up, f.env_parent = f, top.env_up
+            self.envs_open.append(len(self.frames))
+        else:
+            f.tab, f.env_up = top.tab, top.env_up
+        self.frames.append(f)
 
     def _pop_group(self) -> None:
         if len(self.frames) > 1 and self.frames[-1].kind == "group":
             self.frames.pop()
 
     def _pop_env(self, name: str) -> None:
-        for k in range(len(self.frames) - 1, 0, -1):
-            if self.frames[k].kind == "env" and self.frames[k].name == name:
+        """Close the innermost open environment `name` (searching at most 32 levels: LaTeX
+        itself stops at a mismatched \\end, so deeper searches only serve hostile input)."""
+        opened = self.envs_open
+        for back in range(1, min(len(opened), 32) + 1):
+            k = opened[-back]
+            if self.frames[k].name == name:
                 del self.frames[k:]
+                del opened[-back:]
                 return
 
     def _table(self) -> _Frame | None:
-        for f in reversed(self.frames):
-            if f.kind == "env":
-                return f if f.table else None
-        return None
+        return self.frames[-1].tab
 
     def _envs(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.frames if f.kind == "env" and f.name != "document")
+        """The open environments, outermost first (the innermost 16 when nested deeper)."""
+        out: list[str] = []
+        f = self.frames[-1].env_up
+        while f is not None and len(out) < 16:
+            if f.name != "document":
+                out.append(f.name)
+            f = f.env_parent
+        return tuple(reversed(out))
 
     # ---- the pass
 

@@ -487,11 +487,13 @@ def audit(
     values: list[ClaimValue],
     allowances: Allowances | None = None,
     values_file: str | os.PathLike[str] | None = None,
+    allow_outside: bool = False,
 ) -> AuditResult:
-    """Audit the paper at `paper` (following its inputs) against claims, store and configs."""
-    return audit_extraction(
-        extract(paper), os.fspath(paper), specs, plan, values, allowances, values_file
-    )
+    r"""Audit the paper at `paper` (following its inputs) against claims, store and configs.
+
+    `allow_outside`: follow ``\input`` of files outside the paper's folder tree."""
+    ex = extract(paper, allow_outside=allow_outside)
+    return audit_extraction(ex, os.fspath(paper), specs, plan, values, allowances, values_file)
 
 
 def audit_extraction(
