@@ -436,7 +436,9 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
 @click.option("--problems", is_flag=True, help="Table: only MISMATCH and UNSOURCED rows.")
 @click.option("--report-only", is_flag=True, help="Exit 0 even when a number is not backed.")
 @click.option(
-    "--allow-outside-inputs", is_flag=True, help="Follow \\input of files outside the paper's folder."
+    "--allow-outside-inputs",
+    is_flag=True,
+    help="Follow \\input of files outside the paper's folder.",
 )
 def audit(
     paper: str,
