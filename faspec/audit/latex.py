@@ -62,6 +62,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from faspec.audit.errors import AuditInputError
+from faspec.audit.grid import Grid
 
 __all__ = [
     "KINDS",
@@ -137,6 +138,8 @@ class NumberHit:
     math: bool = False
     envs: tuple[str, ...] = ()
     cell: tuple[int, int] | None = None
+    header: str = ""  # in a table: the raw text of the header cells above its column
+    row_header: str = ""  # in a table: the raw text of its row's first cell
     context: str = ""
     start: int = 0
     end: int = 0
@@ -732,6 +735,7 @@ class _Frame:
     tab: _Frame | None = None
     env_up: _Frame | None = None
     env_parent: _Frame | None = None  # for an environment frame: the one around it
+    grid: Grid | None = None  # for a table frame: its cells, for column headers
 
 
 @dataclass
@@ -990,10 +994,12 @@ class _Scanner:
                 self.frames[-1].math = not self.frames[-1].math
                 i += 2 if t.startswith("$$", i) else 1
             elif c == "&":
-                if self.frames[-1].table:
-                    f = self.frames[-1]
+                f = self.frames[-1]
+                if f.table and f.grid is not None:
+                    f.grid.close_cell(self.src.file, t, i, f.row, f.col, f.span)
                     f.col += f.span
                     f.span = 1
+                    f.grid.open_cell(self.src.file, i + 1)
                 i += 1
             elif c in "^_" and self.math:
                 i = self._skip_script(t, i + 1)
@@ -1031,11 +1037,16 @@ class _Scanner:
         n = len(t)
         if name == "\\" or name == "tabularnewline" or name == "cr":
             f = self.frames[-1]
-            if f.table:
+            k = _skip_sig(t, j, "*[")
+            if f.table and f.grid is not None:
+                f.grid.close_cell(self.src.file, t, i, f.row, f.col, f.span)
                 f.row += 1
                 f.col = 0
                 f.span = 1
-            return _skip_sig(t, j, "*[")
+                f.grid.open_cell(self.src.file, k)
+            return k
+        if name in ("midrule", "hline") and self.frames[-1].grid is not None:
+            self.frames[-1].grid.rule(self.frames[-1].row)
         if name in ("(", "["):
             self.frames[-1].math = True
             return j
@@ -1168,6 +1179,8 @@ class _Scanner:
             return k
         k = _skip_sig(t, k, _ENV_ARGS.get(env, ""))
         self._push("env", env, math=True if env in _MATH_ENVS else None)
+        if self.frames[-1].table:
+            self.frames[-1].grid = Grid(self.src.file, k)
         return k
 
     def _skip_env(self, t: str, i: int, env: str) -> int:
@@ -1749,6 +1762,8 @@ class _Scanner:
             math=frame_math,
             envs=self._envs(),
             cell=(tab.row, tab.col) if tab is not None else None,
+            header=tab.grid.header(tab.row, tab.col) if tab and tab.grid else "",
+            row_header=tab.grid.row_header(tab.row, tab.col) if tab and tab.grid else "",
             context=self._context(p.start, end),
             start=p.start,
             end=end,

@@ -258,6 +258,28 @@ class Locator:
         s = _sentence(t, start, end, lo, hi)
         return _plain(s if in_caption or not caption else s + " " + caption)
 
+    def parts(self, file: str, start: int, end: int) -> tuple[str, str, str, bool]:
+        """(sentence before, sentence after, raw caption, in a table's body) for [start, end).
+
+        The raw LaTeX (comments blanked) of the sentence around the number, split at it; in
+        a caption, the caption's sentence; in a table's body no sentence (cells are none),
+        only the caption of its float."""
+        info = self.files.get(file)
+        if info is None:
+            return "", "", "", False
+        t = info.clean
+        fl = next((f for f in info.floats if f.start <= start < f.end), None)
+        caption, lo, hi = "", 0, len(t)
+        if fl is not None and fl.caption_span != (0, 0):
+            a, b = fl.caption_span
+            caption = t[a:b]
+            if a <= start < b:
+                lo, hi = a, b
+        if fl is not None and fl.kind == "table" and lo == 0:
+            return "", "", caption, True
+        a, b = _sentence_span(t, start, end, lo, hi)
+        return t[a:start], t[end:b], caption, False
+
 
 def _offset(text: str, line: int, col: int) -> int:
     pos = 0
@@ -276,13 +298,20 @@ _SENT_END = re.compile(
 
 
 def _sentence(t: str, start: int, end: int, lo: int, hi: int, reach: int = 600) -> str:
+    a, b = _sentence_span(t, start, end, lo, hi, reach)
+    return t[a:b]
+
+
+def _sentence_span(
+    t: str, start: int, end: int, lo: int, hi: int, reach: int = 600
+) -> tuple[int, int]:
     lo, hi = max(lo, start - reach), min(hi, end + reach)
     a = lo
     for m in _SENT_END.finditer(t, lo, start):
         a = m.end()
     m = _SENT_END.search(t, end, hi)
     b = m.end() if m else hi
-    return t[a:b]
+    return a, max(b, end)
 
 
 # ---------------------------------------------------------------------------------- where:
