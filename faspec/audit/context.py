@@ -11,9 +11,10 @@ names the key it equals. The words are in `faspec.audit.vocab`.
   captions, math): the sentence around it, split at the number.
 * **Which metrics it names** (`NumberContext.metrics`). In a table: the metrics the column
   header names; if none, the row header's; if none, the caption's. In text, the first rule that
-  finds any: the three words right after the number (up to a ``,`` ``;`` ``:``: "61.5\% test
-  accuracy"); else the nearest metric word before it in the sentence ("the cosine ... is
-  0.562"; of "accuracy ... and cosine 0.49" only the cosine); else any later in the sentence;
+  finds any: the three words right after the number (up to a ``,`` ``;`` ``:`` or a joining
+  word such as "and", "or", "than", "with", "to": "61.5\% test accuracy"); else the nearest
+  metric word before it in the sentence ("the cosine ... is 0.562"; of "accuracy ... and
+  cosine 0.49" only the cosine); else any later in the sentence;
   else the caption of the float it sits in; else its own ``%`` sign (an accuracy).
 * **Percent** (`percent_ok`). A number is read as a percentage of a stored fraction only when
   it carries ``%``/``\%``/``pp`` itself, or sits in a table column whose header has ``%``,
@@ -40,6 +41,7 @@ from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_pattern, pla
 
 __all__ = ["ConfigIndex", "NumberContext", "percent_ok"]
 
+_JOINERS = {"and", "or", "but", "while", "whereas", "vs", "vs.", "versus", "than", "with", "to"}
 _ASSIGNED = re.compile(r"(?<![\w])(\w+) ?(?:=|:=|≡) ?$")
 _CAPTION_PERCENT = re.compile(r"\( ?% ?\)|\[ ?% ?\]|\bin (?:%|percent)|\bpercentages?\b")
 _HEADER_PERCENT = re.compile(r"%|\bpercent")
@@ -88,8 +90,12 @@ class NumberContext:
                 if found:
                     return found, where
         else:
-            head = " ".join(re.split(r"[,;:]", self.after, maxsplit=1)[0].split()[:3])
-            found = named(head)
+            head = []
+            for tok in re.split(r"[,;:]", self.after, maxsplit=1)[0].split()[:3]:
+                if tok in _JOINERS:
+                    break
+                head.append(tok)
+            found = named(" ".join(head))
             if found:
                 return found, "the words after it"
             ends = {}
