@@ -3,38 +3,35 @@ r"""Sourcing: every number the paper prints gets a status, and the reason for it
 Statuses, decided in this order (the first that applies wins):
 
 * **BACKED** / **MISMATCH** — the number is *claimed*: at its printed precision it equals a
-  `reported:` mean or std that a claim of the specs types (``61.5\%`` and ``61.5`` in a
-  percent table are compared as 0.615). It is BACKED when the stored measurement, rounded to
-  the digits the paper prints, is the printed number — the mean, and for ``a \pm b`` the std
-  (ddof=1) too — and MISMATCH otherwise, naming the printed and measured values, the claim and
-  the runs. It is also MISMATCH when the sentence around it (or, in a table, its caption) states
-  a seed count ("three seeds", "5 runs", "n = 3") of which none is the measured n, or an epoch
-  count ("100 epochs") that none of the claim's runs trained for. A claimed number whose runs
-  are not in the store is UNSOURCED (nothing backs it yet), or MISMATCH when a run failed.
-  When several claims report the value, the one whose `where:` names the number's place
-  (Table 1, Sec. 4.2, abstract, a label, caption words) is preferred, then one whose typed std
-  is the printed std too; among equals, a backed one.
-  A number with one significant digit (``0.01``) only matches a reported value typed with no
-  more digits than the paper prints, so that a threshold does not match every small std.
-* A results macro ``\fsv{claim}{method}{field}`` is BACKED when the name resolves to a stored
-  value and the generated values file prints what the store now holds at the digits it prints;
-  MISMATCH when the file is stale (regenerate it) or the stated seed count differs; UNSOURCED
-  when the claim, method or field does not exist, its runs are missing, or the file lacks it.
-* **CONFIG** — it equals a value of the specs' normalized run configurations: any numeric
-  option of any run (epochs, d, blocks, lr, weight_decay, batch_size, penalty, n_train,
-  eval_batch, ...), a seed, or an experiment's number of seeds. Integers must be equal; other
-  values must agree at the printed digits (and be printed with a fraction or exponent); a range
-  needs both ends. This is deliberately loose: the index does not know which configuration a
-  sentence talks about, only that the number is one the specs set.
+  `reported:` mean or std that a claim of the specs types, **and its context names that
+  claim's metric** (`faspec.audit.context`: the column header, row header or caption of its
+  table, or the words around it in its sentence). ``61.5\%`` is compared as 0.615; a plain
+  ``61.5`` only in a column or table the paper declares in percent. It is BACKED when the
+  stored measurement, rounded to the digits the paper prints, is the printed number — the mean,
+  and for ``a \pm b`` the std (ddof=1) too — and MISMATCH otherwise, naming the printed and
+  measured values, the claim and the runs. It is also MISMATCH when the sentence around it (or,
+  in a table, its caption) states a seed count ("three seeds", "5 runs", "n = 3") of which none
+  is the measured n, or an epoch count ("100 epochs") that none of the claim's runs trained for.
+  A claimed number whose runs are not in the store is UNSOURCED (nothing backs it yet), or
+  MISMATCH when a run failed. When several claims report the value, the one whose `where:`
+  names the number's place (Table 1, Sec. 4.2, abstract, a label, caption words) is preferred,
+  then one whose typed std is the printed std too; among equals, a backed one. A number with
+  one significant digit (``0.01``) only matches a reported value typed with no more digits than
+  the paper prints, so that a threshold does not match every small std. A value match whose
+  metric the context does not name is never compared: it is a *candidate*, shown in the reason
+  of whatever status the number then gets.
+* A results macro ``\fsv{claim}{method}{field}``: see `faspec.audit.macro_use`.
+* **CONFIG** — it equals a value of the specs' normalized run configurations (any numeric
+  option of any run, a seed, an experiment's number of seeds) **and its context names that
+  key** (`faspec.audit.vocab`: ``$d = 256$``, "100 epochs", "3 seeds", "batch size 128").
+  Integers must be equal; other values must agree at the printed digits (and be printed with a
+  fraction or exponent); a range needs both ends.
 * **ALLOWED** — an allowance file entry covers it (audit.yaml beside the paper, or
   ``[tool.faspec.audit]`` in pyproject.toml), or the built-in rule *formula constant*: a
   plain integer of at most 10 in math mode outside a table (``\frac{1}{2}``, ``(1-\alpha)``,
-  ``\sum_{l=1}``). The rule is applied before CONFIG unless the number is written as
-  ``name = value`` with the name of a configuration key it equals (``$d = 8$`` with
-  ``model.d`` is CONFIG, ``$L = 4$`` stays ALLOWED), so that a formula's 1 is not explained
-  as "seed=1".
-* Allowances are consulted after claims and CONFIG: an allowance cannot hide a MISMATCH.
-* **UNSOURCED** — none of the above.
+  ``\sum_{l=1}``) that is not CONFIG by name. Allowances are consulted after claims and CONFIG:
+  an allowance cannot hide a MISMATCH.
+* **UNSOURCED** — none of the above (the reason names value-only candidates and settings).
 """
 
 from __future__ import annotations
