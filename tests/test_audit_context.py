@@ -14,7 +14,7 @@ from faspec.audit.allow import load_allowances
 from faspec.audit.context import NumberContext
 from faspec.audit.source import audit
 from faspec.audit.values import claim_values
-from faspec.audit.vocab import config_pattern, metric_pattern, plain
+from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_pattern, metric_words_at, plain
 from faspec.cli import main
 from faspec.plan import build
 from faspec.spec.load import load_many
@@ -228,7 +228,9 @@ def test_words_and_normalisation():
     )
     assert metric_pattern("h_norm").search(plain("$\\lVert h_L \\rVert$"))
     assert metric_pattern("g_norm").search(plain("the gradient norm"))
-    assert not metric_pattern("h_norm").search(plain("the gradient norm"))
+    # "gradient norm" is one phrase (g_norm), not also the norm of h
+    [(at, named)] = metric_words_at(plain("the gradient norm"), frozenset(METRIC_WORDS))
+    assert (at, named) == (4, {"g_norm", "g_norm_layers", "g_norm_min"})
     assert metric_pattern("gamma").search(plain("$\\Gamma$"))
     assert metric_pattern("test_acc").search(plain("Top-1"))
     assert not metric_pattern("deep_cos").search(plain("cosmic"))

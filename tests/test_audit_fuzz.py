@@ -114,6 +114,24 @@ def test_frac_nested_deep_is_linear(tmp_path):
     assert times[20_000] < 9 * max(times[5_000], 0.05), times
 
 
+def test_the_whole_audit_is_linear_on_unclosed_floats_titles_and_long_sentences():
+    """Unclosed floats, captions and section titles once made every later one rescan the rest
+    of the file, and every number walked all floats and sections: quadratic in the count."""
+    pieces = (
+        "\\section{Results 0.5\n\\begin{table}\\caption{Acc 0.5\n",
+        "The test accuracy was 0.5 and ",
+    )
+    plan = SimpleNamespace(runs={})
+    for piece in pieces:
+        times = {}
+        for k in (400, 1_600):
+            t0 = time.perf_counter()
+            ex = extract_string(piece * k + ".")
+            audit_extraction(ex, "main.tex", [], plan, _values(), Allowances())
+            times[k] = time.perf_counter() - t0
+        assert times[1_600] < 9 * max(times[400], 0.05), (piece, times)
+
+
 def test_inputs_outside_the_paper_folder_are_refused_unless_allowed(tmp_path):
     paper = tmp_path / "paper"
     paper.mkdir()

@@ -37,7 +37,7 @@ from typing import Any
 
 from faspec.audit.latex import NumberHit
 from faspec.audit.locate import Locator
-from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_pattern, plain
+from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_words_at, plain
 
 __all__ = ["ConfigIndex", "NumberContext", "percent_ok"]
 
@@ -75,10 +75,10 @@ class NumberContext:
 
     def metrics(self, metrics: set[str]) -> tuple[set[str], str]:
         """Which of `metrics` (and of all known metrics) the context names, and where."""
-        known = set(METRIC_WORDS) | metrics
+        known = frozenset(METRIC_WORDS) | frozenset(metrics)
 
         def named(text: str) -> set[str]:
-            return {m for m in known if metric_pattern(m).search(text)} if text else set()
+            return set().union(*(ms for _, ms in metric_words_at(text, known))) if text else set()
 
         if self.in_table:
             for text, where in (
@@ -98,16 +98,9 @@ class NumberContext:
             found = named(" ".join(head))
             if found:
                 return found, "the words after it"
-            ends = {}
-            for m in known:
-                last = None
-                for last in metric_pattern(m).finditer(self.before):  # noqa: B007
-                    pass
-                if last is not None:
-                    ends[m] = last.end()
-            if ends:
-                near = max(ends.values())
-                return {m for m, e in ends.items() if e == near}, "the sentence before it"
+            words = metric_words_at(self.before, known)
+            if words:
+                return words[-1][1], "the sentence before it"
             for text, where in (
                 (self.after, "the sentence after it"),
                 (self.caption, "the caption"),

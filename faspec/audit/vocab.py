@@ -23,10 +23,18 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["CONFIG_WORDS", "METRIC_WORDS", "config_pattern", "metric_pattern", "plain"]
+__all__ = [
+    "CONFIG_WORDS",
+    "METRIC_WORDS",
+    "any_metric_pattern",
+    "config_pattern",
+    "metric_pattern",
+    "metric_words_at",
+    "plain",
+]
 
 _COS = (r"cos(?:ine)?s?", r"align(?:ment|ed|s)?", r"gamma", r"angles?")
-_H_NORM = (r"‖ h", r"(?<!gradient )norms?", r"scale", r"magnitude", r"activations?")
+_H_NORM = (r"‖ h", r"norms?", r"scale", r"magnitude", r"activations?")
 _G_NORM = (
     r"‖ (?:g|nabla|partial)",
     r"gradient (?:norms?|magnitudes?)",
@@ -157,8 +165,36 @@ def _compile(words: tuple[str, ...]) -> re.Pattern[str]:
 @cache
 def metric_pattern(metric: str) -> re.Pattern[str]:
     """The words naming `metric` (its own name when the list does not know it)."""
-    words = METRIC_WORDS.get(metric) or (re.escape(metric).replace("_", "[ _]?"),)
-    return _compile(words)
+    return _compile(_words_of(metric))
+
+
+@cache
+def any_metric_pattern(metrics: frozenset[str]) -> re.Pattern[str]:
+    """One pattern for the words of all `metrics` (each word once, longest first, no leading
+    look-behind so that the regex engine can skip ahead by first character): where metric
+    words are, in one pass. Callers drop matches that start inside a word."""
+    words: set[str] = set()
+    for m in metrics:
+        words.update(_words_of(m))
+    alts = [w.replace(" ", r"\s*") if w.startswith("‖") else w for w in words]
+    return re.compile("(?:" + "|".join(sorted(alts, key=lambda w: (-len(w), w))) + r")(?![\w])")
+
+
+def _words_of(metric: str) -> tuple[str, ...]:
+    return METRIC_WORDS.get(metric) or (re.escape(metric).replace("_", "[ _]?"),)
+
+
+def metric_words_at(text: str, metrics: frozenset[str]) -> list[tuple[int, set[str]]]:
+    """Each metric word in `text` (as a whole word): (its start, the metrics it names)."""
+    out = []
+    for m in any_metric_pattern(metrics).finditer(text):
+        at = m.start()
+        if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
+            continue
+        named = {x for x in metrics if metric_pattern(x).match(text, at)}
+        if named:
+            out.append((at, named))
+    return out
 
 
 @cache
