@@ -91,6 +91,16 @@ def test_an_input_chain_hundreds_deep_is_a_located_error(tmp_path):
     assert f"{deepest}:2:1:" in res.output and "nested more than" in res.output
 
 
+@pytest.mark.parametrize("name", ["a" * 5000, "a\x00b", "loop"])
+def test_input_names_the_os_refuses_are_located_not_found(tmp_path, name):
+    """Found by fuzzing: a file name too long for the OS raised OSError from is_file()."""
+    (tmp_path / "loop.tex").symlink_to(tmp_path / "loop.tex")
+    with pytest.raises(AuditInputError) as e:
+        extract_string(f"x\n  \\input{{{name}}}\n", file="main.tex", base_dir=tmp_path)
+    assert (e.value.file, e.value.line, e.value.col) == ("main.tex", 2, 3)
+    assert "file not found" in e.value.message
+
+
 def test_a_chain_within_the_limit_is_read(tmp_path):
     n = MAX_INPUT_DEPTH - 1
     for k in range(n):

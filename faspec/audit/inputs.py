@@ -93,12 +93,12 @@ class InputReader:
         for base in bases:
             for cand in cands:
                 p = base / cand
-                if p.is_file():
+                key = _probe(p)
+                if key is not None:
                     if base == self.base_dir:
                         disp = os.path.normpath(os.path.join(self.display_dir, cand))
                     else:
                         disp = os.path.normpath(os.path.join(os.path.dirname(self.src.file), cand))
-                    key = p.resolve()
                     if key in (k for k, _ in self.active):
                         chain = " -> ".join([f for _, f in self.active] + [disp])
                         raise AuditInputError(
@@ -132,3 +132,12 @@ class InputReader:
                 f"\\{cmd}{{{disp}}}: {key} is outside the paper's folder {self.root}",
                 hint="pass --allow-outside-inputs to read files outside it",
             )
+
+
+def _probe(p: Path) -> Path | None:
+    """The resolved path when `p` is a readable file; None for anything the OS refuses to
+    look up (a name too long, a NUL byte, a symlink loop): the caller reports "not found"."""
+    try:
+        return p.resolve() if p.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
