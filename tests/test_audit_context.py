@@ -110,6 +110,7 @@ def test_a_number_whose_context_names_another_metric_is_not_backed(tmp_path):
         "FA's gradient norm was 0.49 at the end.\n"  # names g_norm: a candidate only
         "FA reaches a test accuracy of 0.62 and a cosine of 0.49.\n"  # nearest word: cosine
         "A cosine of 0.49 and a growth of 0.49 for FA.\n"  # the second 0.49 is a growth
+        "FA's cosine rose by 5\\% to 0.49.\n"  # another number's % names no accuracy
         "\\begin{table}\\caption{FA on the ladder task.}\n"
         "\\begin{tabular}{lcc}\\toprule Method & $\\|h_L\\|$ & $\\cos(\\delta, g)$ \\\\\n"
         "\\midrule FA & 0.49 & 0.49 \\\\ \\bottomrule\\end{tabular}\\end{table}\n"
@@ -120,13 +121,14 @@ def test_a_number_whose_context_names_another_metric_is_not_backed(tmp_path):
         (2, "BACKED"),
         (3, "BACKED"),
         (3, "UNSOURCED"),
-        (6, "UNSOURCED"),  # under a norm header
-        (6, "BACKED"),  # under a cosine header
+        (4, "BACKED"),
+        (7, "UNSOURCED"),  # under a norm header
+        (7, "BACKED"),  # under a cosine header
     ]
     first = res.findings[0]
     assert "value-only candidate: fa-aligns fa.deep_cos 0.49 (deep_cos" in first.reason
     assert "names g_norm" in first.reason
-    table_norm = [f for f in res.findings if f.line == 6][0]
+    table_norm = [f for f in res.findings if f.line == 7][0]
     assert "the column header names h_norm" in table_norm.reason
 
 

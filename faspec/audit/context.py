@@ -14,12 +14,13 @@ names the key it equals. The words are in `faspec.audit.vocab`.
   finds any: the three words right after the number (up to a ``,`` ``;`` ``:`` or a joining
   word such as "and", "or", "than", "with", "to": "61.5\% test accuracy"); else the nearest
   metric word before it in the sentence ("the cosine ... is 0.562"; of "accuracy ... and
-  cosine 0.49" only the cosine); else any later in the sentence;
-  else the caption of the float it sits in; else its own ``%`` sign (an accuracy).
+  cosine 0.49" only the cosine); else any later in the sentence; else the caption of the
+  float it sits in; else its own ``%`` sign (an accuracy). Another number's ``%`` in the
+  sentence names nothing.
 * **Percent** (`percent_ok`). A number is read as a percentage of a stored fraction only when
   it carries ``%``/``\%``/``pp`` itself, or sits in a table column whose header has ``%``,
-  ``\%`` or "percent", or in a table whose caption says "(%)", "[%]", "in %", "in percent" or
-  "percentage(s)".
+  ``\%``, "pp" or "percent", or in a table whose caption says "(%)", "[%]", "in %",
+  "in percent" or "percentage(s)".
 * **Which settings it names** (`NumberContext.config_text`). In a table: its column header,
   row header and caption; elsewhere the five words either side of it in its sentence, not
   across a ``;`` or ``:`` (numbers and signs between them are not counted as words):
@@ -44,7 +45,7 @@ __all__ = ["ConfigIndex", "NumberContext", "percent_ok"]
 _JOINERS = {"and", "or", "but", "while", "whereas", "vs", "vs.", "versus", "than", "with", "to"}
 _ASSIGNED = re.compile(r"(?<![\w])(\w+) ?(?:=|:=|≡) ?$")
 _CAPTION_PERCENT = re.compile(r"\( ?% ?\)|\[ ?% ?\]|\bin (?:%|percent)|\bpercentages?\b")
-_HEADER_PERCENT = re.compile(r"%|\bpercent")
+_HEADER_PERCENT = re.compile(r"%|\bpercent|\bpp\b")
 
 
 @dataclass
@@ -89,20 +90,21 @@ class NumberContext:
                 found = named(text)
                 if found:
                     return found, where
-        else:
+        else:  # another number's % sign in the sentence names nothing
+            before, after = self.before.replace("%", " "), self.after.replace("%", " ")
             head = []
-            for tok in re.split(r"[,;:]", self.after, maxsplit=1)[0].split()[:3]:
+            for tok in re.split(r"[,;:]", after, maxsplit=1)[0].split()[:3]:
                 if tok in _JOINERS:
                     break
                 head.append(tok)
             found = named(" ".join(head))
             if found:
                 return found, "the words after it"
-            words = metric_words_at(self.before, known)
+            words = metric_words_at(before, known)
             if words:
                 return words[-1][1], "the sentence before it"
             for text, where in (
-                (self.after, "the sentence after it"),
+                (after, "the sentence after it"),
                 (self.caption, "the caption"),
             ):
                 found = named(text)
