@@ -69,9 +69,10 @@ COS = """\
   - id: fa-aligns
     in: main
     expect: fa.deep_cos > dfa.deep_cos
-    reported: {fa.deep_cos: 0.49, dfa.deep_cos: 0.09}
+    reported: {fa.deep_cos: 0.49, dfa.deep_cos: 0.09, bp.deep_cos: 0.11}
 """
 COS_FINALS = {
+    "bp": {"deep_cos": [0.11, 0.11, 0.11], "test_acc": [0.7, 0.7, 0.7]},
     "fa": {"deep_cos": [0.49, 0.4946, 0.4992], "test_acc": [0.61, 0.615, 0.62]},
     "dfa": {"deep_cos": [0.09, 0.0904, 0.0908], "test_acc": [0.3, 0.3, 0.3]},
 }
