@@ -8,7 +8,10 @@ BACKED / CONFIG), so that a rule that rejected everything would fail it.
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from faspec.audit.allow import load_allowances
 from faspec.audit.context import NumberContext
@@ -246,3 +249,39 @@ def test_words_and_normalisation():
     )
     assert ctx.config_text() == "we train for # epochs on 2048 samples with adamw"
     assert NumberContext(before="width d =").config_text() == "d"
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties: a value alone never backs a number, a bare number is never CONFIG
+
+NEUTRAL = [
+    "the", "a", "of", "was", "is", "we", "see", "FA", "DFA", "after", "run", "value", "model",
+    "then", "it", "reaches", "about", "\\textbf{result}", "$x$", "(see", "below)", "Table~1",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cos_paper(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("prop")
+    specs, plan, store = make(tmp, COS, COS_FINALS)
+    return tmp, specs, plan, claim_values(specs, plan, store)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.lists(st.sampled_from(NEUTRAL), max_size=8),
+    after=st.lists(st.sampled_from(NEUTRAL), max_size=8),
+    printed=st.sampled_from(["0.49", "49", "0.09", "9", "11", "0.11", "16", "4", "128", "3"]),
+    in_math=st.booleans(),
+)
+def test_a_value_in_a_context_naming_nothing_is_never_backed_nor_config(
+    cos_paper, before, after, printed, in_math
+):
+    tmp, specs, plan, values = cos_paper
+    number = f"${printed}$" if in_math else printed
+    tex = " ".join([*before, number, *after]) + ".\n"
+    paper = tmp / "prop.tex"
+    paper.write_text(tex, encoding="utf-8")
+    res = audit(paper, specs, plan, values)
+    for f in res.findings:
+        assert f.status not in ("BACKED", "MISMATCH", "CONFIG"), (tex, f.status, f.reason)
