@@ -14,6 +14,7 @@ from pathlib import Path
 
 from faspec.audit.errors import AuditInputError
 from faspec.audit.hits import Extraction, Source
+from faspec.audit.textscan import _group_text, _skip_sig, _skip_ws
 
 MAX_INPUT_DEPTH = 64  # nested \input levels; TeX's own limit (max_in_open) is 15
 
@@ -70,6 +71,30 @@ class InputReader:
         finally:
             self.active.pop()
             self.src, self.lines, self.suppress_end = saved
+
+    def _input(self, t: str, i: int, j: int, name: str) -> int:
+        n = len(t)
+        if name in ("import", "subimport", "inputfrom", "subinputfrom"):
+            k = _skip_sig(t, j, "*")
+            d, k = _group_text(t, k)
+            f, k = _group_text(t, k)
+            if d is not None and f is not None:
+                self._include(f, name, i, rel_dir=d.strip())
+                return k
+            return j
+        arg, k = _group_text(t, j)
+        if arg is None and name == "input":  # TeX syntax: \input file
+            g = _skip_ws(t, j, par=False)
+            m = re.compile(r"[^\s{}%\\]+").match(t, g)
+            if not m:
+                return j
+            arg, k = m.group(), m.end()
+        if arg is None:
+            return j
+        if arg.strip().startswith("\\"):  # \input{\macro}: cannot resolve statically
+            return k
+        self._include(arg, name, i)
+        return min(k, n)
 
     def _include(self, name: str, cmd: str, at: int, rel_dir: str = "") -> None:
         assert self.src is not None
