@@ -1,8 +1,8 @@
 """The paper audit: every number a LaTeX paper prints, and whether something backs it.
 
 * `latex`: every printed number (`NumberHit`) and results-macro use (`MacroUse`), located
-  (the reader: `scanner`, `inputs`, `numbers`, `numparts`, `textscan`, `texnames`, `grid`,
-  `hits`);
+  (the reader: `scanner`, `inputs`, `defs`, `numbers`, `numparts`, `siunitx`, `textscan`,
+  `texnames`, `grid`, `hits`);
 * `context`, `vocab`: which metric and which setting a number's context names;
 * `allow`: allowance files (audit.yaml, [tool.faspec.audit]);
 * `values`: each claim's operands measured from the store (`ClaimValue`);

@@ -9,8 +9,9 @@ It is one pass of a small tokenizer over the source, not regexes over the whole 
 module is the entry point (`extract`, `extract_string`); the pass is split by responsibility:
 `textscan` (the tokenizer: control sequences, groups, arguments, scalars), `texnames` (the
 commands and environments it knows by name), `scanner` (document structure: frames, math,
-environments, tables, conditionals, definitions), `inputs` (``\input`` and its limits),
-`numbers` and `numparts` (the number reader), `grid` (table cells and column headers), `hits`
+environments, tables, conditionals), `inputs` (``\input`` and its limits), `defs` (macro
+definitions, results-macro uses), `numbers`, `numparts` and `siunitx` (the number reader),
+`grid` (table cells and column headers), `hits`
 (what it yields). pylatexenc's `LatexWalker` was measured as the structure layer and not
 adopted (RecursionError at 1,000 nested groups; 2-4x slower on 1 MB): see docs/audit.md.
 What the pass does:

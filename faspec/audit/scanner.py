@@ -1,10 +1,10 @@
 r"""The document structure: one pass over each file, in the order LaTeX reads it.
 
 `Scanner` keeps a stack of frames (groups, environments, math mode, table cells), follows
-``\input`` (`faspec.audit.inputs`), skips what prints no number (comments, dead conditionals,
+``\input`` (`faspec.audit.inputs`), reads definitions (`faspec.audit.defs`), skips what prints no number (comments, dead conditionals,
 verbatim, drawings, the preamble except macro bodies, the arguments listed in
-`faspec.audit.texnames`), records results-macro uses, and hands every digit or sign to the
-number reader (`faspec.audit.numbers`). Every question about the state (math? in a table?
+`faspec.audit.texnames`), and hands every digit or sign to the number reader
+(`faspec.audit.numbers`, `faspec.audit.siunitx`). Every question about the state (math? in a table?
 which environments are open?) is answered in O(1) from the innermost frame, so the pass is
 linear in the text however deep it nests.
 """
