@@ -38,6 +38,8 @@ TOKENS = [
     "\\begin{document}", "\\documentclass{article}", "accuracy", "cosine", "(%)", "seeds",
     "epochs", "d = ", "\\approx", "\\|h_L\\|", "\\text{", "\\cite{", "Table~", "\\endinput",
     "\\sisetup{", "\\ref{", "\u2212", "\\u", "\\", "x", "\\begin{", "\\end{",
+    "% faspec-values: x\n", "\\faspecvalue{c}{m}{", "mean}{", "pm}{\\ensuremath{0.5 \\pm 0.1}}",
+    "\\fsv{c}{m}{", "n}", "\\section{", "\\appendix", "\\begin{figure}", "\\end{figure}",
 ]  # fmt: skip
 
 
