@@ -285,3 +285,20 @@ def test_a_value_in_a_context_naming_nothing_is_never_backed_nor_config(
     res = audit(paper, specs, plan, values)
     for f in res.findings:
         assert f.status not in ("BACKED", "MISMATCH", "CONFIG"), (tex, f.status, f.reason)
+
+
+def test_a_number_in_a_header_cell_is_named_by_its_own_cell(tmp_path):
+    specs, plan, store = make(tmp_path, COS, COS_FINALS)
+    tex = (
+        "\\begin{table}\\caption{Cosine of FA by depth.}\\begin{tabular}{lcc}\\toprule\n"
+        "Method & Depth 4 & Depth 8 \\\\ \\midrule\n"
+        "FA & 0.49 & 0.5 \\\\ \\bottomrule\\end{tabular}\\end{table}\n"
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert got(res) == [
+        (2, "4", "CONFIG"),  # its cell says "Depth": model.blocks
+        (2, "8", "UNSOURCED"),  # no setting is 8
+        (3, "0.49", "BACKED"),  # the caption names the cosine
+        (3, "0.5", "UNSOURCED"),
+    ]
+    assert res.findings[0].config == ["model.blocks=4"]

@@ -6,23 +6,24 @@ compares a number with a claimed value when its `NumberContext` names that value
 reads it as a percentage where the paper says so, and only calls it CONFIG when the context
 names the key it equals. The words are in `faspec.audit.vocab`.
 
-* **The context of a number.** In a table's body: the header cells above its column (see
-  `faspec.audit.grid`), its row's first cell, and the float's caption. Elsewhere (running text,
+* **The context of a number.** In a table: the rest of its own cell ("Depth" of a header cell
+  "Depth 4"), the header cells above its column (see `faspec.audit.grid`), its row's first
+  cell, and the float's caption. Elsewhere (running text,
   captions, math): the sentence around it, split at the number.
-* **Which metrics it names** (`NumberContext.metrics`). In a table: the metrics the column
-  header names; if none, the row header's; if none, the caption's. In text, the first rule that
-  finds any: the three words right after the number (up to a ``,`` ``;`` ``:`` or a joining
+* **Which metrics it names** (`NumberContext.metrics`). In a table: the metrics the rest of
+  its cell names; if none, the column header's; if none, the row header's; if none, the
+  caption's. In text, the first rule that finds any: the three words right after the number (up to a ``,`` ``;`` ``:`` or a joining
   word such as "and", "or", "than", "with", "to": "61.5\% test accuracy"); else the nearest
   metric word before it in the sentence ("the cosine ... is 0.562"; of "accuracy ... and
   cosine 0.49" only the cosine); else any later in the sentence; else the caption of the
   float it sits in; else its own ``%`` sign (an accuracy). Another number's ``%`` in the
   sentence names nothing.
 * **Percent** (`percent_ok`). A number is read as a percentage of a stored fraction only when
-  it carries ``%``/``\%``/``pp`` itself, or sits in a table column whose header has ``%``,
-  ``\%``, "pp" or "percent", or in a table whose caption says "(%)", "[%]", "in %",
-  "in percent" or "percentage(s)".
-* **Which settings it names** (`NumberContext.config_text`). In a table: its column header,
-  row header and caption; elsewhere the five words either side of it in its sentence, not
+  it carries ``%``/``\%``/``pp`` itself, or sits in a table cell that has ``%``, ``\%``, "pp"
+  or "percent" or a column whose header has them, or in a table whose caption says "(%)",
+  "[%]", "in %", "in percent" or "percentage(s)".
+* **Which settings it names** (`NumberContext.config_text`). In a table: its cell, column
+  header, row header and caption; elsewhere the five words either side of it in its sentence, not
   across a ``;`` or ``:`` (numbers and signs between them are not counted as words):
   ``$d = 256$``, "100 epochs", "batch size 128", "3 seeds (42, 123 and 456)". A number
   written ``name = value`` is named by `name` alone: ``ddof=1`` names no setting, however
@@ -54,6 +55,7 @@ class NumberContext:
 
     before: str = ""
     after: str = ""
+    cell: str = ""
     header: str = ""
     row_header: str = ""
     caption: str = ""
@@ -67,6 +69,7 @@ class NumberContext:
         return cls(
             before=plain(before),
             after=plain(after),
+            cell=plain(hit.cell_text),
             header=plain(hit.header),
             row_header=plain(hit.row_header),
             caption=plain(caption),
@@ -83,6 +86,7 @@ class NumberContext:
 
         if self.in_table:
             for text, where in (
+                (self.cell, "its cell"),
                 (self.header, "the column header"),
                 (self.row_header, "the row header"),
                 (self.caption, "the caption"),
@@ -117,7 +121,7 @@ class NumberContext:
     def config_text(self) -> str:
         """The words that may name a setting the number equals."""
         if self.in_table:
-            return " ".join((self.header, self.row_header, self.caption))
+            return " ".join((self.cell, self.header, self.row_header, self.caption))
         bound = _ASSIGNED.search(self.before)
         if bound:  # `name = value` names `name` and nothing else (ddof=1 is not seed=1)
             return bound.group(1)
@@ -142,7 +146,11 @@ def percent_ok(hit: NumberHit, ctx: NumberContext) -> bool:
     """May a plain number (no % of its own) be read as a percentage? Only where a table says so."""
     if not ctx.in_table:
         return False
-    return bool(_HEADER_PERCENT.search(ctx.header) or _CAPTION_PERCENT.search(ctx.caption))
+    return bool(
+        _HEADER_PERCENT.search(ctx.cell)
+        or _HEADER_PERCENT.search(ctx.header)
+        or _CAPTION_PERCENT.search(ctx.caption)
+    )
 
 
 # --------------------------------------------------------------------------------- config

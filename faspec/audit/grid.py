@@ -15,9 +15,12 @@ later column).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["Grid"]
+
+_CELL_END = re.compile(r"&|\\\\|\\end\s*\{")
 
 
 @dataclass
@@ -58,6 +61,14 @@ class Grid:
                 if c <= col < c + span:
                     out.append(text)
         return " ".join(out)
+
+    def cell_text(self, file: str, text: str, start: int, end: int) -> str:
+        """The number's own cell without the number: from the cell's start to the next ``&``
+        or ``\\\\`` (at most 200 characters after it), e.g. "Depth" of a header "Depth 4"."""
+        if file != self.file or not 0 <= self.start <= start:
+            return ""
+        m = _CELL_END.search(text, end, end + 200)
+        return text[self.start : start] + " " + text[end : m.start() if m else end + 200]
 
     def row_header(self, row: int, col: int) -> str:
         """The first cell of the number's row, when the number is in a later column."""

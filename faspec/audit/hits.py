@@ -68,6 +68,7 @@ class NumberHit:
     cell: tuple[int, int] | None = None
     header: str = ""  # in a table: the raw text of the header cells above its column
     row_header: str = ""  # in a table: the raw text of its row's first cell
+    cell_text: str = ""  # in a table: the raw text of its own cell around it (number cut out)
     context: str = ""
     start: int = 0
     end: int = 0

@@ -430,6 +430,9 @@ class NumberReader:
             cell=(tab.row, tab.col) if tab is not None else None,
             header=tab.grid.header(tab.row, tab.col) if tab and tab.grid else "",
             row_header=tab.grid.row_header(tab.row, tab.col) if tab and tab.grid else "",
+            cell_text=tab.grid.cell_text(self.src.file, t, p.start, end)
+            if tab and tab.grid
+            else "",
             context=self._context(p.start, end),
             start=p.start,
             end=end,
