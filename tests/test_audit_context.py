@@ -248,7 +248,9 @@ def test_words_and_normalisation():
         before="the student; we train for", after="epochs on 2048 samples with adamw ( batch size"
     )
     assert ctx.config_text() == "we train for # epochs on 2048 samples with adamw"
-    assert NumberContext(before="width d =").config_text() == "d"
+    assert NumberContext(before="width d =").config_text() == "d ="
+    assert config_pattern("seeds (count)").search(NumberContext(before="n=").config_text())
+    assert not config_pattern("seed").search(NumberContext(before="3 seeds ddof=").config_text())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class NumberContext:
             return " ".join((self.cell, self.header, self.row_header, self.caption))
         bound = _ASSIGNED.search(self.before)
         if bound:  # `name = value` names `name` and nothing else (ddof=1 is not seed=1)
-            return bound.group(1)
+            return bound.group(1) + " ="
         before = _words(re.split(r"[;:]", self.before)[-1].split()[::-1])[::-1]
         after = _words(re.split(r"[;:]", self.after, maxsplit=1)[0].split())
         return " ".join(before + ["#"] + after)
