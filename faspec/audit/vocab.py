@@ -41,10 +41,10 @@ _G_NORM = (
     r"norms? of the (?:gradient|credit)s?",
     r"vanish(?:es|ed|ing)?",
 )
-_GROWTH = (r"growth", r"grows?", r"grew", r"ratios?", r"per block", r"blow ?up", r"explod\w*")
+_GROWTH = (r"growth", r"ratios?", r"per block", r"blow ?up", r"explod\w*")
 _STABILITY = (r"stability", r"stable", r"direction stability")
 _FIRE = (r"fires?", r"fired", r"firing", r"diagnostics?", r"trustworthy", r"degenerate")
-_FIRST_FIRE = (r"epoch", r"fires?", r"fired", r"firing", r"first")
+_FIRST_FIRE = (r"fires?", r"fired", r"firing", r"first")
 
 #: metric name -> the words a paper uses for it
 METRIC_WORDS: dict[str, tuple[str, ...]] = {
