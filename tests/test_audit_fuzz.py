@@ -64,14 +64,14 @@ def _audit_text(text: str, base) -> None:
 
 
 @settings(
-    max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(st.sampled_from(TOKENS), max_size=60))
 def test_generated_latex_is_read_or_refused_with_a_location(tmp_path, tokens):
     _audit_text("".join(tokens), tmp_path)
 
 
-@settings(max_examples=100, deadline=2000)
+@settings(max_examples=100, deadline=5000)
 @given(st.text(alphabet=st.sampled_from("{}$\\&%^_~ \n0123456789.,-+eEx()[]pmfrac"), max_size=200))
 def test_generated_characters_are_read_or_refused(text):
     _audit_text(text, None)
@@ -156,6 +156,11 @@ def test_inputs_outside_the_paper_folder_are_refused_unless_allowed(tmp_path):
     assert "--allow-outside-inputs" in str(e.value)
     [hit] = extract(paper / "main.tex", allow_outside=True).numbers
     assert hit.value == 0.123
+
+    # an absolute path is outside too
+    (paper / "main.tex").write_text(f"\\input{{{tmp_path / 'secret.tex'}}}\n")
+    with pytest.raises(AuditInputError, match="outside the paper's folder"):
+        extract(paper / "main.tex")
 
     # a symlink inside the folder that points out of it is outside too
     (paper / "link.tex").symlink_to(tmp_path / "secret.tex")
