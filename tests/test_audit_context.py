@@ -249,6 +249,9 @@ def test_words_and_normalisation():
     assert config_pattern("method.penalty").search(plain("$\\lambda$"))
     assert config_pattern("train.epochs").search(plain("a 30-epoch run"))
     assert not config_pattern("train.epochs").search(plain("at epoch 4"))
+    assert config_pattern("model.blocks").search(plain("$L \\in \\{2, 4\\}$"))
+    assert config_pattern("model.blocks").search(NumberContext(before=plain("$L=")).config_text())
+    assert not config_pattern("model.blocks").search(plain("$\\|h_L\\| \\approx$"))
     ctx = NumberContext(
         before="the student; we train for", after="epochs on 2048 samples with adamw ( batch size"
     )

@@ -98,7 +98,7 @@ CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "train.weight_decay": (r"weight decay", r"wd", r"decay"),
     "train.grad_clip": (r"clip(?:ping|ped)?",),
     "model.d": (r"d", r"width", r"hidden (?:size|dim\w*|units?)", r"dim(?:ension)?s?"),
-    "model.blocks": (r"blocks?", r"depth", r"layers?"),
+    "model.blocks": (r"blocks?", r"depth", r"layers?", r"l(?= ?(?:=|in\b|∈))"),
     "model.alpha": (r"alpha",),
     "model.hidden": (r"hidden", r"width"),
     "data.width": (r"width", r"teacher"),
