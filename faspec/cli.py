@@ -435,6 +435,11 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write here.")
 @click.option("--problems", is_flag=True, help="Table: only MISMATCH and UNSOURCED rows.")
 @click.option("--report-only", is_flag=True, help="Exit 0 even when a number is not backed.")
+@click.option(
+    "--allow-outside-inputs",
+    is_flag=True,
+    help="Follow \\input of files outside the paper's folder.",
+)
 def audit(
     paper: str,
     spec_paths: tuple[str, ...],
@@ -445,6 +450,7 @@ def audit(
     output: str | None,
     problems: bool,
     report_only: bool,
+    allow_outside_inputs: bool,
 ) -> None:
     """Every number PAPER.tex prints: BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED."""
     import os
@@ -465,6 +471,7 @@ def audit(
             store or audit_run.default_store(paper),
             list(allow_files),
             values_file,
+            allow_outside_inputs,
         )
     except (AuditInputError, StoreError) as e:
         _input_error(e)
