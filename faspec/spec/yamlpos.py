@@ -264,11 +264,9 @@ class Doc:
                 if not isinstance(k, yaml.ScalarNode) or k.tag != _TAG + "str":
                     shown = _short(k.value) if isinstance(k, yaml.ScalarNode) else "a collection"
                     hint = "quote it" if isinstance(k, yaml.ScalarNode) else ""
-                    self.errors.append(
-                        SpecError(self.at_node(k), f"key {shown!r} is not a string", hint)
-                    )
-                    if not isinstance(k, yaml.ScalarNode):
-                        bad.append(self.errors.pop())  # unhashable: cannot be constructed
+                    # refused before construction: the key may be unhashable or of a type
+                    # (a malformed `!!timestamp`) whose constructor crashes
+                    bad.append(SpecError(self.at_node(k), f"key {shown!r} is not a string", hint))
                     continue
                 if k.value in seen:
                     first = seen[k.value].start_mark.line + 1
