@@ -390,3 +390,12 @@ def test_impossible_measurement_is_an_error_verdict_naming_file_and_field(tmp_pa
     (claim,) = report["claims"]
     assert claim["verdict"] == "error"
     assert f"{p}: {field}" in claim["message"], claim["message"]
+
+
+@pytest.mark.parametrize(
+    "res,message", [("{gpus: 1.0e+300}", "must be <= 64"), ("{cpus: 5000}", "must be <= 4096")]
+)
+def test_resources_are_bounded(res, message):
+    text = SPEC.replace("  seeds: [1, 2]", f"  seeds: [1, 2]\n  resources: {res}")
+    e = err(text)
+    assert message in e.message and str(e.where) == at(text, res.split(": ")[1].rstrip("}"))
