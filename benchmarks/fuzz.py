@@ -36,6 +36,19 @@ from fuzz_inputs import (  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 
+def shown(x: Any, n: int = 200) -> str:
+    """An input for the report: for an edited SPEC, only the edited region (with its offset)."""
+    if isinstance(x, str) and x != SPEC and len(x) > 80:
+        i = 0
+        while i < min(len(x), len(SPEC)) and x[i] == SPEC[i]:
+            i += 1
+        j = 0
+        while j < min(len(x), len(SPEC)) - i and x[-1 - j] == SPEC[-1 - j]:
+            j += 1
+        return f"SPEC edited at offset {i}: {x[i : len(x) - j]!r:.{n}} ({len(x)} characters)"
+    return f"{x!r:.{n}}"
+
+
 def run(name: str, strategy: Any, check: Any, n: int, rng_seed: int) -> tuple[Counter, list]:
     counts: Counter = Counter()
     broken: list[str] = []
@@ -70,7 +83,7 @@ def run(name: str, strategy: Any, check: Any, n: int, rng_seed: int) -> tuple[Co
     for b in broken[:5]:
         print(f"  BROKEN: {b[:400]}")
     dt, x = slowest[0]
-    print(f"  slowest: {dt * 1000:.0f} ms on {x!r:.160}")
+    print(f"  slowest: {dt * 1000:.0f} ms on {shown(x)}")
     return counts, broken
 
 

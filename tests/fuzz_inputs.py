@@ -173,9 +173,49 @@ def spec_texts(draw: Any) -> str:
     return text
 
 
+_OPERAND = st.sampled_from(
+    [
+        "bp.test_acc",
+        "fa_pen.test_acc",
+        "bp.g_norm",
+        "fa_pen.h_norm",
+        "bp.cos_layers[0]",
+        "bp",
+        "fa_pen",
+        "dfa.x",
+    ]
+)
+_CONST = st.sampled_from(["0.1", "0", "-3", "1e-3", "99999999999999999999999", "1e999", "nan"])
+_OP = st.sampled_from([">", "<", ">=", "<=", ">>", "<<", "~="])
+_EPOCH = st.sampled_from(["", "", " by epoch 1", " by epoch 99999999999999999999", " by epoch -1"])
+_COMPARISON = st.builds(
+    lambda a, op, b, ep: f"{a} {op} {b}{ep}", _OPERAND, _OP, _OPERAND | _CONST, _EPOCH
+)
+_PREDICATE = st.builds(
+    lambda m, p: f"{m} {p}",
+    st.sampled_from(["bp", "fa_pen", "dfa"]),
+    st.sampled_from(
+        ["is trustworthy", "is walked_back", "fires a+b", "never fires", "fires d by epoch 2"]
+    ),
+)
+_GRAMMAR = st.recursive(
+    _COMPARISON | _PREDICATE,
+    lambda e: (
+        st.builds(lambda x: f"({x})", e)
+        | st.builds(lambda x: f"not {x}", e)
+        | st.builds(lambda x, y: f"{x} and {y}", e, e)
+        | st.builds(lambda x, y: f"{x} or {y}", e, e)
+    ),
+    max_leaves=12,
+)
+
+
 @st.composite
 def claim_texts(draw: Any, max_tokens: int = 30) -> str:
-    """A claim expression made of the grammar's own tokens, in any order (mostly invalid)."""
+    """A claim expression: half from the grammar (valid or nearly: unknown methods, absent
+    margins, huge epochs), half the grammar's tokens in any order (mostly invalid)."""
+    if draw(st.booleans()):
+        return draw(_GRAMMAR)
     toks = draw(st.lists(st.sampled_from(_CLAIM_TOKENS), min_size=0, max_size=max_tokens))
     return " ".join(toks)
 
