@@ -55,12 +55,20 @@ def test_the_generators_reach_every_outcome():
     and results come back valid, invalid and as store errors."""
     from hypothesis import find
 
-    find(spec_texts(), lambda t: check_spec(t) == "spec error", settings=settings(database=None))
-    find(spec_texts(), lambda t: check_spec(t) == "accepted", settings=settings(database=None))
+    find(
+        spec_texts(),
+        lambda t: check_spec(t) == "spec error",
+        settings=settings(database=None, deadline=None),
+    )
+    find(
+        spec_texts(),
+        lambda t: check_spec(t) == "accepted",
+        settings=settings(database=None, deadline=None),
+    )
     with tempfile.TemporaryDirectory() as d:
         for outcome in ("valid", "invalid", "store error"):
             find(
                 result_texts(),
                 lambda b, o=outcome: check_result(Path(d), b) == o,
-                settings=settings(database=None, max_examples=2000),
+                settings=settings(database=None, deadline=None, max_examples=2000),
             )
