@@ -75,6 +75,7 @@ class Store:
         self.root = Path(root)
         self.verify_hash = verify_hash
         self._hash_ok: dict[str, tuple[int, int, int]] = {}
+        self._valid: dict[str, tuple[tuple[int, int, int], list[str]]] = {}
 
     def path(self, run_id: str) -> Path:
         return self.root / run_id
@@ -140,7 +141,7 @@ class Store:
                 f"{p}: is the result of run {str(stamped)[:40]}, not of {run_id} (copied from "
                 "another run?); remove the folder to train it again"
             )
-        bad = store_check.problems(result)
+        bad = self._problems(run_id, p, result)
         if bad:
             cut = store_check.MAX_PROBLEMS
             more = f" (and {len(bad) - cut} more)" if len(bad) > cut else ""
@@ -148,14 +149,22 @@ class Store:
             return {**result, "status": "invalid", "error": f"{p}: {shown}{more}"}
         return result
 
+    def _problems(self, run_id: str, p: Path, result: dict[str, Any]) -> list[str]:
+        """store_check.problems, computed once per version of the file (verify reads each
+        result several times: to plan, to decide, to report)."""
+        key = _stat_key(p)
+        cached = self._valid.get(run_id)
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]
+        bad = store_check.problems(result)
+        if key is not None:
+            self._valid[run_id] = (key, bad)
+        return bad
+
     def _check_hash(self, run_id: str, d: Path) -> None:
         """The folder's name is the hash of its config.json (checked once per file version)."""
         cp = d / CONFIG
-        try:
-            st = cp.stat()
-            key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            key = None
+        key = _stat_key(cp)
         if key is not None and self._hash_ok.get(run_id) == key:
             return
         config = self._read_json(cp)
@@ -238,6 +247,15 @@ class Store:
         self._check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.root / f".{run_id}.lock"), timeout=timeout)
+
+
+def _stat_key(p: Path) -> tuple[int, int, int] | None:
+    """What identifies a version of a file cheaply (rewrites go through os.replace: new inode)."""
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _kind(x: Any) -> str:
