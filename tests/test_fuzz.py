@@ -72,3 +72,25 @@ def test_the_generators_reach_every_outcome():
                 lambda b, o=outcome: check_result(Path(d), b) == o,
                 settings=settings(database=None, deadline=None, max_examples=2000),
             )
+
+
+@settings(FAST, max_examples=60)
+@given(spec_texts())
+def test_hostile_specs_through_the_cli_exit_0_or_2_located(text):
+    """`faspec plan` on a hostile spec file: 0 (accepted) or 2 with `file:line:col:` or
+    `file:` errors and no traceback; never 1 or 3. Lone surrogates become invalid UTF-8 bytes."""
+    import re
+
+    from click.testing import CliRunner
+
+    from faspec.cli import main
+
+    with tempfile.TemporaryDirectory() as d:
+        spec = Path(d) / "f.yaml"
+        spec.write_bytes(text.encode("utf-8", "surrogatepass"))
+        r = CliRunner().invoke(main, ["plan", str(spec), "--store", str(Path(d) / "results")])
+    assert r.exit_code in (0, 2), (r.exit_code, r.output)
+    assert "Traceback" not in r.output
+    if r.exit_code == 2:
+        first = r.stderr.splitlines()[0]
+        assert re.match(rf"error: {re.escape(str(spec))}(:\d+:\d+)?: ", first), first
