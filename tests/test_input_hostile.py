@@ -399,3 +399,25 @@ def test_resources_are_bounded(res, message):
     text = SPEC.replace("  seeds: [1, 2]", f"  seeds: [1, 2]\n  resources: {res}")
     e = err(text)
     assert message in e.message and str(e.where) == at(text, res.split(": ")[1].rstrip("}"))
+
+
+def test_unreadable_spec_file_is_named(tmp_path, monkeypatch):
+    p = tmp_path / "s.yaml"
+    p.write_text(SPEC)
+    real = Path.read_bytes
+
+    def deny(self):  # root ignores chmod, so permission is refused here instead
+        if self == p:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    with pytest.raises(SpecError) as info:
+        load(p)
+    assert str(info.value) == f"{p}: permission denied (cannot read it)"
+
+
+def test_spec_path_that_is_a_folder_is_named(tmp_path):
+    with pytest.raises(SpecError) as info:
+        load(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path}: is a folder")
