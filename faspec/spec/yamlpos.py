@@ -32,13 +32,11 @@ import yaml
 from faspec.spec.errors import SpecError, choices_hint
 from faspec.spec.model import Where
 
-MAX_BYTES = (
-    2_000_000  # a real spec is a few kB; the claim grammar and the schema assume bounded text
-)
+# A real spec is a few kB; PyYAML composes about 300 kB/s, so this bounds a load to seconds.
+MAX_BYTES = 1_000_000
 MAX_NODES = 50_000  # far above any real spec (a few hundred to a few thousand values)
-MAX_DEPTH = (
-    64  # a real spec nests 6-8 deep; recursive walks (schema, merge) stay far from Python's limit
-)
+# A real spec nests 6-8 deep; recursive walks (schema, merge) stay far from Python's limit.
+MAX_DEPTH = 64
 MAX_INT = 2**63 - 1  # what torch, numpy and the store's JSON readers hold exactly
 PROFILE_KEYS = ("defaults", "experiments", "stats")  # what `profiles.<name>` may override
 
