@@ -15,9 +15,9 @@ The store is data on a disk that people, scripts and disks can damage, so every 
   where a file belongs, no permission, a store root that is a file) are `StoreError`s naming the
   file;
 * a result whose fields are impossible (`faspec.store_check`: a non-finite number, an accuracy
-  outside [0, 1], a negative norm, "false" where a boolean belongs) is returned with status
-  `invalid` and an `error` naming the file and the fields, so that every claim over it is an
-  `error`, never a verdict.
+  outside [0, 1], a negative norm, "false" where a boolean belongs) is returned as status
+  `invalid` with an `error` naming the file and the fields and no measurements, so that every
+  claim over it is an `error`, never a verdict.
 """
 
 from __future__ import annotations
@@ -146,7 +146,14 @@ class Store:
             cut = store_check.MAX_PROBLEMS
             more = f" (and {len(bad) - cut} more)" if len(bad) > cut else ""
             shown = "; ".join(bad[:cut])
-            return {**result, "status": "invalid", "error": f"{p}: {shown}{more}"}
+            # nothing of it may decide or be shown: only what says why it is refused
+            return {
+                "status": "invalid",
+                "error": f"{p}: {shown}{more}",
+                "final": {},
+                "log": [],
+                "provenance": {},
+            }
         return result
 
     def _problems(self, run_id: str, p: Path, result: dict[str, Any]) -> list[str]:

@@ -12,11 +12,13 @@ claim holds:
   deviations and counts are >= 0; epochs are integers >= 0;
 * the protocol block holds booleans (or null) where a diagnostic fired or not, epochs where a
   first firing is recorded, finite thresholds;
-* provenance, when present, is a mapping.
+* provenance, when present, is a mapping of text, numbers or null (wall_s a number >= 0).
 
 Unknown keys are accepted (a newer faspec may record more); a known key with an impossible value
-is not. `faspec.store.Store.get` runs this on every read and turns a result with problems into
-status `invalid`, so that claims over it are `error`s naming the file and the field.
+is not. `faspec.store.Store.get` runs this on every read and replaces a result with problems by
+`{"status": "invalid", "error": "<file>: <field>: <problem>; ...", "final": {}, "log": []}`, so
+that no measurement of it reaches a decision or a report and claims over it are `error`s naming
+the file and the field.
 """
 
 from __future__ import annotations
@@ -148,4 +150,10 @@ def problems(result: dict[str, Any]) -> list[str]:
     prov = result.get("provenance")
     if prov is not None and not isinstance(prov, dict):
         out.append(f"provenance: must be a mapping, not {type(prov).__name__}")
+    elif prov:
+        for k, v in prov.items():
+            if k == "wall_s":
+                _number("provenance.wall_s", k, v, out)
+            elif v is not None and not isinstance(v, str | int | float):
+                out.append(f"provenance.{k}: must be text, a number or null")
     return out

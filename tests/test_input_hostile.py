@@ -421,3 +421,15 @@ def test_spec_path_that_is_a_folder_is_named(tmp_path):
     with pytest.raises(SpecError) as info:
         load(tmp_path)
     assert str(info.value).startswith(f"{tmp_path}: is a folder")
+
+
+def test_results_table_shows_an_invalid_run_without_its_measurements(tmp_path):
+    root = _store(tmp_path)
+    p = _runs(root)[0] / "result.json"
+    p.write_text(p.read_text().replace('"test_acc": 0.5', '"test_acc": NaN'))
+    r = cli("results", "--store", str(root), "--format", "json")
+    assert r.exit_code == 0, r.output
+    rows = {row["run_id"]: row for row in json.loads(r.stdout)}
+    bad = rows[p.parent.name]
+    assert bad["status"] == "invalid" and bad.get("test_acc") is None
+    assert {row["status"] for rid, row in rows.items() if rid != p.parent.name} == {"ok"}

@@ -233,6 +233,8 @@ INVALID = [
     ({"protocol": {"thresholds": {"growth": float("nan")}}}, "thresholds.growth: NaN is not a"),
     ({"protocol": []}, "protocol: must be a mapping, not list"),
     ({"provenance": "cpu"}, "provenance: must be a mapping, not str"),
+    ({"provenance": {"wall_s": "1.5"}}, "provenance.wall_s: '1.5' is not a number"),
+    ({"provenance": {"device": ["cpu"]}}, "provenance.device: must be text, a number or null"),
 ]
 
 
@@ -247,6 +249,7 @@ def test_impossible_measurement_makes_the_result_invalid(tmp_path, patch, messag
     res = st.get(RID)
     assert res["status"] == "invalid"
     assert res["error"].startswith(f"{p}: ") and message in res["error"]
+    assert res["final"] == {} and res["log"] == [] and res["provenance"] == {}  # nothing to use
 
 
 def test_valid_results_of_the_example_store_pass_unchanged():
