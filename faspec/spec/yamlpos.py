@@ -118,7 +118,7 @@ class Doc:
         self.nodes: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
         self.errors: list[SpecError] = []
         self._lines: list[int] | None = None
-        self._scalars: dict[str, tuple[int, list[int], list[int]]] = {}
+        self._scalars: dict[int, tuple[int, list[int], list[int]]] = {}  # by id(node)
         if len(text) > MAX_BYTES:
             raise SpecError(
                 Where(filename, 1, 1),
@@ -379,7 +379,7 @@ class Doc:
         if not isinstance(node, yaml.ScalarNode):
             return self.where(at)
         value = node.value
-        if at not in self._scalars:
+        if id(node) not in self._scalars:
             start = node.start_mark.index
             if node.style in ('"', "'"):
                 start += 1
@@ -388,8 +388,8 @@ class Doc:
                 start = nl + 1 if nl >= 0 else start
             src_nb = [i for i in range(start, node.end_mark.index) if not self.text[i].isspace()]
             val_nb = [i for i, ch in enumerate(value) if not ch.isspace()]
-            self._scalars[at] = (start, src_nb, val_nb)
-        start, src_nb, val_nb = self._scalars[at]
+            self._scalars[id(node)] = (start, src_nb, val_nb)
+        start, src_nb, val_nb = self._scalars[id(node)]
         offset = max(0, min(offset, len(value)))
         before = bisect.bisect_left(val_nb, offset)
         if offset < len(value) and not value[offset].isspace() and before < len(src_nb):
