@@ -288,8 +288,9 @@ def test_load_many_rejects_duplicate_names(tmp_path):
 
 
 def test_missing_file():
-    with pytest.raises(SpecError, match="no such spec file"):
+    with pytest.raises(SpecError) as info:
         load("/nonexistent/spec.yaml")
+    assert str(info.value) == "/nonexistent/spec.yaml: no such file"  # no ':0:0'
 
 
 def test_schema_is_valid_2020_12_and_shipped():
