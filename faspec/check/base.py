@@ -1,0 +1,291 @@
+"""What every part of claim checking shares: verdict ranks and combination, the run and
+verdict records, the values a claim reads from a run, and the metric margins.
+
+Promises: reading a value never raises anything but `Stop` (a verdict of error or unsourced
+with its reason); a NaN, a missing metric or a failed run becomes that verdict, never a number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from faspec.check import stats as S
+from faspec.spec import expr as E
+from faspec.spec.model import Claim, MetricStats, Stats
+
+VERDICTS = ("pass", "fail", "inconclusive", "error", "unsourced")
+_AND_RANK = {"error": 0, "unsourced": 1, "fail": 2, "inconclusive": 3, "pass": 4}  # low = worse
+_OR_RANK = {"pass": 0, "error": 1, "unsourced": 2, "inconclusive": 3, "fail": 4}  # low = wins
+_MIRROR = {"<": ">", "<=": ">=", "<<": ">>"}
+
+
+def combine_and(verdicts: Iterable[str]) -> str:
+    """The verdict of `x and y and ...`: the worst part decides."""
+    return min(verdicts, key=_AND_RANK.__getitem__)
+
+
+def combine_or(verdicts: Iterable[str]) -> str:
+    """The verdict of `x or y or ...`: any pass wins; else what keeps it undecided."""
+    return min(verdicts, key=_OR_RANK.__getitem__)
+
+
+def negate(verdict: str) -> str:
+    """The verdict of `not x`: pass and fail swap; the undecided stay undecided."""
+    return {"pass": "fail", "fail": "pass"}.get(verdict, verdict)
+
+
+@dataclass
+class SeedRun:
+    """One run a claim needs: `result` is the stored result.json dict, None if not in the store."""
+
+    seed: int
+    run_id: str
+    result: dict[str, Any] | None
+
+
+@dataclass
+class Verdict:
+    claim_id: str
+    verdict: str  # one of VERDICTS
+    rule: str  # the rule applied, as a sentence
+    message: str  # one line: why this verdict
+    numbers: dict[str, Any] = field(default_factory=dict)
+    runs: list[str] = field(default_factory=list)
+    reported: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def _g(x: float | None, digits: int = 4) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.{digits}g}"
+
+
+class Stop(Exception):
+    """A comparison cannot be decided from these runs (error or unsourced)."""
+
+    def __init__(self, verdict: str, message: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+
+
+@dataclass
+class Out:
+    verdict: str
+    message: str
+    rule: str
+    numbers: dict[str, Any]
+    runs: list[str]
+
+
+@dataclass
+class Ctx:
+    claim: Claim
+    stats: Stats
+    alpha: float
+    equal_var: bool
+    per_seed: tuple[int | None, int | None] | None  # (k, n): k None = all; None = over seeds
+
+    @property
+    def test_name(self) -> str:
+        return "Student" if self.equal_var else "Welch"
+
+
+# ------------------------------------------------------------------------------------- values
+
+
+def _last_line(text: Any) -> str:
+    lines = [ln.strip() for ln in str(text or "").strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "no error text"
+
+
+def _check_runs(labels: list[str], pdata: dict[str, list[SeedRun]]) -> list[str]:
+    """Run ids of these methods; raises Stop for missing, failed or diverged runs."""
+    runs: list[str] = []
+    bad: list[str] = []
+    missing: list[str] = []
+    for label in labels:
+        lst = pdata.get(label) or []
+        if not lst:
+            missing.append(f"no runs of '{label}' at this point")
+        for r in lst:
+            runs.append(r.run_id)
+            if r.result is None:
+                missing.append(f"{label} seed {r.seed} (run {r.run_id})")
+            elif r.result.get("status", "ok") != "ok":
+                status = r.result.get("status")
+                bad.append(
+                    f"run {r.run_id} ({label}, seed {r.seed}) {status}: {_last_line(r.result.get('error'))}"
+                )
+    if bad:
+        raise Stop("error", "; ".join(bad))
+    if missing:
+        raise Stop("unsourced", "no result for " + ", ".join(missing))
+    return runs
+
+
+def _pick(value: Any, op: E.Operand, metric: str, where: str) -> float:
+    if value is None:
+        raise Stop("error", f"{metric} is not defined for method '{op.method}' ({where})")
+    if op.index is not None:
+        if not isinstance(value, list):
+            raise Stop("error", f"{metric} is not a per-layer list ({where})")
+        if not -len(value) <= op.index < len(value):
+            raise Stop(
+                "error", f"{metric}[{op.index}] is out of range: {len(value)} layers ({where})"
+            )
+        value = value[op.index]
+        if value is None:
+            raise Stop(
+                "error", f"{metric}[{op.index}] is not defined for method '{op.method}' ({where})"
+            )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Stop("error", f"{metric} is not a number: {value!r} ({where})")
+    value = float(value)
+    if math.isnan(value):
+        raise Stop("error", f"{metric} of '{op.method}' is NaN ({where})")
+    return value
+
+
+def _final(run: SeedRun, op: E.Operand, metric: str) -> float:
+    """The value at the end of training: `final`, or the last log entry for per-layer lists."""
+    res = run.result or {}
+    where = f"run {run.run_id}, seed {run.seed}"
+    final = res.get("final") or {}
+    if metric in final:
+        return _pick(final[metric], op, metric, where)
+    log = res.get("log") or []
+    if log and metric in log[-1]:
+        return _pick(log[-1][metric], op, metric, where)
+    raise Stop("error", f"run {run.run_id} ({op.method}, seed {run.seed}) has no metric {metric}")
+
+
+def _by_epoch(run: SeedRun, op: E.Operand, metric: str, last: int) -> dict[int, float]:
+    res = run.result or {}
+    out: dict[int, float] = {}
+    for entry in res.get("log") or []:
+        epoch = entry.get("epoch")
+        if isinstance(epoch, int) and epoch <= last and metric in entry:
+            out[epoch] = _pick(
+                entry[metric], op, metric, f"run {run.run_id}, seed {run.seed}, epoch {epoch}"
+            )
+    return out
+
+
+@dataclass
+class Term:
+    """One side of a link: a method operand (per-seed values) or a constant."""
+
+    text: str  # as written: "fa", "dfa.g_norm", "1e-7"
+    key: str  # full: "fa.test_acc"
+    metric: str | None
+    log: bool
+    const: float | None = None
+    values: dict[int, float] = field(default_factory=dict)  # seed -> raw value (final)
+    epochs: dict[int, dict[int, float]] = field(default_factory=dict)  # seed -> epoch -> raw
+
+    def tv(self, x: float) -> float:
+        """Test-scale value: log10 for log-scale metrics (positive values only)."""
+        if not self.log:
+            return x
+        if not x > 0:
+            raise Stop(
+                "error",
+                f"{self.key} = {x!r} is not positive; it is tested on a log10 scale "
+                "(set stats.metrics.<metric>.scale: linear to compare raw values)",
+            )
+        return math.log10(x)
+
+
+def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Term]:
+    metric0 = next(
+        (t.metric_or(ctx.claim.metric) for t in cmp.operands if isinstance(t, E.Operand)),
+        ctx.claim.metric,
+    )
+    out: list[Term] = []
+    for t in cmp.operands:
+        if isinstance(t, E.Const):
+            log = ctx.stats.metric(metric0).scale == "log"
+            term = Term(str(t), str(t), None, log, const=t.value)
+            term.tv(t.value)  # a non-positive constant on a log scale is an error, early
+            out.append(term)
+            continue
+        metric = t.metric_or(ctx.claim.metric)
+        term = Term(
+            str(t), t.text(ctx.claim.metric), metric, ctx.stats.metric(metric).scale == "log"
+        )
+        for run in pdata[t.method]:
+            if cmp.by_epoch is None:
+                term.values[run.seed] = _final(run, t, metric)
+            else:
+                term.epochs[run.seed] = _by_epoch(run, t, metric, cmp.by_epoch)
+        out.append(term)
+    return out
+
+
+def _summary(term: Term, raw: list[float]) -> dict[str, Any]:
+    mean, std = S.mean_std(raw)
+    out: dict[str, Any] = {
+        "metric": term.metric,
+        "mean": mean,
+        "std": std,
+        "n": len(raw),
+        "values": raw,
+    }
+    if term.log:
+        logs = [term.tv(x) for x in raw]
+        lmean, lstd = S.mean_std(logs)
+        out.update(log10_mean=lmean, log10_std=lstd, geomean=10.0**lmean)
+    return out
+
+
+def _show(term: Term, raw: list[float] | None) -> str:
+    """A side for messages: 'fa 0.401 ± 0.009' / 'dfa.g_norm 3.2e-09 (geometric mean)' / '1e-7'."""
+    if term.const is not None or raw is None:
+        return term.text
+    if term.log:
+        gm = 10.0 ** float(np.mean([term.tv(x) for x in raw]))
+        return f"{term.text} {_g(gm, 3)} (geometric mean)"
+    mean, std = S.mean_std(raw)
+    return f"{term.text} {_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "")
+
+
+# ------------------------------------------------------------------------------------- margins
+
+
+def _margin(ms: MetricStats, kind: str) -> tuple[float | None, dict[str, float]]:
+    """(margin on the test scale, margin as configured) for kind 'close' or 'much'."""
+    if ms.scale == "log":
+        ratio = ms.close_ratio if kind == "close" else ms.much_ratio
+        return (None, {}) if ratio is None else (math.log10(ratio), {f"{kind}_ratio": ratio})
+    value = ms.close if kind == "close" else ms.much
+    return (None, {}) if value is None else (value, {kind: value})
+
+
+def _link_stats(left: Term, right: Term, ctx: Ctx) -> MetricStats:
+    metric = left.metric or right.metric or ctx.claim.metric
+    return ctx.stats.metric(metric)
+
+
+def _margin_text(conf: dict[str, float]) -> str:
+    return ", ".join(f"{k} {_g(v)}" for k, v in conf.items())

@@ -1,0 +1,212 @@
+"""A comparison chain over the runs of one point: every link over seeds, or per seed (paired
+by seed value), at the end of training or at some logged epoch <= N (`by epoch N`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from faspec.check.base import (
+    _AND_RANK,
+    Ctx,
+    Out,
+    SeedRun,
+    Stop,
+    Term,
+    _check_runs,
+    _g,
+    _summary,
+    _terms,
+    combine_and,
+)
+from faspec.check.links import _compare_rule, _holds_seed, _link_over_seeds
+from faspec.spec import expr as E
+
+# ------------------------------------------------------------------------------ comparisons
+
+
+def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
+    labels = list(dict.fromkeys(t.method for t in cmp.operands if isinstance(t, E.Operand)))
+    expr_text = str(cmp)
+    # the ids are kept in the verdict even when _check_runs stops on a missing or failed run
+    runs = [r.run_id for label in labels for r in pdata.get(label) or []]
+    if not labels:
+        return Out("error", f"'{cmp}' compares only numbers", expr_text, {"expr": expr_text}, [])
+    try:
+        runs = _check_runs(labels, pdata)
+        terms = _terms(cmp, pdata, ctx)
+        rule = _compare_rule(cmp, terms, ctx)
+        if ctx.per_seed is not None:
+            verdict, message, numbers = _per_seed(cmp, terms, ctx)
+        else:
+            verdict, message, numbers = _over_seeds(cmp, terms, ctx)
+    except Stop as stop:
+        return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
+    return Out(verdict, message, rule, {"expr": expr_text, **numbers}, runs)
+
+
+def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    def at(values_of: list[dict[int, float] | None]) -> tuple[str, str, dict[str, Any]]:
+        raws = [None if v is None else list(v.values()) for v in values_of]
+        tvs: list[np.ndarray | float] = []
+        for t, raw in zip(terms, raws, strict=True):
+            tvs.append(t.tv(t.const) if raw is None else np.array([t.tv(x) for x in raw]))  # type: ignore[arg-type]
+        links = [
+            _link_over_seeds(
+                terms[i], op, terms[i + 1], tvs[i], tvs[i + 1], (raws[i], raws[i + 1]), ctx
+            )
+            for i, op in enumerate(cmp.ops)
+        ]
+        verdict = combine_and(link["verdict"] for link in links)
+        deciding = next(link for link in links if link["verdict"] == verdict)
+        message = (
+            deciding["message"]
+            if verdict != "pass"
+            else "; ".join(link["message"] for link in links)
+        )
+        operands = {
+            t.key: _summary(t, raw) for t, raw in zip(terms, raws, strict=True) if raw is not None
+        }
+        for t, v in zip(terms, values_of, strict=True):
+            if v is not None:
+                operands[t.key]["seeds"] = list(v)
+        return verdict, message, {"operands": operands, "links": links}
+
+    if cmp.by_epoch is None:
+        return at([None if t.const is not None else t.values for t in terms])
+
+    common = _common_epochs([e for t in terms if t.const is None for e in t.epochs.values()])
+    if not common:
+        raise Stop(
+            "error",
+            f"no epoch <= {cmp.by_epoch} is logged in every run of {cmp}",
+        )
+    best: tuple[str, str, dict[str, Any], int] | None = None
+    for epoch in common:
+        values_of = [
+            None if t.const is not None else {s: ep[epoch] for s, ep in t.epochs.items()}
+            for t in terms
+        ]
+        verdict, message, numbers = at(values_of)
+        if verdict == "pass":
+            numbers.update(epoch=epoch, epochs_checked=common)
+            return (
+                "pass",
+                f"holds by epoch {epoch} (first logged epoch where it holds): {message}",
+                numbers,
+            )
+        if best is None or _AND_RANK[verdict] > _AND_RANK[best[0]]:
+            best = (verdict, message, numbers, epoch)
+    assert best is not None
+    verdict, message, numbers, epoch = best
+    numbers.update(epoch=epoch, epochs_checked=common)
+    return (
+        verdict,
+        f"at no logged epoch <= {cmp.by_epoch} ({_epochs_text(common)}); at epoch {epoch}: {message}",
+        numbers,
+    )
+
+
+def _common_epochs(sets: list[dict[int, float]]) -> list[int]:
+    if not sets:
+        return []
+    common = set(sets[0])
+    for s in sets[1:]:
+        common &= set(s)
+    return sorted(common)
+
+
+def _epochs_text(epochs: list[int]) -> str:
+    if len(epochs) > 6:
+        return f"epochs {epochs[0]}..{epochs[-1]}, {len(epochs)} logged"
+    return "epochs " + ", ".join(map(str, epochs))
+
+
+def _method_values(terms: list[Term], vals: list[Any]) -> dict[str, float]:
+    return {t.key: v for t, v in zip(terms, vals, strict=True) if t.const is None}
+
+
+def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
+    method_terms = [t for t in terms if t.const is None]
+    seed_sets = [list(t.epochs if cmp.by_epoch is not None else t.values) for t in method_terms]
+    seeds = seed_sets[0]
+    if any(set(s) != set(seeds) for s in seed_sets[1:]):
+        raise Stop(
+            "error",
+            "the operands have different seeds, so they cannot be paired by seed: "
+            + "; ".join(
+                f"{t.key}: {sorted(s)}" for t, s in zip(method_terms, seed_sets, strict=True)
+            ),
+        )
+    k, n = ctx.per_seed  # type: ignore[misc]
+    need = len(seeds) if k is None else k
+    if n is not None and n != len(seeds):
+        raise Stop("error", f"seeds: {k}/{n} but {len(seeds)} seeds have results")
+
+    def holds_at(values: list[float]) -> bool:
+        tv = [t.tv(v) for t, v in zip(terms, values, strict=True)]
+        return all(
+            _holds_seed(op, tv[i], tv[i + 1], terms[i], terms[i + 1], ctx)
+            for i, op in enumerate(cmp.ops)
+        )
+
+    rows: list[dict[str, Any]] = []
+    for seed in seeds:
+        if cmp.by_epoch is None:
+            vals = [t.const if t.const is not None else t.values[seed] for t in terms]
+            rows.append(
+                {
+                    "seed": seed,
+                    "holds": holds_at(vals),
+                    "values": _method_values(terms, vals),
+                }
+            )  # type: ignore[arg-type]
+            continue
+        epochs = _common_epochs([t.epochs[seed] for t in method_terms])
+        row: dict[str, Any] = {
+            "seed": seed,
+            "holds": False,
+            "epoch": None,
+            "epochs_checked": epochs,
+        }
+        for epoch in epochs:
+            vals = [t.const if t.const is not None else t.epochs[seed][epoch] for t in terms]
+            if holds_at(vals):  # type: ignore[arg-type]
+                row.update(holds=True, epoch=epoch)
+                break
+        if epochs:
+            vals = [
+                t.const
+                if t.const is not None
+                else t.epochs[seed][row["epoch"] if row["holds"] else epochs[-1]]
+                for t in terms
+            ]
+            row["values"] = _method_values(terms, vals)
+        rows.append(row)
+    held = sum(r["holds"] for r in rows)
+    verdict = "pass" if held >= need else "fail"
+    who = "every seed" if k is None else f"at least {k} of {len(seeds)} seeds"
+    failing = [r for r in rows if not r["holds"]]
+    if verdict == "pass":
+        message = f"holds for {held} of {len(seeds)} seeds (needs {who})"
+        if cmp.by_epoch is not None:
+            message += "; first epochs: " + ", ".join(
+                f"seed {r['seed']}: {r['epoch']}" for r in rows if r["holds"]
+            )
+    else:
+        r = failing[0]
+        at_ = "" if cmp.by_epoch is None else f", at no logged epoch <= {cmp.by_epoch}"
+        vals = ", ".join(f"{kk} {_g(v)}" for kk, v in (r.get("values") or {}).items())
+        message = (
+            f"holds for {held} of {len(seeds)} seeds, needs {who}; fails at seed {r['seed']}{at_}"
+            + (f" ({vals})" if vals else "")
+        )
+    numbers: dict[str, Any] = {"per_seed": rows, "held": held, "needed": need, "of": len(seeds)}
+    if cmp.by_epoch is None:
+        numbers["operands"] = {
+            t.key: {**_summary(t, list(t.values.values())), "seeds": list(t.values)}
+            for t in method_terms
+        }
+    return verdict, message, numbers
