@@ -88,20 +88,8 @@ def _eval(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
         return _eval_predicates(node, pdata, ctx)
     if isinstance(node, E.Compare):
         return _eval_compare(node, pdata, ctx)
-    if isinstance(node, E.Not):
-        inner = _eval(node.item, pdata, ctx)
-        v = negate(inner.verdict)
-        message = {
-            "pass": f"the negated part does not hold: {inner.message}",
-            "fail": f"the negated part holds: {inner.message}",
-        }.get(v, inner.message)
-        return Out(
-            v,
-            message,
-            f"not ({inner.rule})",
-            {"op": "not", "item": inner.numbers},
-            inner.runs,
-        )
+    if isinstance(node, E.Not):  # push_not leaves `not` only over predicates, decided above
+        raise TypeError(f"'not' over a comparison reached the evaluator: {node}")
     items = [_eval(i, pdata, ctx) for i in node.items]
     is_and = isinstance(node, E.And)
     v = combine_and(o.verdict for o in items) if is_and else combine_or(o.verdict for o in items)
@@ -161,11 +149,16 @@ def _select(
 
 
 _MISSING = object()
+_REPORTED_VERDICT = {"agree": "pass", "mismatch": "fail"}
 
 
 def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: Stats) -> Verdict:
     """Decide one claim from its runs. Never raises for bad results: they become the verdict."""
     node = claim.expr if claim.expr is not None else E.parse(claim.expect)
+    try:
+        node = E.push_not(node)  # `not` is decided by testing the complement
+    except E.ExprError as e:
+        return Verdict(claim.id, "error", claim.expect, e.message, {"points": []})
     ctx = Ctx(claim, stats, stats.alpha, stats.test == "student", _parse_seeds(claim.seeds))
     try:
         points = _select(claim, data)
@@ -185,12 +178,10 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
             if label:
                 c["point"] = label
             all_runs += c.get("runs", [])
-        rep_verdict = combine_and(
-            [{"agree": "pass", "mismatch": "fail"}.get(c["status"], c["status"]) for c in checks]
-            or ["pass"]
-        )
+        as_verdict = [_REPORTED_VERDICT.get(c["status"], c["status"]) for c in checks]
+        rep_verdict = combine_and(as_verdict or ["pass"])
         if _AND_RANK[rep_verdict] < _AND_RANK[verdict]:
-            bad = next(c for c in checks if c["status"] != "agree")
+            bad = checks[as_verdict.index(rep_verdict)]
             prefix = f"{message}; but " if verdict == "pass" else ""
             verdict = rep_verdict
             message = f"{prefix}reported {bad['method']}: {bad['reason']}"

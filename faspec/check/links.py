@@ -22,6 +22,7 @@ from faspec.check.base import (
     _show,
 )
 from faspec.spec import expr as E
+from faspec.spec.model import MetricStats
 
 # ----------------------------------------------------------------------------- link over seeds
 
@@ -117,6 +118,8 @@ def _link_over_seeds(
             return out
         return finish(tr, c - abs(d), f"{shown} within {_margin_text(conf)}")
 
+    if op.startswith("!"):
+        return _complement_over_seeds(op, a, b, d, ms, shown, out, finish, ctx)
     sign = 1.0 if op in (">", ">=", ">>") else -1.0
     alt = "greater" if sign > 0 else "less"
     base = _MIRROR.get(op, op)
@@ -159,7 +162,11 @@ def _link_over_seeds(
 
 
 def _holds_seed(op: str, a: float, b: float, left: Term, right: Term, ctx: Ctx) -> bool:
-    """One link for one seed (test scale); margins as over seeds, applied to the paired values."""
+    """One link for one seed (test scale); margins as over seeds, applied to the paired values.
+    A complement (`!op`, from `not`) is the negation for that seed: exact, since one seed's
+    values are numbers, not estimates."""
+    if op.startswith("!"):
+        return not _holds_seed(op[1:], a, b, left, right, ctx)
     ms = _link_stats(left, right, ctx)
     if op == "~=":
         c, _ = _margin(ms, "close")
@@ -184,6 +191,10 @@ def _holds_seed(op: str, a: float, b: float, left: Term, right: Term, ctx: Ctx) 
 def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
     """The rule of one link as a sentence, in the user's order and on the tested scale."""
     ms = _link_stats(left, right, ctx)
+    if op.startswith("!") and ctx.per_seed is not None:
+        return f"not ({_link_rule(left, op[1:], right, ctx)})"
+    if op.startswith("!"):
+        return _complement_rule(left, op, right, ms, ctx)
     log = ms.scale == "log"
 
     def side(t: Term) -> str:
@@ -242,3 +253,92 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
     if cmp.by_epoch is not None:
         rule += f", at some logged epoch <= {cmp.by_epoch} (first such epoch reported; not corrected for trying several)"
     return rule
+
+
+# The complements `not` produces (faspec.spec.expr.push_not) that have no symbol of their own:
+# (claimed side of mean(a) - mean(b), margin kind, shift): H1 is sign * (mean a - mean b) > shift.
+_COMPLEMENTS = {
+    "!>=": (-1.0, "close", +1.0),  # a below b by more than close
+    "!<=": (+1.0, "close", +1.0),  # a above b by more than close
+    "!>>": (-1.0, "much", -1.0),  # a - b short of much
+    "!<<": (+1.0, "much", -1.0),  # b - a short of much
+}
+
+
+def _complement_over_seeds(
+    op: str,
+    a: np.ndarray | float,
+    b: np.ndarray | float,
+    d: float,
+    ms: MetricStats,
+    shown: str,
+    out: dict[str, Any],
+    finish: Any,
+    ctx: Ctx,
+) -> dict[str, Any]:
+    """`not (a op b)` decided by testing the complement, with its own one-sided test.
+
+    `!~=` (the difference lies outside +/- close) is the union of two one-sided tests; the side
+    the means point to is tested and its p doubled (Bonferroni over the two sides), so the test
+    keeps its level whichever side the data pick.
+    """
+    if op == "!~=":
+        c, conf = _margin(ms, "close")
+        out["margin"] = conf
+        if c is None:
+            out.update(verdict="error", message="'not (a ~= b)' needs a close margin")
+            return out
+        out["test"] = "one-sided t beyond the close margin (p doubled: either side)"
+        if abs(d) <= c:
+            out.update(
+                verdict="fail",
+                message=f"not shown to differ: the difference {_g(d, 3)} is within "
+                f"{_margin_text(conf)}: {shown}",
+            )
+            return out
+        alt = "greater" if d > 0 else "less"
+        tr = _dtest(a, b, alt, c if d > 0 else -c, ctx.equal_var)
+        if tr.p is not None:
+            tr = S.TestResult(min(1.0, 2 * tr.p), tr.statistic, tr.df, tr.note)
+        return finish(tr, abs(d) - c, f"{shown} differ by more than {_margin_text(conf)}")
+    sign, kind, k = _COMPLEMENTS[op]
+    m, conf = _margin(ms, kind)
+    if m is None:
+        if kind == "much":
+            out.update(verdict="error", message=f"'not ({op[1:]})' needs a much margin")
+            return out
+        m, conf = 0.0, {}
+    shift = k * m
+    out["margin"] = conf
+    out["test"] = f"one-sided {ctx.test_name} t" if np.ndim(a) and np.ndim(b) else "one-sample t"
+    alt = "greater" if sign > 0 else "less"
+    tr = _dtest(a, b, alt, sign * shift, ctx.equal_var)
+    out["p"] = tr.p
+    effect = sign * d - shift
+    what = f"not ({op[1:]})" + (f" beyond {_margin_text(conf)}" if conf else "")
+    if effect <= 0:
+        out.update(verdict="fail", message=f"{what} does not hold on the means: {shown}")
+        return out
+    return finish(tr, effect, f"{what}: {shown}")
+
+
+def _complement_rule(left: Term, op: str, right: Term, ms: MetricStats, ctx: Ctx) -> str:
+    """The rule of a complement link, as a sentence on the tested scale."""
+    log = ms.scale == "log"
+    L = left.text if left.const is not None else f"mean {'log10 ' if log else ''}{left.text}"
+    R = right.text if right.const is not None else f"mean {'log10 ' if log else ''}{right.text}"
+    two = left.const is None and right.const is None
+    test = f"{ctx.test_name} t-test" if two else "one-sample t-test"
+    if op == "!~=":
+        conf = _margin_text(_margin(ms, "close")[1])
+        return (
+            f"|{L} - {R}| > {conf} (the complement of ~=), one-sided {test} on the side the "
+            f"means point to, p doubled, p < {ctx.alpha}"
+        )
+    sign, kind, k = _COMPLEMENTS[op]
+    conf = _margin_text(_margin(ms, kind)[1]) or "0"
+    rel = ">" if sign > 0 else "<"
+    bound = f"{'+' if sign * k > 0 else '-'}{conf}"
+    return (
+        f"{L} - {R} {rel} {bound} (the complement of {op[1:]}), one-sided {test}, p < {ctx.alpha}"
+    )

@@ -1,7 +1,23 @@
-"""`reported:` checks: does a number the paper prints agree with the measured runs?"""
+"""`reported:` checks: does a number the paper prints agree with the measured runs?
+
+Three outcomes, never "agrees" for want of evidence (statuses `agree`, `mismatch`,
+`inconclusive`; the claim becomes pass / fail / inconclusive accordingly):
+
+* **agree**: the measured mean rounds to the printed number at its printed digits (whatever n
+  is), or equivalence is shown: TOST within the reproduction margin, p < alpha. The margin is
+  the metric's `close` (`close_ratio` on log-scale metrics, tested on log10), or half a unit of
+  the printed last digit where that is wider. Against a printed mean ± std with its n the TOST
+  is a two-sample Welch TOST from summary statistics; otherwise one-sample against the number.
+* **mismatch**: a difference is shown: the measured mean lies outside the margin and a
+  two-sided test against the printed number gives p < alpha; or the paper's n differs from the
+  seeds measured; or the printed std is the ddof=0 std.
+* **inconclusive** (cannot tell): neither, with the seeds that would decide it at the observed
+  effect (too few seeds for a test, or p >= alpha either way).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -32,40 +48,126 @@ def _check_reported(
     except Stop as stop:
         entry.update(status=stop.verdict, reason=stop.message)
         return entry
+    entry["measured"] = _measured(raw)
+    decided = _decide(rep, raw, ctx, ctx.stats.metric(metric).scale == "log", metric)
+    entry.update(decided)
+    return entry
+
+
+def _measured(raw: list[float]) -> dict[str, Any]:
+    mean, std = S.mean_std(raw)
+    std0 = float(np.std(raw, ddof=0))
+    return {"mean": mean, "std": std, "std_ddof0": std0, "n": len(raw), "values": raw}
+
+
+def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -> dict[str, Any]:
+    """status (agree / mismatch / inconclusive), reason, and the tests behind them."""
     mean, std = S.mean_std(raw)
     n = len(raw)
-    std0 = float(np.std(raw, ddof=0))
-    entry["measured"] = {"mean": mean, "std": std, "std_ddof0": std0, "n": n, "values": raw}
+    out: dict[str, Any] = {}
+    measured = f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={n})"
     reasons: list[str] = []
     if rep.n is not None and rep.n != n:
         reasons.append(f"the paper says n={rep.n}; {n} seed(s) measured")
     elif rep.std is not None and n < 2:
         reasons.append("the paper prints a std, which needs at least 2 seeds; 1 seed measured")
-    diff = mean - rep.mean
-    tol = rep.resolution() or 0.0
-    ms = ctx.stats.metric(metric)
-    measured = f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={n})"
     if rep.std is not None and std is not None:
-        tr = S.agree_from_stats(mean, std, n, rep.mean, rep.std, rep.n or n)
-        entry.update(p=tr.p, test="two-sided Welch t-test from summary statistics")
-        agree = (tr.p is not None and tr.p >= ctx.alpha) or abs(diff) <= tol
-        if not agree:
-            reasons.append(f"{rep.text} vs measured {measured}: p={_g(tr.p, 2)} < {ctx.alpha}")
+        std0 = float(np.std(raw, ddof=0))
         stol = rep.std_resolution() or 1e-12
         if abs(rep.std - std0) <= stol and abs(rep.std - std) > stol:
             reasons.append(
-                f"the reported std {_g(rep.std)} is the ddof=0 std ({_g(std0, 3)}); with ddof=1 it is {_g(std, 3)}"
+                f"the reported std {_g(rep.std)} is the ddof=0 std ({_g(std0, 3)}); "
+                f"with ddof=1 it is {_g(std, 3)}"
             )
+    tol = rep.resolution() or 0.0
+    if abs(mean - rep.mean) <= tol * (1 + 1e-9):
+        out.update(
+            test=f"the measured mean rounds to the printed {rep.text} (±{_g(tol)})",
+            outcome="agrees",
+        )
+        return _status(out, reasons, "agree", "")
+    ms = ctx.stats.metric(metric)
+    if log:
+        if not (mean > 0 and rep.mean > 0 and all(x > 0 for x in raw)):
+            out["outcome"] = "cannot tell"
+            return _status(out, reasons, "inconclusive", "a log-scale value is not positive")
+        xs = np.log10(np.asarray(raw, dtype=float))
+        ref = math.log10(rep.mean)
+        rmargin = math.log10(ms.close_ratio) if ms.close_ratio else 0.0
+        dmargin = math.log10((rep.mean + tol) / rep.mean) if tol else 0.0
+        margin = max(rmargin, dmargin)
+        scale = "log10"
+        conf = f"ratio {_g(10**margin, 3)}"
     else:
-        if ms.scale == "log" and ms.close_ratio is not None and mean > 0 and rep.mean > 0:
-            ratio = max(mean / rep.mean, rep.mean / mean)
-            agree = ratio <= ms.close_ratio or abs(diff) <= tol
-            entry.update(test=f"ratio within close_ratio {ms.close_ratio} or the printed digits")
-        else:
-            margin = max(ms.close or 0.0, tol)
-            agree = abs(diff) <= margin
-            entry.update(test=f"|difference| <= {_g(margin)} (close margin or printed digits)")
-        if not agree:
-            reasons.append(f"{rep.text} vs measured {measured}: differs by {_g(diff, 3)}")
-    entry.update(status="mismatch" if reasons else "agree", reason="; ".join(reasons))
-    return entry
+        xs = np.asarray(raw, dtype=float)
+        ref = rep.mean
+        margin = max(ms.close or 0.0, tol)
+        scale = "linear"
+        conf = f"{_g(margin)}"
+    d = float(xs.mean()) - ref
+    out.update(margin=margin, scale=scale)
+    if margin <= 0:
+        out["outcome"] = "cannot tell"
+        return _status(out, reasons, "inconclusive", f"{metric} has no close margin")
+    two_sample = rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2
+    if two_sample:
+        sd_rep = rep.std if not log else None
+        if log:  # a printed std of a log-scale metric is not on the log10 scale: one-sample
+            two_sample = False
+    if two_sample:
+        sx = float(np.std(xs, ddof=1))
+        eq = S.tost_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, margin)  # type: ignore[arg-type]
+        df = S.diff_test_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, "two-sided")  # type: ignore[arg-type]
+        test = "Welch TOST and two-sided Welch test from summary statistics"
+    else:
+        eq = S.tost(xs, ref, margin) if n >= 2 else S.TestResult(None, note="1 seed")
+        df = S.diff_test(xs, ref, "two-sided") if n >= 2 else S.TestResult(None, note="1 seed")
+        test = "one-sample TOST and two-sided one-sample t-test against the printed number"
+    out.update(
+        test=f"{test}, margin {conf}",
+        p=eq.p,
+        p_equivalence=eq.p,
+        p_difference=df.p,
+    )
+    alpha = ctx.alpha
+    shown = f"{rep.text} vs measured {measured}"
+    if eq.p is not None and eq.p < alpha:
+        out["outcome"] = "agrees"
+        return _status(out, reasons, "agree", "")
+    if df.p is not None and df.p < alpha and abs(d) > margin:
+        out["outcome"] = "disagrees"
+        what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
+        return _status(
+            out,
+            reasons,
+            "mismatch",
+            f"{shown}: {what}, outside the margin {conf}; difference p={_g(df.p, 2)} < {alpha}",
+        )
+    sd = float(np.std(xs, ddof=1)) if n >= 2 else None
+    effect = margin - abs(d) if abs(d) < margin else abs(d) - margin
+    need = None if sd is None else S.seeds_needed(effect, sd, None, alpha)
+    out.update(outcome="cannot tell", seeds_needed=need)
+    if sd is None:
+        why = "1 seed measured: no spread to test agreement with"
+    else:
+        why = (
+            f"neither equivalence within {conf} (TOST p={_g(eq.p, 2)}) nor a difference "
+            f"(p={_g(df.p, 2)}) is shown at alpha {alpha}"
+        )
+    hint = (
+        f"; about {need} seeds would decide it"
+        if need
+        else "; a test needs at least 2 seeds"
+        if sd is None
+        else ""
+    )
+    return _status(out, reasons, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
+
+
+def _status(out: dict[str, Any], reasons: list[str], status: str, why: str) -> dict[str, Any]:
+    """A seed-count or ddof mismatch is a mismatch whatever the test says."""
+    if reasons:
+        out.update(status="mismatch", reason="; ".join([*reasons, *([why] if why else [])]))
+    else:
+        out.update(status=status, reason=why)
+    return out

@@ -121,6 +121,9 @@ class Compare:
         return [(self.operands[i], op, self.operands[i + 1]) for i, op in enumerate(self.ops)]
 
     def __str__(self) -> str:
+        if len(self.ops) == 1 and self.ops[0].startswith("!"):  # a complement made by push_not
+            inner = Compare(self.operands, (self.ops[0][1:],), self.by_epoch)
+            return f"not ({inner})"
         parts = [str(self.operands[0])]
         for op, term in zip(self.ops, self.operands[1:], strict=True):
             parts += [op, str(term)]
@@ -569,3 +572,68 @@ def only_predicates(node: Node) -> bool:
 def operands(node: Node) -> list[Operand]:
     """Every method operand of the expression, in order of appearance."""
     return [t for c in comparisons(node) for t in c.operands if isinstance(t, Operand)]
+
+
+# The complement of each relation, as `not` decides it (faspec/check/links.py tests each):
+# `not (a > b)` is `a <= b` and so on; `!>=`, `!<=`, `!>>`, `!<<`, `!~=` are complements the
+# language has no symbol for (`a` below `b` by more than the close margin; a gap short of the
+# much margin; a difference beyond the close margin). They exist only after push_not.
+COMPLEMENT = {
+    ">": "<=",
+    "<": ">=",
+    "<=": ">",
+    ">=": "<",
+    ">>": "!>>",
+    "<<": "!<<",
+    "~=": "!~=",
+}
+# `>=`/`<=` are non-inferiority within the close margin, so their exact complements are
+# "worse by more than the margin"; the strict `<`/`>` complement `>`/`<` only without a margin.
+COMPLEMENT_WITH_MARGIN = {">=": "!>=", "<=": "!<="}
+
+
+def push_not(node: Node, margins: bool = True) -> Node:
+    """The expression with every `not` moved onto comparisons and replaced by the complement.
+
+    `not (a > b)` becomes the link `a <= b` (tested as such, never by flipping the verdict of
+    `a > b`); `not (x and y)` is `not x or not y`, `not (x or y)` is `not x and not y`; a chain
+    `not (a > b > c)` is `not (a > b) or not (b > c)`. A `not` over a predicate-only part stays:
+    predicates are exact booleans per seed. `not` over `by epoch N` is an ExprError (its
+    complement would be a statement about every epoch, which the language does not test).
+    Recursive, bounded by the parser's nesting limit (MAX_DEPTH).
+    """
+
+    def neg(n: Node) -> Node:
+        if only_predicates(n):
+            return n.item if isinstance(n, Not) else Not(n, getattr(n, "col", 0))
+        if isinstance(n, Not):
+            return pos(n.item)
+        if isinstance(n, And):
+            return Or(tuple(neg(i) for i in n.items), n.col)
+        if isinstance(n, Or):
+            return And(tuple(neg(i) for i in n.items), n.col)
+        assert isinstance(n, Compare)
+        if n.by_epoch is not None:
+            raise ExprError(
+                n.col,
+                f"'not' cannot negate '{n}': its complement would hold at every epoch <= "
+                f"{n.by_epoch}, which the language does not test; state the opposite directly",
+            )
+        links = []
+        for i, (left, op, right) in enumerate(n.links()):
+            if op.startswith("!"):
+                new = op[1:]
+            else:
+                new = (COMPLEMENT_WITH_MARGIN.get(op) if margins else None) or COMPLEMENT[op]
+            oc = n.op_cols[i] if i < len(n.op_cols) else n.col
+            links.append(Compare((left, right), (new,), None, n.col, (oc,)))
+        return links[0] if len(links) == 1 else Or(tuple(links), n.col)
+
+    def pos(n: Node) -> Node:
+        if isinstance(n, Not):
+            return neg(n.item)
+        if isinstance(n, And | Or) and not only_predicates(n):
+            return type(n)(tuple(pos(i) for i in n.items), n.col)
+        return n
+
+    return pos(node)

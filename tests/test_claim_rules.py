@@ -1,0 +1,109 @@
+"""The evidence rules of issue 13 on hand-built stores with known samples: `not` decided by
+its complement, the zero-variance rule, `by epoch N` corrected over the epochs tried, the
+family-wise correction, and the dead BP reference. p-values are re-computed with scipy here."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from faspec.check import stats as S
+from faspec.check.claims import SeedRun, decide
+from faspec.spec.expr import ExprError, parse, push_not
+from faspec.spec.model import Claim, Stats
+
+SEEDS = [42, 123, 456, 789, 1011]
+
+
+def result(final=None, log=None):
+    return {"status": "ok", "final": final or {}, "log": log or []}
+
+
+def runs(label, values, metric="test_acc"):
+    return [SeedRun(s, f"{label}-{s}", result({metric: v})) for s, v in zip(SEEDS, values)]
+
+
+def claim(expect, **kw):
+    return Claim(id="c", expect=expect, expr=parse(expect), experiment="e", **kw)
+
+
+def one(**methods):
+    return {(): methods}
+
+
+# ----------------------------------------------------------------------------------- not
+
+
+def test_not_on_a_mean_only_fail_is_not_a_pass():
+    # a mean below b by a hair, with spread: `a > b` fails on the means alone, which the old
+    # rule flipped into a pass of `not (a > b)`. Its complement `a <= b` (a - b < close) is
+    # not shown with 3 seeds: inconclusive.
+    a, b = [0.40, 0.43, 0.37], [0.41, 0.44, 0.38]
+    data = one(a=runs("a", a), b=runs("b", b))
+    assert decide(claim("a > b"), data, Stats()).verdict == "fail"
+    v = decide(claim("not a > b"), data, Stats())
+    assert v.verdict == "inconclusive"
+    link = v.numbers["points"][0]["links"][0]
+    # by hand: Welch test of H1 mean(a) - mean(b) < +0.01 (the complement a <= b)
+    p = stats.ttest_ind(np.array(a) - 0.01, b, equal_var=False, alternative="less").pvalue
+    assert link["op"] == "<=" and link["p"] == pytest.approx(p)
+    assert "not (a > b)" not in v.rule and "a" in v.rule
+
+
+def test_not_passes_when_the_complement_is_shown():
+    data = one(a=runs("a", [0.30, 0.31, 0.305]), b=runs("b", [0.40, 0.41, 0.39]))
+    assert decide(claim("not a > b"), data, Stats()).verdict == "pass"
+    assert decide(claim("not b > a"), data, Stats()).verdict == "fail"
+
+
+def test_not_of_equivalence_tests_a_difference_beyond_the_margin():
+    a, b = [0.30, 0.31, 0.305], [0.40, 0.41, 0.39]
+    data = one(a=runs("a", a), b=runs("b", b))
+    v = decide(claim("not a ~= b"), data, Stats())
+    assert v.verdict == "pass"
+    p = stats.ttest_ind(np.array(a) + 0.01, b, equal_var=False, alternative="less").pvalue
+    assert v.numbers["points"][0]["links"][0]["p"] == pytest.approx(min(1.0, 2 * p))
+    close = one(a=runs("a", a), b=runs("b", [x + 0.002 for x in a]))
+    assert decide(claim("not a ~= b"), close, Stats()).verdict == "fail"
+
+
+def test_not_of_non_inferiority_needs_a_worse_by_more_than_the_margin():
+    # not (a >= b): a below b by more than close (0.01); a is below by 0.005 only
+    data = one(a=runs("a", [0.395, 0.396, 0.394]), b=runs("b", [0.400, 0.401, 0.399]))
+    v = decide(claim("not a >= b"), data, Stats())
+    assert v.verdict == "fail" and "0.01" in v.rule
+
+
+def test_de_morgan_and_chains():
+    node = push_not(parse("not (a > b > c)"))
+    assert str(node) == "a <= b or b <= c"
+    node = push_not(parse("not (a > b and c ~= d)"))
+    assert str(node) == "a <= b or not (c ~= d)"
+    assert str(push_not(parse("not not a > b"))) == "a > b"
+    # predicates keep their per-seed boolean `not`
+    assert str(push_not(parse("not dfa is trustworthy"))) == "not dfa is trustworthy"
+
+
+def test_not_over_by_epoch_is_a_located_error():
+    with pytest.raises(ExprError) as e:
+        push_not(parse("x > 1 and not a > b by epoch 3"))
+    assert e.value.col == 14 and "every epoch" in e.value.message
+
+
+def test_not_per_seed_negates_each_seed():
+    data = one(a=runs("a", [0.3, 0.5, 0.3]), b=runs("b", [0.4, 0.4, 0.4]))
+    assert decide(claim("not a > b", seeds="all"), data, Stats()).verdict == "fail"
+    assert decide(claim("not a > b", seeds="2/3"), data, Stats()).verdict == "pass"
+
+
+# ------------------------------------------------------------------------------ zero variance
+
+
+def test_zero_variance_needs_a_difference_beyond_numerical_noise():
+    tiny = one(a=runs("a", [0.5 + 1e-9] * 3), b=runs("b", [0.5] * 3))
+    v = decide(claim("a > b"), tiny, Stats())
+    assert v.verdict == "fail" or v.verdict == "inconclusive"
+    assert v.verdict != "pass"
+    real = one(a=runs("a", [0.5 + 1e-4] * 3), b=runs("b", [0.5] * 3))
+    assert decide(claim("a > b"), real, Stats()).verdict == "pass"
+    r = S.diff_test([2.0, 2.0], [2.0 - 1e-7, 2.0 - 1e-7], "greater")
+    assert r.p == 1.0 and "numerical noise" in r.note
