@@ -19,7 +19,10 @@ def result(final=None, log=None):
 
 
 def runs(label, values, metric="test_acc"):
-    return [SeedRun(s, f"{label}-{s}", result({metric: v})) for s, v in zip(SEEDS, values)]
+    return [
+        SeedRun(s, f"{label}-{s}", result({metric: v}))
+        for s, v in zip(SEEDS[: len(values)], values, strict=True)
+    ]
 
 
 def claim(expect, **kw):
@@ -107,3 +110,50 @@ def test_zero_variance_needs_a_difference_beyond_numerical_noise():
     assert decide(claim("a > b"), real, Stats()).verdict == "pass"
     r = S.diff_test([2.0, 2.0], [2.0 - 1e-7, 2.0 - 1e-7], "greater")
     assert r.p == 1.0 and "numerical noise" in r.note
+
+
+# ------------------------------------------------------------------------------- by epoch N
+
+
+def logged(label, per_epoch):
+    """Runs whose log holds test_acc per epoch: per_epoch[e] = the values of the seeds."""
+    n = len(per_epoch[0])
+    return [
+        SeedRun(
+            s,
+            f"{label}-{s}",
+            result(log=[{"epoch": e, "test_acc": vals[i]} for e, vals in enumerate(per_epoch)]),
+        )
+        for i, s in enumerate(SEEDS[:n])
+    ]
+
+
+B_EPOCHS = [[0.30, 0.31, 0.32]] * 5
+# a's samples: below b at epochs 0, 1, 2, 4; above at epoch 3 with a one-sided p of ~0.02
+A_EPOCHS = [[0.29, 0.30, 0.31]] * 3 + [[0.32, 0.335, 0.34]] + [[0.29, 0.30, 0.31]]
+
+
+def test_by_epoch_is_corrected_over_the_epochs_tried():
+    p3 = stats.ttest_ind(A_EPOCHS[3], B_EPOCHS[3], equal_var=False, alternative="greater").pvalue
+    assert p3 < 0.05 and 5 * p3 >= 0.05  # passes alone, not after Holm over 5 epochs
+    data = one(a=logged("a", A_EPOCHS), b=logged("b", B_EPOCHS))
+    v = decide(claim("a > b by epoch 4"), data, Stats())
+    assert v.verdict == "inconclusive"
+    assert "Holm" in v.message and "5 epochs" in v.message and "Holm" in v.rule
+    corr = v.numbers["points"][0]["epoch_correction"]
+    assert corr["epochs_tried"] == 5 and corr["holm_p_by_epoch"][3] == pytest.approx(5 * p3)
+    # one epoch tried: no correction to pay
+    v = decide(
+        claim("a > b by epoch 4"),
+        one(a=logged("a", A_EPOCHS[3:4]), b=logged("b", B_EPOCHS[:1])),
+        Stats(),
+    )
+    assert v.verdict == "pass" and v.numbers["points"][0]["epoch"] == 0
+
+
+def test_holm_and_bh_match_hand_computation():
+    ps = [0.01, 0.04, 0.03, 0.2]
+    assert S.holm(ps) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert S.holm_thresholds(ps, 0.05) == pytest.approx([0.05 / 4, 0.05 / 2, 0.05 / 3, 0.05])
+    assert S.bh(ps) == pytest.approx(list(stats.false_discovery_control(ps)))
+    assert S.bh(ps) == pytest.approx([0.04, 0.0533333, 0.0533333, 0.2])

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from faspec.check import stats as S
 from faspec.check.base import (
     _AND_RANK,
     Ctx,
@@ -83,25 +84,70 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
             "error",
             f"no epoch <= {cmp.by_epoch} is logged in every run of {cmp}",
         )
-    best: tuple[str, str, dict[str, Any], int] | None = None
+    tried = []
     for epoch in common:
         values_of = [
             None if t.const is not None else {s: ep[epoch] for s, ep in t.epochs.items()}
             for t in terms
         ]
-        verdict, message, numbers = at(values_of)
-        if verdict == "pass":
-            numbers.update(epoch=epoch, epochs_checked=common)
+        tried.append((epoch, *at(values_of)))
+    return _first_epoch(cmp, tried, common, ctx)
+
+
+def _chain_p(numbers: dict[str, Any]) -> float:
+    """The p of a chain at one epoch: the largest p of its links (every link must hold, an
+    intersection-union test); 1.0 where a link has none."""
+    ps = [link.get("p") for link in numbers.get("links", [])]
+    return max((1.0 if p is None else float(p)) for p in ps) if ps else 1.0
+
+
+def _first_epoch(
+    cmp: E.Compare,
+    tried: list[tuple[int, str, str, dict[str, Any]]],
+    common: list[int],
+    ctx: Ctx,
+) -> tuple[str, str, dict[str, Any]]:
+    """`by epoch N` over seeds: the first epoch that passes after Holm's correction over the
+    epochs tried (m = every epoch <= N logged by every run), so trying several epochs keeps
+    the claim's false-pass rate at alpha."""
+    alpha = ctx.alpha
+    ps = [_chain_p(numbers) for _, _, _, numbers in tried]
+    adjusted = S.holm(ps)
+    m = len(tried)
+    correction = {
+        "epochs_tried": m,
+        "method": "holm",
+        "p_by_epoch": {e: p for (e, *_), p in zip(tried, ps, strict=True)},
+        "holm_p_by_epoch": {e: p for (e, *_), p in zip(tried, adjusted, strict=True)},
+    }
+    for (epoch, verdict, message, numbers), adj in zip(tried, adjusted, strict=True):
+        if verdict == "pass" and adj < alpha:
+            numbers.update(epoch=epoch, epochs_checked=common, epoch_correction=correction)
+            numbers["p_claim"] = adj
             return (
                 "pass",
-                f"holds by epoch {epoch} (first logged epoch where it holds): {message}",
+                f"holds by epoch {epoch} (first logged epoch where it holds; Holm over {m} "
+                f"epochs tried, adjusted p={_g(adj, 2)} < {alpha}): {message}",
                 numbers,
             )
-        if best is None or _AND_RANK[verdict] > _AND_RANK[best[0]]:
-            best = (verdict, message, numbers, epoch)
-    assert best is not None
-    verdict, message, numbers, epoch = best
-    numbers.update(epoch=epoch, epochs_checked=common)
+    passed = [
+        (e, msg, nums, adj)
+        for (e, v, msg, nums), adj in zip(tried, adjusted, strict=True)
+        if v == "pass"
+    ]
+    if passed:
+        epoch, message, numbers, adj = passed[0]
+        numbers.update(epoch=epoch, epochs_checked=common, epoch_correction=correction)
+        return (
+            "inconclusive",
+            f"holds at epoch {epoch} at alpha {alpha}, but not after Holm's correction over "
+            f"the {m} epochs tried (adjusted p={_g(adj, 2)} >= {alpha}); a tighter N or more "
+            f"seeds would decide it: {message}",
+            numbers,
+        )
+    best = max(tried, key=lambda x: _AND_RANK[x[1]])
+    epoch, verdict, message, numbers = best
+    numbers.update(epoch=epoch, epochs_checked=common, epoch_correction=correction)
     return (
         verdict,
         f"at no logged epoch <= {cmp.by_epoch} ({_epochs_text(common)}); at epoch {epoch}: {message}",

@@ -251,7 +251,7 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
         return rule
     rule += f", n={'/'.join(ns)}, std ddof=1"
     if cmp.by_epoch is not None:
-        rule += f", at some logged epoch <= {cmp.by_epoch} (first such epoch reported; not corrected for trying several)"
+        rule += f", at some logged epoch <= {cmp.by_epoch} (the first epoch that passes after Holm's correction over the epochs tried)"
     return rule
 
 

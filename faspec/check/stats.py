@@ -234,3 +234,47 @@ def tost_from_stats(
     if lo.p is None or hi.p is None:
         return TestResult(None, note=lo.note or hi.note)
     return lo if lo.p >= hi.p else hi
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error rate, any dependence).
+
+    Sorted ascending p_(1) <= ... <= p_(m): adj_(i) = max over j <= i of min(1, (m-j+1) p_(j)),
+    returned in the input order. H_i is rejected at level alpha when adj_i < alpha.
+    """
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def holm_thresholds(pvalues: Sequence[float], alpha: float) -> list[float]:
+    """The level each p is compared with in Holm's procedure: alpha / (m - rank), rank 0-based
+    in ascending order (the step-down stops at the first p above its level)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [alpha] * m
+    for rank, i in enumerate(order):
+        out[i] = alpha / (m - rank)
+    return out
+
+
+def bh(pvalues: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate), by scipy."""
+    if not pvalues:
+        return []
+    return [float(x) for x in st.false_discovery_control(np.asarray(pvalues, dtype=float))]
+
+
+def bh_thresholds(pvalues: Sequence[float], alpha: float) -> list[float]:
+    """The level of each p in the BH step-up: rank/m x alpha (1-based rank, ascending)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [alpha] * m
+    for rank, i in enumerate(order):
+        out[i] = alpha * (rank + 1) / m
+    return out
