@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faspec.check.claims import SeedRun, Verdict, decide
+from faspec.check.family import correct
 from faspec.execute.base import Event, Executor, Job
 from faspec.plan import Plan, canonical_json
 from faspec.spec.model import Spec
@@ -194,5 +195,6 @@ def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutc
             if claim.experiment not in per_exp:
                 per_exp[claim.experiment] = claim_data(plan, store, spec, claim.experiment)
             verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats))
+        correct(verdicts, spec.stats.correction, spec.stats.alpha)  # many claims, one paper
         outcomes.append(SpecOutcome(spec, verdicts))
     return outcomes

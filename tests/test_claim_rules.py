@@ -157,3 +157,40 @@ def test_holm_and_bh_match_hand_computation():
     assert S.holm_thresholds(ps, 0.05) == pytest.approx([0.05 / 4, 0.05 / 2, 0.05 / 3, 0.05])
     assert S.bh(ps) == pytest.approx(list(stats.false_discovery_control(ps)))
     assert S.bh(ps) == pytest.approx([0.04, 0.0533333, 0.0533333, 0.2])
+
+
+# --------------------------------------------------------------------------- family-wise
+
+
+def test_holm_turns_a_borderline_pass_into_inconclusive():
+    from faspec.check.family import correct
+
+    b = [0.30, 0.31, 0.32]
+    strong = one(a=runs("a", [0.40, 0.41, 0.42]), b=runs("b", b))
+    border = one(a=runs("a", [0.32, 0.335, 0.34]), b=runs("b", b))  # one-sided p ~ 0.030
+    fails = one(a=runs("a", [0.29, 0.30, 0.31]), b=runs("b", b))
+    vs = [decide(claim("a > b"), d, Stats()) for d in (strong, border, fails)]
+    assert [v.verdict for v in vs] == ["pass", "pass", "fail"]
+    p_border = stats.ttest_ind([0.32, 0.335, 0.34], b, equal_var=False, alternative="greater")
+    assert vs[1].p == pytest.approx(p_border.pvalue)
+    summary = correct(vs, "holm", 0.05)
+    assert summary["size"] == 3  # the failed claim was tested too: it counts
+    assert [v.verdict for v in vs] == ["pass", "inconclusive", "fail"]
+    assert vs[1].family["threshold"] == pytest.approx(0.05 / 2)
+    assert vs[1].family["adjusted_p"] == pytest.approx(2 * p_border.pvalue)
+    assert "Holm" in vs[1].message and "family of 3" in vs[1].message
+    # without correction the borderline claim passes
+    vs = [decide(claim("a > b"), d, Stats()) for d in (strong, border, fails)]
+    correct(vs, "none", 0.05)
+    assert [v.verdict for v in vs] == ["pass", "pass", "fail"]
+    assert vs[0].family["size"] == 3 and vs[0].family["threshold"] == 0.05
+
+
+def test_claims_without_a_test_stay_outside_the_family():
+    from faspec.check.family import correct
+
+    data = one(a=runs("a", [0.40, 0.41, 0.42]), b=runs("b", [0.30, 0.31, 0.32]))
+    vs = [decide(claim("a > b", seeds="all"), data, Stats()), decide(claim("a > b"), data, Stats())]
+    assert vs[0].p is None and vs[1].p is not None
+    assert correct(vs, "bh", 0.05)["size"] == 1
+    assert "outside" in vs[0].family and vs[1].family["method"] == "bh"

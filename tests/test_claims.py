@@ -572,5 +572,15 @@ def test_claim_from_a_loaded_spec(monkeypatch):
 def test_verdict_to_dict_is_json(expect):
     v = decide(claim(expect, seeds=None), one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), Stats())
     d = v.to_dict()
-    assert set(d) == {"claim_id", "verdict", "rule", "message", "numbers", "runs", "reported"}
+    assert set(d) == {
+        "claim_id",
+        "verdict",
+        "rule",
+        "message",
+        "numbers",
+        "runs",
+        "reported",
+        "p",
+        "family",
+    }
     json.loads(json.dumps(d, allow_nan=False))

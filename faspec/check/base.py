@@ -57,6 +57,10 @@ class Verdict:
     numbers: dict[str, Any] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)
     reported: list[dict[str, Any]] = field(default_factory=list)
+    # the claim's p-value (None: decided without a test over seeds) and its family-wise
+    # correction (faspec.check.family): method, size, threshold, adjusted p
+    p: float | None = None
+    family: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -96,6 +100,7 @@ class Out:
     rule: str
     numbers: dict[str, Any]
     runs: list[str]
+    p: float | None = None  # the p-value the verdict rests on; None: decided without a test
 
 
 @dataclass

@@ -105,7 +105,21 @@ def _eval(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
         f" {word} ".join(f"({o.rule})" for o in items),
         {"op": word, "items": [o.numbers for o in items]},
         runs,
+        _combined_p(items, is_and, v),
     )
+
+
+def _combined_p(items: list[Out], is_and: bool, verdict: str) -> float | None:
+    """The p of `and` (the largest: every part must hold, an intersection-union test) or of a
+    passing `or` (the smallest p of its passing parts); None when a deciding part had no test."""
+    if is_and:
+        ps = [o.p for o in items if o.p is not None]
+        return max(ps) if ps else None
+    passing = [o for o in items if o.verdict == "pass"] if verdict == "pass" else items
+    if any(o.p is None for o in passing) and verdict == "pass":
+        return None
+    ps = [o.p for o in passing if o.p is not None]
+    return min(ps) if ps else None
 
 
 # ------------------------------------------------------------------------------------ decide
@@ -165,12 +179,14 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
     except Stop as stop:
         return Verdict(claim.id, stop.verdict, claim.expect, stop.message, {"points": []})
     results: list[dict[str, Any]] = []
+    ps: list[float | None] = []
     all_runs: list[str] = []
     reported: list[dict[str, Any]] = []
     rules: list[str] = []
     for label, key in points:
         pdata = data[key]
         out = _eval(node, pdata, ctx)
+        ps.append(out.p)
         rules.append(out.rule)
         verdict, message = out.verdict, out.message
         checks = [_check_reported(k, rep, pdata, ctx) for k, rep in claim.reported.items()]
@@ -209,6 +225,16 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
         "seeds": claim.seeds or ("every seed" if E.only_predicates(node) else "over seeds"),
         "points": results,
     }
+    tested = [p for p in ps if p is not None]
+    p_claim = max(tested) if tested and verdict not in ("error", "unsourced") else None
+    numbers["p_claim"] = p_claim
     return Verdict(
-        claim.id, verdict, rule, message, numbers, list(dict.fromkeys(all_runs)), reported
+        claim.id,
+        verdict,
+        rule,
+        message,
+        numbers,
+        list(dict.fromkeys(all_runs)),
+        reported,
+        p=p_claim,
     )

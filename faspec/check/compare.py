@@ -45,7 +45,8 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
             verdict, message, numbers = _over_seeds(cmp, terms, ctx)
     except Stop as stop:
         return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
-    return Out(verdict, message, rule, {"expr": expr_text, **numbers}, runs)
+    p = None if ctx.per_seed is not None else numbers.get("p_claim", _chain_p(numbers))
+    return Out(verdict, message, rule, {"expr": expr_text, **numbers}, runs, p)
 
 
 def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, dict[str, Any]]:

@@ -33,6 +33,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from faspec.spec import expr as E
 from faspec.spec.model import (
     DEFAULT_ALPHA,
+    DEFAULT_CORRECTION,
     DEFAULT_METRIC_STATS,
     DEFAULT_TEST,
     Claim,
@@ -642,9 +643,23 @@ class _Builder:
                 continue
             base = metrics.get(name, MetricStats())
             metrics[name] = MetricStats(**{**base.to_dict(), **fields})
+        for key in ("alpha",):
+            if key in raw and not _finite(raw[key]):
+                self.err(self.at(_ptr("/stats", key)), f"stats: {key} must be a finite number")
+        for name, fields in (raw.get("metrics") or {}).items():
+            for key, value in fields.items():
+                if key != "scale" and not _finite(value):
+                    self.err(
+                        self.at(_ptr(_ptr("/stats/metrics", name), key)),
+                        f"stats: {name}.{key} must be a finite number, not {value!r}",
+                        "an infinite margin would silently turn the check off",
+                    )
         return Stats(
-            alpha=float(raw.get("alpha", DEFAULT_ALPHA)),
+            alpha=float(raw.get("alpha", DEFAULT_ALPHA))
+            if _finite(raw.get("alpha", 0.05))
+            else DEFAULT_ALPHA,
             test=str(raw.get("test", DEFAULT_TEST)),
+            correction=str(raw.get("correction", DEFAULT_CORRECTION)),
             metrics=metrics,
         )
 
@@ -1118,6 +1133,11 @@ def baseline_label(exp: Experiment) -> str:
         label = f"{BASELINE_METHOD}_baseline" + (str(i) if i > 1 else "")
         i += 1
     return label
+
+
+def _finite(x: Any) -> bool:
+    """A real number that is neither NaN nor infinite (YAML reads `.nan` and `.inf` as floats)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -119,6 +119,7 @@ def _log_metric() -> MetricStats:
 # norms span orders of magnitude, so they are compared as ratios on a log10 scale.
 DEFAULT_ALPHA = 0.05
 DEFAULT_TEST = "welch"
+DEFAULT_CORRECTION = "holm"  # see faspec/check/family.py and the README's claim section
 DEFAULT_METRIC_STATS: dict[str, MetricStats] = {
     "test_acc": MetricStats(close=0.01, much=0.05),
     "train_loss": MetricStats(close=0.05, much=0.2),
@@ -137,6 +138,7 @@ DEFAULT_METRIC_STATS: dict[str, MetricStats] = {
 class Stats:
     alpha: float = DEFAULT_ALPHA
     test: str = DEFAULT_TEST  # "welch" or "student"
+    correction: str = DEFAULT_CORRECTION  # "holm", "bh" or "none", over the spec's claims
     metrics: dict[str, MetricStats] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricStats:
