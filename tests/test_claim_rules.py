@@ -9,7 +9,7 @@ from scipy import stats
 from faspec.check import stats as S
 from faspec.check.claims import SeedRun, decide
 from faspec.spec.expr import ExprError, parse, push_not
-from faspec.spec.model import Claim, Stats
+from faspec.spec.model import Claim, Reported, Stats
 
 SEEDS = [42, 123, 456, 789, 1011]
 
@@ -194,3 +194,97 @@ def test_claims_without_a_test_stay_outside_the_family():
     assert vs[0].p is None and vs[1].p is not None
     assert correct(vs, "bh", 0.05)["size"] == 1
     assert "outside" in vs[0].family and vs[1].family["method"] == "bh"
+
+
+# -------------------------------------------------------------------------- dead reference
+
+
+def cos_runs(label, values, g_norms, floor=1e-7):
+    """Runs with a final deep_cos and the g_norm of the epoch it was read at."""
+    return [
+        SeedRun(
+            s,
+            f"{label}-{s}",
+            {
+                "status": "ok",
+                "final": {"deep_cos": v, "g_norm": g},
+                "log": [{"epoch": 0, "deep_cos": v, "g_norm": g}],
+                "protocol": {"thresholds": {"g_floor": floor}, "fired": {}},
+            },
+        )
+        for s, v, g in zip(SEEDS, values, g_norms, strict=False)
+    ]
+
+
+def test_a_degenerate_reference_makes_a_cosine_claim_inconclusive():
+    data = one(
+        fa=cos_runs("fa", [0.30, 0.31, 0.32], [1e-3] * 3),
+        dfa=cos_runs("dfa", [0.01, 0.0, 0.02], [1e-3, 5e-9, 1e-3]),
+    )
+    v = decide(claim("fa > dfa", metric="deep_cos"), data, Stats())
+    assert v.verdict == "inconclusive"
+    assert "degenerate BP reference" in v.message and "seed 123" in v.message
+    dead = v.numbers["points"][0]["degenerate_reference"]
+    assert dead == [
+        {
+            "method": "dfa",
+            "metric": "deep_cos",
+            "run": "dfa-123",
+            "seed": 123,
+            "epoch": 0,
+            "g_norm": 5e-9,
+            "floor": 1e-7,
+        }
+    ]
+    allowed = decide(
+        claim("fa > dfa", metric="deep_cos", reference="allow_degenerate"), data, Stats()
+    )
+    assert allowed.verdict == "pass" and "degenerate" in allowed.message
+    assert allowed.numbers["points"][0]["degenerate_reference"][0]["seed"] == 123
+    # accuracy is not measured against g_L: no such rule
+    acc = one(fa=runs("fa", [0.4, 0.41, 0.42]), dfa=runs("dfa", [0.3, 0.31, 0.32]))
+    assert decide(claim("fa > dfa"), acc, Stats()).verdict == "pass"
+
+
+def test_by_epoch_skips_degenerate_epochs():
+    def logged_cos(label, per_epoch, dead_from):
+        return [
+            SeedRun(
+                s,
+                f"{label}-{s}",
+                {
+                    "status": "ok",
+                    "final": {},
+                    "log": [
+                        {
+                            "epoch": e,
+                            "deep_cos": vals[i],
+                            "g_norm": 1e-9 if e >= dead_from else 1e-3,
+                        }
+                        for e, vals in enumerate(per_epoch)
+                    ],
+                },
+            )
+            for i, s in enumerate(SEEDS[:3])
+        ]
+
+    fa = logged_cos("fa", [[0.0, 0.01, 0.02], [0.5, 0.51, 0.52]], dead_from=1)
+    dfa = logged_cos("dfa", [[0.1, 0.11, 0.12], [0.0, 0.01, 0.02]], dead_from=1)
+    v = decide(claim("fa > dfa by epoch 1", metric="deep_cos"), one(fa=fa, dfa=dfa), Stats())
+    # epoch 1 would pass, but its reference is dead; epoch 0 alone is tried and fails
+    assert v.verdict == "fail" and v.numbers["points"][0]["epochs_checked"] == [0]
+
+
+def test_degenerate_reference_marks_reported_values():
+    data = one(fa=cos_runs("fa", [0.30, 0.31, 0.32], [1e-9] * 3))
+    c = claim(
+        "fa > 0.1",
+        metric="deep_cos",
+        reference="allow_degenerate",
+        reported={"fa": Reported(0.31, text="0.31", decimals=2)},
+    )
+    v = decide(c, data, Stats())
+    assert v.reported[0]["status"] == "agree" and len(v.reported[0]["degenerate_reference"]) == 3
+    c.reference = "valid"
+    v = decide(c, data, Stats())
+    assert v.verdict == "inconclusive" and v.reported[0]["status"] == "inconclusive"

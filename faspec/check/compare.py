@@ -39,6 +39,10 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
         runs = _check_runs(labels, pdata)
         terms = _terms(cmp, pdata, ctx)
         rule = _compare_rule(cmp, terms, ctx)
+        dead = [d for t in terms for d in t.degenerate]
+        allowed = ctx.claim.reference == "allow_degenerate"
+        if dead and not allowed and (cmp.by_epoch is None or ctx.per_seed is not None):
+            return _dead_reference(cmp, dead, rule, runs)
         if ctx.per_seed is not None:
             verdict, message, numbers = _per_seed(cmp, terms, ctx)
         else:
@@ -46,7 +50,38 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
     except Stop as stop:
         return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
     p = None if ctx.per_seed is not None else numbers.get("p_claim", _chain_p(numbers))
+    if dead:
+        numbers["degenerate_reference"] = dead
+        if allowed:
+            message += f" [{len(dead)} value(s) read against a degenerate BP reference, allowed]"
     return Out(verdict, message, rule, {"expr": expr_text, **numbers}, runs, p)
+
+
+def _dead_text(dead: list[dict[str, Any]]) -> str:
+    d = dead[0]
+    more = f" and {len(dead) - 1} more" if len(dead) > 1 else ""
+    return (
+        f"{d['method']} seed {d['seed']} at epoch {d['epoch']}: ‖g_L‖ {_g(d['g_norm'], 3)} < "
+        f"floor {_g(d['floor'])}{more}"
+    )
+
+
+def _dead_reference(cmp: E.Compare, dead: list[dict[str, Any]], rule: str, runs: list[str]) -> Out:
+    """A cosine-type value read where ‖g_L‖ is below the protocol floor: the BP reference it is
+    measured against is numerically meaningless, so the comparison is not evidence."""
+    metric = dead[0]["metric"]
+    message = (
+        f"degenerate BP reference: {metric} is measured against a gradient below the protocol "
+        f"floor ({_dead_text(dead)}); read it at an earlier epoch ('by epoch N') or state "
+        "`reference: allow_degenerate`"
+    )
+    return Out(
+        "inconclusive",
+        message,
+        rule + "; cosine-type values need ‖g_L‖ >= the protocol floor at the epoch read",
+        {"expr": str(cmp), "degenerate_reference": dead},
+        runs,
+    )
 
 
 def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
@@ -85,6 +120,16 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
             "error",
             f"no epoch <= {cmp.by_epoch} is logged in every run of {cmp}",
         )
+    dead = [d for t in terms for d in t.degenerate]
+    if dead and ctx.claim.reference != "allow_degenerate":
+        dead_epochs = {d["epoch"] for d in dead}
+        common = [e for e in common if e not in dead_epochs]
+        if not common:
+            raise Stop(
+                "inconclusive",
+                f"degenerate BP reference at every epoch <= {cmp.by_epoch} logged "
+                f"({_dead_text(dead)}); state `reference: allow_degenerate` to read them anyway",
+            )
     tried = []
     for epoch in common:
         values_of = [

@@ -23,7 +23,17 @@ from typing import Any
 import numpy as np
 
 from faspec.check import stats as S
-from faspec.check.base import Ctx, SeedRun, Stop, _check_runs, _final, _g
+from faspec.check.base import (
+    Ctx,
+    SeedRun,
+    Stop,
+    _check_runs,
+    _final,
+    _final_entry,
+    _g,
+    degenerate_reference,
+    is_cosine_metric,
+)
 from faspec.spec import expr as E
 from faspec.spec.model import Reported
 
@@ -49,6 +59,22 @@ def _check_reported(
         entry.update(status=stop.verdict, reason=stop.message)
         return entry
     entry["measured"] = _measured(raw)
+    if is_cosine_metric(metric):
+        dead = [
+            {"method": label, "metric": metric, **d}
+            for r in pdata[label]
+            if (d := degenerate_reference(r, _final_entry(r))) is not None
+        ]
+        if dead:
+            entry["degenerate_reference"] = dead
+            if ctx.claim.reference != "allow_degenerate":
+                entry.update(
+                    status="inconclusive",
+                    outcome="cannot tell",
+                    reason=f"degenerate BP reference: ‖g_L‖ {_g(dead[0]['g_norm'], 3)} < floor "
+                    f"{_g(dead[0]['floor'])} (seed {dead[0]['seed']}) where {metric} is read",
+                )
+                return entry
     decided = _decide(rep, raw, ctx, ctx.stats.metric(metric).scale == "log", metric)
     entry.update(decided)
     return entry

@@ -1027,6 +1027,7 @@ class _Builder:
             where=self.at(cptr),
             expect_where=self.at(eptr),
             baseline=baseline_label(exp),
+            reference=str(raw.get("reference", "valid")),
         )
 
     def check_links(self, node: E.Node, metric: str, stats: Stats, eptr: str) -> None:

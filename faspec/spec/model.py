@@ -90,6 +90,9 @@ class Claim:
     # The method label of the frozen-blocks baseline that protocol diagnostic (d) compares with:
     # the experiment's own `frozen` entry, else the label under which the plan adds it.
     baseline: str = "frozen"
+    # "valid": a cosine-type value read where ‖g_L‖ < the protocol floor makes the comparison
+    # inconclusive; "allow_degenerate": it is used, and marked in the report
+    reference: str = "valid"
 
 
 @dataclass
