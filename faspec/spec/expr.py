@@ -61,7 +61,11 @@ DIAGNOSTICS_HELP = "a, b, c, d (paper set) or D1, D2, D3 (public set: a, b, d), 
 PREDICATE_KINDS = ("trustworthy", "walked_back", "fires", "never", "first")
 RELOPS = (">=", "<=", ">>", "<<", "~=", ">", "<")  # longest first for the tokenizer
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# possessive quantifiers: a long run of digits never backtracks
+_NUMBER_RE = re.compile(r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?")
+MAX_DEPTH = 64  # nesting of parentheses and `not`: deeper is an ExprError, never a RecursionError
+MAX_INT_DIGITS = 6  # epoch numbers and layer indices: below a million
+MAX_LENGTH = 100_000  # characters of one expression
 
 
 class ExprError(ValueError):
@@ -270,9 +274,18 @@ def _number_may_start(tokens: list[Token]) -> bool:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_LENGTH:
+            raise ExprError(MAX_LENGTH, f"the expression is longer than {MAX_LENGTH} characters")
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, col: int) -> None:
+        """One more level of `(` or `not`; the parser is recursive, so depth is bounded."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(col, f"nested deeper than {MAX_DEPTH} levels of parentheses and 'not'")
 
     @property
     def tok(self) -> Token:
@@ -321,10 +334,15 @@ class _Parser:
     def not_expr(self) -> Node:
         if self.at_kw("not"):
             col = self.take().col
-            return Not(self.not_expr(), col)
+            self.nest(col)
+            item = self.not_expr()
+            self.depth -= 1
+            return Not(item, col)
         if self.tok.kind == "(":
             open_tok = self.take()
+            self.nest(open_tok.col)
             node = self.or_expr()
+            self.depth -= 1
             if self.tok.kind != ")":
                 raise ExprError(
                     self.tok.col,
@@ -352,7 +370,7 @@ class _Parser:
                 tok.col, f"expected an epoch number (an integer >= 0), found {_describe(tok)}"
             )
         self.take()
-        return int(tok.text)
+        return _small_int(tok, "an epoch number")
 
     def by_epoch(self) -> int | None:
         """An optional `by epoch N`."""
@@ -521,12 +539,23 @@ class _Parser:
                         idx.col, f"expected a layer index (an integer >= 0), found {_describe(idx)}"
                     )
                 self.take()
-                index = int(idx.text)
+                index = _small_int(idx, "a layer index")
                 self.expect("]", "']'")
             return Operand(tok.text, metric, index, tok.col)
         if tok.kind == "kw":
             raise ExprError(tok.col, f"'{tok.text}' is a keyword; expected a method or a number")
         raise ExprError(tok.col, f"expected a method or a number, found {_describe(tok)}")
+
+
+def _small_int(tok: Token, what: str) -> int:
+    """An integer token of at most MAX_INT_DIGITS digits (Python refuses to convert very long
+    digit strings, and no run has a million epochs or layers)."""
+    digits = tok.text.lstrip("0") or "0"
+    if len(digits) > MAX_INT_DIGITS:
+        raise ExprError(
+            tok.col, f"{what} must be below {10**MAX_INT_DIGITS:,}, got {len(digits)} digits"
+        )
+    return int(digits)
 
 
 def _diagnostic(name: str) -> str | None:

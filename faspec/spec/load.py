@@ -14,6 +14,7 @@ semantics (registered methods and metrics, experiments, claim expressions, sweep
 
 from __future__ import annotations
 
+import bisect
 import copy
 import difflib
 import itertools
@@ -148,6 +149,7 @@ class _Doc:
     def __init__(self, filename: str, text: str) -> None:
         self.filename = filename
         self.text = text
+        self._nb_cache: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
         self.nodes: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
         self.errors: list[SpecError] = []
         loader = _Loader(text)
@@ -310,9 +312,14 @@ class _Doc:
             nl = self.text.find("\n", start)
             start = nl + 1 if nl >= 0 else start
         offset = max(0, min(offset, len(value)))
-        src_nb = [i for i in range(start, node.end_mark.index) if not self.text[i].isspace()]
-        val_nb = [i for i, ch in enumerate(value) if not ch.isspace()]
-        before = sum(1 for i in val_nb if i < offset)
+        key = (ptr, start)  # the non-blank maps once per scalar: a claim's many operands stay linear
+        if key not in self._nb_cache:
+            self._nb_cache[key] = (
+                [i for i in range(start, node.end_mark.index) if not self.text[i].isspace()],
+                [i for i, ch in enumerate(value) if not ch.isspace()],
+            )
+        src_nb, val_nb = self._nb_cache[key]
+        before = bisect.bisect_left(val_nb, offset)
         if offset < len(value) and not value[offset].isspace() and before < len(src_nb):
             src = src_nb[before]
         elif before and before - 1 < len(src_nb):
@@ -552,11 +559,13 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     d[parts[-1]] = copy.deepcopy(value)
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# possessive quantifiers and fullmatch on the stripped text: linear, no backtracking
+_NUM = r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?"
 _REPORTED_RE = re.compile(
-    rf"^\s*(?P<mean>{_NUM})\s*(?:(?:±|\+-|\+/-)\s*(?P<std>{_NUM}))?\s*"
-    r"(?:\(\s*n\s*=\s*(?P<n>\d+)\s*\))?\s*$"
+    rf"(?P<mean>{_NUM})(?:\s*+(?:±|\+-|\+/-)\s*+(?P<std>{_NUM}))?"
+    r"(?:\s*+\(\s*+n\s*+=\s*+(?P<n>\d++)\s*+\))?"
 )
+MAX_REPORTED_N = 1_000_000  # seeds a paper reports over: below a million
 
 
 def _decimals(text: str) -> int | None:
@@ -565,11 +574,32 @@ def _decimals(text: str) -> int | None:
     if not m or not (m.group(1) or m.group(2)):
         return None
     places = len(m.group(2) or "")
+    exponent = (m.group(3) or "0").lstrip("+-").lstrip("0")
+    if len(exponent) > 6:  # beyond any float: no meaningful printed precision
+        return None
     return places - int(m.group(3) or 0)
 
 
 def parse_reported(value: Any, text: str | None = None, std_text: str | None = None) -> Reported:
-    """A printed value -> Reported; raises ValueError with a readable message on bad syntax."""
+    """A printed value -> Reported; raises ValueError with a readable message on bad syntax,
+    a NaN or infinite number, or a seed count that is not a small positive integer."""
+    try:
+        rep = _parse_reported(value, text, std_text)
+    except (OverflowError, TypeError) as e:  # an integer beyond float, a list where a number goes
+        raise ValueError(f"cannot read {str(value)[:60]!r} as a reported value ({e})") from None
+    for what, x in (("mean", rep.mean), ("std", rep.std)):
+        if x is not None and not math.isfinite(x):
+            raise ValueError(f"the reported {what} is {x}, not a finite number")
+    if rep.std is not None and rep.std < 0:
+        raise ValueError(f"the reported std {rep.std} is negative")
+    if rep.n is not None and (
+        isinstance(rep.n, bool) or not isinstance(rep.n, int) or not 1 <= rep.n < MAX_REPORTED_N
+    ):
+        raise ValueError(f"n={rep.n!r} is not a seed count (an integer from 1 to {MAX_REPORTED_N - 1:,})")
+    return rep
+
+
+def _parse_reported(value: Any, text: str | None, std_text: str | None) -> Reported:
     if isinstance(value, bool):
         raise ValueError("a reported value must be a number, not a boolean")
     if isinstance(value, int | float):
@@ -595,9 +625,13 @@ def parse_reported(value: Any, text: str | None = None, std_text: str | None = N
             std_decimals=None if std_text is None else _decimals(std_text),
         )
     if isinstance(value, str):
-        m = _REPORTED_RE.match(value)
+        m = _REPORTED_RE.fullmatch(value.strip())
         if not m:
-            raise ValueError(f"cannot read {value!r} as a reported value")
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise ValueError(f"cannot read {shown!r} as a reported value")
+        n = m.group("n")
+        if n is not None and len(n.lstrip("0")) > 6:
+            raise ValueError(f"n={n[:20]}... is not a seed count (below {MAX_REPORTED_N:,})")
         std = m.group("std")
         n = m.group("n")
         return Reported(
