@@ -210,6 +210,8 @@ class Term:
     epochs: dict[int, dict[int, float]] = field(default_factory=dict)  # seed -> epoch -> raw
     # values read against a degenerate BP reference (see degenerate_reference)
     degenerate: list[dict[str, Any]] = field(default_factory=list)
+    stats: MetricStats | None = None  # margins of a ratio term (log scale); None: the metric's
+    arith: tuple[str, Term, Term] | None = None  # `a - b` / `a / b`: the op and both samples
 
     def tv(self, x: float) -> float:
         """Test-scale value: log10 for log-scale metrics (positive values only)."""
@@ -224,41 +226,114 @@ class Term:
         return math.log10(x)
 
 
+def last_epoch(cmp: E.Compare) -> int | None:
+    """The last epoch a chain read over epochs looks at: N of `by epoch N`, N + k of
+    `first at epoch N ± k`; None when it reads one value per run (final or `at epoch N`)."""
+    if cmp.by_epoch is not None:
+        return cmp.by_epoch
+    if cmp.first_epoch is not None:
+        return cmp.first_epoch + cmp.tolerance
+    return None
+
+
 def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Term]:
-    metric0 = next(
-        (t.metric_or(ctx.claim.metric) for t in cmp.operands if isinstance(t, E.Operand)),
-        ctx.claim.metric,
+    first_op = next(
+        (
+            t if isinstance(t, E.Operand) else t.left
+            for t in cmp.operands
+            if not isinstance(t, E.Const)
+        ),
+        None,
     )
+    metric0 = first_op.metric_or(ctx.claim.metric) if first_op is not None else ctx.claim.metric
+    ratio = any(isinstance(t, E.Arith) and t.op == "/" for t in cmp.operands)
     out: list[Term] = []
     for t in cmp.operands:
         if isinstance(t, E.Const):
-            log = ctx.stats.metric(metric0).scale == "log"
+            log = ratio or ctx.stats.metric(metric0).scale == "log"
             term = Term(str(t), str(t), None, log, const=t.value)
             term.tv(t.value)  # a non-positive constant on a log scale is an error, early
             out.append(term)
             continue
-        metric = t.metric_or(ctx.claim.metric)
-        term = Term(
-            str(t), t.text(ctx.claim.metric), metric, ctx.stats.metric(metric).scale == "log"
-        )
-        for run in pdata[t.method]:
-            if cmp.by_epoch is None:
-                term.values[run.seed] = _final(run, t, metric)
-                entries = [_final_entry(run)]
-            else:
-                term.epochs[run.seed] = _by_epoch(run, t, metric, cmp.by_epoch)
-                entries = [
-                    e
-                    for e in (run.result or {}).get("log") or []
-                    if e.get("epoch") in term.epochs[run.seed]
-                ]
-            if is_cosine_metric(metric):
-                for entry in entries:
-                    dead = degenerate_reference(run, entry)
-                    if dead is not None:
-                        term.degenerate.append({"method": t.method, "metric": metric, **dead})
-        out.append(term)
+        if isinstance(t, E.Arith):
+            out.append(_arith_term(t, cmp, pdata, ctx))
+            continue
+        out.append(_operand_term(t, cmp, pdata, ctx))
     return out
+
+
+def _operand_term(t: E.Operand, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Term:
+    metric = t.metric_or(ctx.claim.metric)
+    term = Term(str(t), t.text(ctx.claim.metric), metric, ctx.stats.metric(metric).scale == "log")
+    last = last_epoch(cmp)
+    for run in pdata[t.method]:
+        if cmp.at_epoch is not None:
+            entry = _log_entry(run, t, cmp.at_epoch)
+            term.values[run.seed] = _pick(
+                entry.get(metric),
+                t,
+                metric,
+                f"run {run.run_id}, seed {run.seed}, epoch {cmp.at_epoch}",
+            )
+            entries = [entry]
+        elif last is None:
+            term.values[run.seed] = _final(run, t, metric)
+            entries = [_final_entry(run)]
+        else:
+            term.epochs[run.seed] = _by_epoch(run, t, metric, last)
+            entries = [
+                e
+                for e in (run.result or {}).get("log") or []
+                if e.get("epoch") in term.epochs[run.seed]
+            ]
+        if is_cosine_metric(metric):
+            for entry in entries:
+                dead = degenerate_reference(run, entry)
+                if dead is not None:
+                    term.degenerate.append({"method": t.method, "metric": metric, **dead})
+    return term
+
+
+def _log_entry(run: SeedRun, op: E.Operand, epoch: int) -> dict[str, Any]:
+    for entry in (run.result or {}).get("log") or []:
+        if entry.get("epoch") == epoch:
+            return entry
+    raise Stop(
+        "error", f"run {run.run_id} ({op.method}, seed {run.seed}) did not log epoch {epoch}"
+    )
+
+
+def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Term:
+    """`a - b` / `a / b`: both samples kept (over seeds they are two samples, tested with Welch
+    on the shifted means); `values` holds the per-seed differences or ratios, for per-seed
+    claims (paired by seed value). A ratio is tested on log10 with the metric's close_ratio /
+    much_ratio (2 and 10 where the metric has none)."""
+    if last_epoch(cmp) is not None:
+        raise Stop(
+            "error",
+            f"'{t}' is read at the end of training or 'at epoch N', not over epochs ({cmp.epoch_text})",
+        )
+    left = _operand_term(t.left, cmp, pdata, ctx)
+    right = _operand_term(t.right, cmp, pdata, ctx)
+    ms = ctx.stats.metric(left.metric or ctx.claim.metric)
+    if t.op == "/":
+        stats = MetricStats(
+            scale="log", close_ratio=ms.close_ratio or 2.0, much_ratio=ms.much_ratio or 10.0
+        )
+    else:
+        stats = ms
+    term = Term(str(t), f"{left.key} {t.op} {right.key}", left.metric, t.op == "/", stats=stats)
+    term.arith = (t.op, left, right)
+    term.degenerate = left.degenerate + right.degenerate
+    for seed, a in left.values.items():
+        if seed in right.values:
+            b = right.values[seed]
+            if t.op == "/" and not b > 0:
+                raise Stop(
+                    "error", f"{right.key} = {b!r} at seed {seed}: a ratio needs positive values"
+                )
+            term.values[seed] = a - b if t.op == "-" else a / b
+    return term
 
 
 # Metrics measured against the BP reference gradient g_L: meaningless when ‖g_L‖ is below the
@@ -361,6 +436,9 @@ def _margin(ms: MetricStats, kind: str) -> tuple[float | None, dict[str, float]]
 
 
 def _link_stats(left: Term, right: Term, ctx: Ctx) -> MetricStats:
+    for t in (left, right):
+        if t.stats is not None:
+            return t.stats
     metric = left.metric or right.metric or ctx.claim.metric
     return ctx.stats.metric(metric)
 

@@ -4,6 +4,7 @@ by seed value), at the end of training or at some logged epoch <= N (`by epoch N
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from faspec.check.base import (
     _summary,
     _terms,
     combine_and,
+    last_epoch,
 )
 from faspec.check.links import _compare_rule, _holds_seed, _link_over_seeds
 from faspec.spec import expr as E
@@ -29,7 +31,7 @@ from faspec.spec import expr as E
 
 
 def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
-    labels = list(dict.fromkeys(t.method for t in cmp.operands if isinstance(t, E.Operand)))
+    labels = list(dict.fromkeys(op.method for op in E.operands(cmp)))
     expr_text = str(cmp)
     # the ids are kept in the verdict even when _check_runs stops on a missing or failed run
     runs = [r.run_id for label in labels for r in pdata.get(label) or []]
@@ -37,11 +39,13 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
         return Out("error", f"'{cmp}' compares only numbers", expr_text, {"expr": expr_text}, [])
     try:
         runs = _check_runs(labels, pdata)
+        if cmp.first_epoch is not None and ctx.per_seed is None:
+            ctx = replace(ctx, per_seed=(None, None))  # a first epoch is a fact about each run
         terms = _terms(cmp, pdata, ctx)
         rule = _compare_rule(cmp, terms, ctx)
         dead = [d for t in terms for d in t.degenerate]
         allowed = ctx.claim.reference == "allow_degenerate"
-        if dead and not allowed and (cmp.by_epoch is None or ctx.per_seed is not None):
+        if dead and not allowed and (last_epoch(cmp) is None or ctx.per_seed is not None):
             return _dead_reference(cmp, dead, rule, runs)
         if ctx.per_seed is not None:
             verdict, message, numbers = _per_seed(cmp, terms, ctx)
@@ -111,6 +115,8 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
                 operands[t.key]["seeds"] = list(v)
         return verdict, message, {"operands": operands, "links": links}
 
+    if any(t.arith is not None for t in terms):
+        return _arith_over_seeds(cmp, terms, ctx)
     if cmp.by_epoch is None:
         return at([None if t.const is not None else t.values for t in terms])
 
@@ -222,7 +228,8 @@ def _method_values(terms: list[Term], vals: list[Any]) -> dict[str, float]:
 
 def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
     method_terms = [t for t in terms if t.const is None]
-    seed_sets = [list(t.epochs if cmp.by_epoch is not None else t.values) for t in method_terms]
+    over_epochs = last_epoch(cmp) is not None
+    seed_sets = [list(t.epochs if over_epochs else t.values) for t in method_terms]
     seeds = seed_sets[0]
     if any(set(s) != set(seeds) for s in seed_sets[1:]):
         raise Stop(
@@ -246,7 +253,7 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
 
     rows: list[dict[str, Any]] = []
     for seed in seeds:
-        if cmp.by_epoch is None:
+        if not over_epochs:
             vals = [t.const if t.const is not None else t.values[seed] for t in terms]
             rows.append(
                 {
@@ -268,13 +275,15 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
             if holds_at(vals):  # type: ignore[arg-type]
                 row.update(holds=True, epoch=epoch)
                 break
+        if cmp.first_epoch is not None:  # first at epoch N ± k: the first epoch it holds
+            first = row["epoch"]
+            row.update(
+                first_epoch=first,
+                holds=first is not None and abs(first - cmp.first_epoch) <= cmp.tolerance,
+            )
         if epochs:
-            vals = [
-                t.const
-                if t.const is not None
-                else t.epochs[seed][row["epoch"] if row["holds"] else epochs[-1]]
-                for t in terms
-            ]
+            shown_at = row["epoch"] if row["epoch"] is not None else epochs[-1]
+            vals = [t.const if t.const is not None else t.epochs[seed][shown_at] for t in terms]
             row["values"] = _method_values(terms, vals)
         rows.append(row)
     held = sum(r["holds"] for r in rows)
@@ -283,22 +292,68 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
     failing = [r for r in rows if not r["holds"]]
     if verdict == "pass":
         message = f"holds for {held} of {len(seeds)} seeds (needs {who})"
-        if cmp.by_epoch is not None:
+        if over_epochs:
             message += "; first epochs: " + ", ".join(
                 f"seed {r['seed']}: {r['epoch']}" for r in rows if r["holds"]
             )
     else:
         r = failing[0]
-        at_ = "" if cmp.by_epoch is None else f", at no logged epoch <= {cmp.by_epoch}"
+        if cmp.first_epoch is not None:
+            first = r.get("first_epoch")
+            at_ = (
+                f", first held at epoch {first}, not {cmp.epoch_text.replace('first at ', '')}"
+                if first is not None
+                else f", at no logged epoch <= {last_epoch(cmp)}"
+            )
+        else:
+            at_ = "" if not over_epochs else f", at no logged epoch <= {cmp.by_epoch}"
         vals = ", ".join(f"{kk} {_g(v)}" for kk, v in (r.get("values") or {}).items())
         message = (
             f"holds for {held} of {len(seeds)} seeds, needs {who}; fails at seed {r['seed']}{at_}"
             + (f" ({vals})" if vals else "")
         )
     numbers: dict[str, Any] = {"per_seed": rows, "held": held, "needed": need, "of": len(seeds)}
-    if cmp.by_epoch is None:
+    if not over_epochs:
         numbers["operands"] = {
             t.key: {**_summary(t, list(t.values.values())), "seeds": list(t.values)}
             for t in method_terms
         }
     return verdict, message, numbers
+
+
+_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">=", ">>": "<<", "<<": ">>", "~=": "~="}
+
+
+def _flip(op: str) -> str:
+    """The relation seen from the other side (`c < a - b` is `a - b > c`), complements too."""
+    return "!" + _FLIP[op[1:]] if op.startswith("!") else _FLIP[op]
+
+
+def _arith_over_seeds(
+    cmp: E.Compare, terms: list[Term], ctx: Ctx
+) -> tuple[str, str, dict[str, Any]]:
+    """`a - b op c` over seeds: a difference of two seed samples, tested as `(a - c) op b` —
+    Welch's test (or TOST) of mean(a) - mean(b) against c, since shifting a sample by a
+    constant moves its mean and leaves its variance. `a / b op c`: the same on log10 values
+    (log a - log b against log c), margins close_ratio / much_ratio."""
+    arith_first = terms[0].arith is not None
+    t, c = (terms[0], terms[1]) if arith_first else (terms[1], terms[0])
+    op = cmp.ops[0] if arith_first else _flip(cmp.ops[0])
+    assert t.arith is not None and c.const is not None
+    kind, left, right = t.arith
+    ratio = kind == "/"
+    a = np.array([t.tv(x) if ratio else x for x in left.values.values()])
+    b = np.array([t.tv(x) if ratio else x for x in right.values.values()])
+    cval = t.tv(c.const) if ratio else c.const
+    lt = Term(f"({t.text})", t.key, t.metric, ratio, stats=t.stats)
+    rt = Term(c.text, c.key, None, ratio, stats=t.stats)
+    link = _link_over_seeds(lt, op, rt, a - cval, b, (None, None), ctx)
+    estimate = float(a.mean() - b.mean())
+    shown = f"{_g(10**estimate, 3)} (ratio of geometric means)" if ratio else _g(estimate, 4)
+    link.update(left=t.key, right=c.text, estimate=10**estimate if ratio else estimate)
+    link["message"] = f"{t.text} = {shown} vs {c.text}: {link['message']}"
+    operands = {
+        x.key: {**_summary(x, list(x.values.values())), "seeds": list(x.values)}
+        for x in (left, right)
+    }
+    return link["verdict"], link["message"], {"operands": operands, "links": [link]}

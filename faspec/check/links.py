@@ -237,9 +237,42 @@ def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
     return rule
 
 
+def _arith_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
+    t = next(x for x in terms if x.arith is not None)
+    c = next(x for x in terms if x.const is not None)
+    kind, left, right = t.arith  # type: ignore[misc]
+    ms = _link_stats(t, c, ctx)
+    if kind == "/":
+        what = f"log10 {left.text} - log10 {right.text} (the ratio on log scale)"
+        bound = f"log10({c.text})"
+        conf = ", ".join(f"log10({k} {_g(v)})" for k, v in _margin(ms, "close")[1].items())
+    else:
+        what = f"{left.text} - {right.text} (a difference of two seed samples)"
+        bound = c.text
+        conf = _margin_text(_margin(ms, "close")[1])
+    op = cmp.ops[0] if terms[0].arith is not None else cmp.ops[0]
+    if ctx.per_seed is not None:
+        return f"{what} per seed, {op} {bound} for every seed (or k of n), paired by seed"
+    test = f"{ctx.test_name} t-test of the means shifted by the constant"
+    extra = f", TOST within {conf}" if op == "~=" else ""
+    n = f"n={len(left.values)}/{len(right.values)}"
+    return f"mean {what} {op} {bound}, {test}{extra}, p < {ctx.alpha}, {n}, std ddof=1"
+
+
 def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
+    if any(t.arith is not None for t in terms):
+        rule = _arith_rule(cmp, terms, ctx)
+        return rule + (f", {cmp.epoch_text}" if cmp.at_epoch is not None else "")
     links = [_link_rule(terms[i], op, terms[i + 1], ctx) for i, op in enumerate(cmp.ops)]
     rule = "; ".join(links)
+    if cmp.at_epoch is not None:
+        rule += f", values at logged epoch {cmp.at_epoch}"
+    if cmp.first_epoch is not None:
+        tol = f" ± {cmp.tolerance}" if cmp.tolerance else ""
+        return (
+            f"{rule}: per seed (paired by seed), the first logged epoch at which it holds is "
+            f"{cmp.first_epoch}{tol}; must hold for every seed (or k of n)"
+        )
     ns = [str(len(t.values or t.epochs)) for t in terms if t.const is None]
     if ctx.per_seed is not None:
         k, n = ctx.per_seed

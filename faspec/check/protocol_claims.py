@@ -166,7 +166,12 @@ def _pred_holds(p: E.Predicate, pr: _Proto) -> bool | None:
         return walked if p.kind == "walked_back" else _not3(walked)
     if p.kind == "first":
         return _all3(
-            None if pr.fired[d] is None else pr.fired[d] and pr.first[d] == p.epoch for d in diags
+            None
+            if pr.fired[d] is None
+            else bool(pr.fired[d])
+            and pr.first[d] is not None
+            and abs(pr.first[d] - p.epoch) <= p.tolerance  # type: ignore[operator]
+            for d in diags
         )
     by = [pr.fired_by(d, p.epoch) for d in diags]
     return _all3(by) if p.kind == "fires" else _all3(_not3(x) for x in by)

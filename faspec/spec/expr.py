@@ -108,7 +108,20 @@ class Const:
         return self.source or repr(self.value)
 
 
-Term = Operand | Const
+@dataclass(frozen=True)
+class Arith:
+    """`a - b` (a difference of two seed samples) or `a / b` (a ratio, tested on log10)."""
+
+    op: str  # "-" or "/"
+    left: Operand
+    right: Operand
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+
+Term = Operand | Const | Arith
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,20 @@ class Compare:
     by_epoch: int | None = None
     col: int = 0
     op_cols: tuple[int, ...] = ()
+    at_epoch: int | None = None  # `at epoch N`: values read at logged epoch N exactly
+    first_epoch: int | None = None  # `first at epoch N [± k]`: per seed, first epoch it holds
+    tolerance: int = 0  # the k of `± k`
+
+    @property
+    def epoch_text(self) -> str:
+        if self.by_epoch is not None:
+            return f"by epoch {self.by_epoch}"
+        if self.at_epoch is not None:
+            return f"at epoch {self.at_epoch}"
+        if self.first_epoch is not None:
+            tol = f" ± {self.tolerance}" if self.tolerance else ""
+            return f"first at epoch {self.first_epoch}{tol}"
+        return ""
 
     def links(self) -> list[tuple[Term, str, Term]]:
         return [(self.operands[i], op, self.operands[i + 1]) for i, op in enumerate(self.ops)]
@@ -131,8 +158,8 @@ class Compare:
         parts = [str(self.operands[0])]
         for op, term in zip(self.ops, self.operands[1:], strict=True):
             parts += [op, str(term)]
-        if self.by_epoch is not None:
-            parts += ["by epoch", str(self.by_epoch)]
+        if self.epoch_text:
+            parts.append(self.epoch_text)
         return " ".join(parts)
 
 
@@ -153,6 +180,7 @@ class Predicate:
     epoch: int | None = None
     col: int = 0
     written: tuple[str, ...] = ()
+    tolerance: int = 0  # `first at epoch N ± k`
 
     def needs(self, protocol_set: Iterable[str]) -> tuple[str, ...]:
         """The diagnostics this predicate reads, given the runs' protocol set (its letters)."""
@@ -163,7 +191,8 @@ class Predicate:
         if self.kind in ("trustworthy", "walked_back"):
             return f"{self.method} is {self.kind}"
         if self.kind == "first":
-            return f"{self.method} fires {diags} first at epoch {self.epoch}"
+            tol = f" ± {self.tolerance}" if self.tolerance else ""
+            return f"{self.method} fires {diags} first at epoch {self.epoch}{tol}"
         head = (
             f"{self.method} fires {diags}" if self.kind == "fires" else f"{self.method} never fires"
         )
@@ -252,6 +281,10 @@ def tokenize(text: str) -> list[Token]:
             continue
         if ch == "+":  # joins diagnostics (`a+b`); a sign where a number may start is handled above
             tokens.append(Token("+", "+", i))
+            i += 1
+            continue
+        if ch in "-/±":  # a difference or ratio of two operands; ± a tolerance in epochs
+            tokens.append(Token(ch, ch, i))
             i += 1
             continue
         m = IDENT_RE.match(text, i)
@@ -479,7 +512,8 @@ class _Parser:
                         f"expected 'epoch' after 'first at', found {_describe(self.tok)}",
                     )
                 self.take()
-                node = Predicate(method, "first", letters, self.epoch_number(), col, written)
+                epoch = self.epoch_number()
+                node = Predicate(method, "first", letters, epoch, col, written, self.tolerance())
             else:
                 node = Predicate(method, "fires", letters, self.by_epoch(), col, written)
         if self.tok.kind == "op":
@@ -513,7 +547,54 @@ class _Parser:
                 f"expected a relation (> < >= <= >> << ~=) after {self.text[col : self.tok.col].strip()!r}, "
                 f"found {_describe(self.tok)}",
             )
+        if any(isinstance(t, Arith) for t in terms) and len(ops) > 1:
+            raise ExprError(
+                col, "a difference or ratio term is compared in one link (e.g. 'fa - dfa > 0.09')"
+            )
+        for t, other in ((terms[0], terms[-1]), (terms[-1], terms[0])):
+            if isinstance(t, Arith) and not isinstance(other, Const):
+                raise ExprError(
+                    t.col,
+                    f"compare the {'difference' if t.op == '-' else 'ratio'} '{t}' with a number "
+                    "(e.g. 'fa - dfa > 0.09', 'sb.nudge / cb.nudge ~= 4.5')",
+                )
+        if self.at_word("at"):
+            self.take()
+            if not self.at_kw("epoch"):
+                raise ExprError(
+                    self.tok.col, f"expected 'epoch' after 'at', found {_describe(self.tok)}"
+                )
+            self.take()
+            return Compare(tuple(terms), tuple(ops), None, col, tuple(op_cols), self.epoch_number())
+        if self.at_word("first"):
+            self.take()
+            if not self.at_word("at"):
+                raise ExprError(
+                    self.tok.col,
+                    f"expected 'at epoch N' after 'first', found {_describe(self.tok)}",
+                )
+            self.take()
+            if not self.at_kw("epoch"):
+                raise ExprError(
+                    self.tok.col, f"expected 'epoch' after 'first at', found {_describe(self.tok)}"
+                )
+            self.take()
+            epoch = self.epoch_number()
+            return Compare(
+                tuple(terms), tuple(ops), None, col, tuple(op_cols), None, epoch, self.tolerance()
+            )
         return Compare(tuple(terms), tuple(ops), self.by_epoch(), col, tuple(op_cols))
+
+    def tolerance(self) -> int:
+        """An optional `± k` (or `+- k`) after an epoch number: k epochs either way."""
+        if self.tok.kind == "±":
+            self.take()
+        elif self.tok.kind == "+" and self.peek.kind == "-":
+            self.take()
+            self.take()
+        else:
+            return 0
+        return self.epoch_number()
 
     def term(self) -> Term:
         tok = self.tok
@@ -541,7 +622,18 @@ class _Parser:
                 self.take()
                 index = _small_int(idx, "a layer index")
                 self.expect("]", "']'")
-            return Operand(tok.text, metric, index, tok.col)
+            left = Operand(tok.text, metric, index, tok.col)
+            if self.tok.kind in ("-", "/"):
+                op_tok = self.take()
+                right = self.term()
+                if not isinstance(right, Operand):
+                    raise ExprError(
+                        right.col,
+                        f"'{op_tok.text}' takes a method operand on each side (a difference or "
+                        "ratio of two seed samples), e.g. 'fa - frozen' or 'sb.nudge / cb.nudge'",
+                    )
+                return Arith(op_tok.text, left, right, tok.col)
+            return left
         if tok.kind == "kw":
             raise ExprError(tok.col, f"'{tok.text}' is a keyword; expected a method or a number")
         raise ExprError(tok.col, f"expected a method or a number, found {_describe(tok)}")
@@ -600,7 +692,14 @@ def only_predicates(node: Node) -> bool:
 
 def operands(node: Node) -> list[Operand]:
     """Every method operand of the expression, in order of appearance."""
-    return [t for c in comparisons(node) for t in c.operands if isinstance(t, Operand)]
+    out: list[Operand] = []
+    for c in comparisons(node):
+        for t in c.operands:
+            if isinstance(t, Operand):
+                out.append(t)
+            elif isinstance(t, Arith):
+                out += [t.left, t.right]
+    return out
 
 
 # The complement of each relation, as `not` decides it (faspec/check/links.py tests each):
@@ -642,11 +741,11 @@ def push_not(node: Node, margins: bool = True) -> Node:
         if isinstance(n, Or):
             return And(tuple(neg(i) for i in n.items), n.col)
         assert isinstance(n, Compare)
-        if n.by_epoch is not None:
+        if n.epoch_text and n.at_epoch is None:
             raise ExprError(
                 n.col,
-                f"'not' cannot negate '{n}': its complement would hold at every epoch <= "
-                f"{n.by_epoch}, which the language does not test; state the opposite directly",
+                f"'not' cannot negate '{n}': its complement would be a statement about every "
+                "epoch, which the language does not test; state the opposite directly",
             )
         links = []
         for i, (left, op, right) in enumerate(n.links()):
@@ -655,7 +754,7 @@ def push_not(node: Node, margins: bool = True) -> Node:
             else:
                 new = (COMPLEMENT_WITH_MARGIN.get(op) if margins else None) or COMPLEMENT[op]
             oc = n.op_cols[i] if i < len(n.op_cols) else n.col
-            links.append(Compare((left, right), (new,), None, n.col, (oc,)))
+            links.append(Compare((left, right), (new,), None, n.col, (oc,), n.at_epoch))
         return links[0] if len(links) == 1 else Or(tuple(links), n.col)
 
     def pos(n: Node) -> Node:

@@ -150,6 +150,7 @@ class _Doc:
         self.filename = filename
         self.text = text
         self._nb_cache: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
+        self._newlines: list[int] | None = None
         self.nodes: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
         self.errors: list[SpecError] = []
         loader = _Loader(text)
@@ -326,8 +327,10 @@ class _Doc:
             src = src_nb[before - 1] + (offset - val_nb[before - 1])
         else:
             src = start + offset
-        line = self.text.count("\n", 0, src)
-        col = src - (self.text.rfind("\n", 0, src) + 1)
+        if self._newlines is None:  # once per file: a line lookup is then a bisection
+            self._newlines = [i for i, ch in enumerate(self.text) if ch == "\n"]
+        line = bisect.bisect_left(self._newlines, src)
+        col = src - (self._newlines[line - 1] + 1 if line else 0)
         return Where(self.filename, line + 1, col + 1)
 
 
@@ -1069,6 +1072,10 @@ class _Builder:
         for cmp in E.comparisons(node):
             for j, (left, op, right) in enumerate(cmp.links()):
                 where = self.doc.where_in_scalar(eptr, cmp.op_cols[j])
+                arith = next((t for t in (left, right) if isinstance(t, E.Arith)), None)
+                if arith is not None:
+                    self.check_arith(arith, op, cmp, metric, stats, eptr)
+                    continue
                 ops = [t for t in (left, right) if isinstance(t, E.Operand)]
                 if not ops:
                     self.err(
@@ -1118,6 +1125,40 @@ class _Builder:
                         self.err(
                             self.doc.where_in_scalar(eptr, t.col), f"the constant {t} is not finite"
                         )
+
+    def check_arith(
+        self, t: E.Arith, op: str, cmp: E.Compare, metric: str, stats: Stats, eptr: str
+    ) -> None:
+        """`a - b` / `a / b`: one metric on both sides; a difference needs a linear metric (and
+        its margins for ~= >> <<); a ratio a positive constant; read at the end or at epoch N."""
+        where = self.doc.where_in_scalar(eptr, t.col)
+        names = [t.left.metric_or(metric), t.right.metric_or(metric)]
+        if names[0] != names[1]:
+            self.err(where, f"'{t}' combines {names[0]} with {names[1]}; use one metric")
+            return
+        ms = stats.metric(names[0])
+        if t.op == "-" and ms.scale == "log":
+            self.err(
+                where,
+                f"'{t}': {names[0]} is compared on a log scale; a difference of it means little",
+                f"write a ratio: {t.left} / {t.right}",
+            )
+            return
+        if t.op == "-" and op in ("~=", ">>", "<<"):
+            field_ = "close" if op == "~=" else "much"
+            if getattr(ms, field_) is None:
+                self.err(where, f"'{op}' on {names[0]}, which has no {field_} margin",
+                         f"set stats.metrics.{names[0]}.{field_}")
+        if cmp.by_epoch is not None or cmp.first_epoch is not None:
+            self.err(where, f"'{t}' is read at the end of training or 'at epoch N', not {cmp.epoch_text}")
+        const = next((x for x in cmp.operands if isinstance(x, E.Const)), None)
+        if const is not None and not math.isfinite(const.value):
+            self.err(self.doc.where_in_scalar(eptr, const.col), f"the constant {const} is not finite")
+        elif const is not None and t.op == "/" and not const.value > 0:
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col),
+                f"a ratio is compared on a log10 scale; the constant {const} must be positive",
+            )
 
     def build(self) -> Spec:
         stats = self.stats()

@@ -1,0 +1,138 @@
+"""The terms that say what the paper says: differences and ratios of two seed samples, values
+at an exact epoch, the first epoch at which a comparison holds (with a tolerance). Each
+statistic is re-computed with scipy by hand."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from faspec.check.claims import SeedRun, decide
+from faspec.spec.expr import ExprError, parse
+from faspec.spec.model import Claim, Stats
+
+SEEDS = [42, 123, 456, 789, 1011]
+
+
+def runs(label, values, metric="test_acc"):
+    return [
+        SeedRun(s, f"{label}-{s}", {"status": "ok", "final": {metric: v}, "log": []})
+        for s, v in zip(SEEDS[: len(values)], values, strict=True)
+    ]
+
+
+def logged(label, per_epoch, metric="test_acc"):
+    n = len(per_epoch[0])
+    return [
+        SeedRun(
+            s,
+            f"{label}-{s}",
+            {
+                "status": "ok",
+                "final": {},
+                "log": [{"epoch": e, metric: vals[i]} for e, vals in enumerate(per_epoch)],
+            },
+        )
+        for i, s in enumerate(SEEDS[:n])
+    ]
+
+
+def claim(expect, **kw):
+    return Claim(id="c", expect=expect, expr=parse(expect), experiment="e", **kw)
+
+
+def one(**methods):
+    return {(): methods}
+
+
+FA = [0.401, 0.405, 0.398]
+FROZEN = [0.349, 0.352, 0.350]
+
+
+def test_difference_is_welch_on_two_samples_against_the_constant():
+    data = one(fa=runs("fa", FA), frozen=runs("frozen", FROZEN))
+    v = decide(claim("fa - frozen > 0.03"), data, Stats())
+    link = v.numbers["points"][0]["links"][0]
+    p = stats.ttest_ind(np.array(FA) - 0.03, FROZEN, equal_var=False, alternative="greater")
+    assert link["p"] == pytest.approx(p.pvalue) and v.verdict == "pass"
+    assert link["estimate"] == pytest.approx(np.mean(FA) - np.mean(FROZEN))
+    assert "difference of two seed samples" in v.rule
+    assert decide(claim("0.03 < fa - frozen"), data, Stats()).verdict == "pass"
+    assert decide(claim("fa - frozen > 0.09"), data, Stats()).verdict == "fail"
+
+
+def test_difference_equivalence_is_tost_on_the_shifted_samples():
+    fa = [0.401, 0.402, 0.400, 0.401, 0.402]
+    frozen = [0.349, 0.350, 0.350, 0.349, 0.351]
+    data = one(fa=runs("fa", fa), frozen=runs("frozen", frozen))
+    v = decide(claim("fa - frozen ~= 0.052"), data, Stats())
+    x = np.array(fa) - 0.052
+    lo = stats.ttest_ind(x + 0.01, frozen, equal_var=False, alternative="greater").pvalue
+    hi = stats.ttest_ind(x - 0.01, frozen, equal_var=False, alternative="less").pvalue
+    assert v.numbers["points"][0]["links"][0]["p"] == pytest.approx(max(lo, hi))
+    assert v.verdict == "pass"
+    assert decide(claim("fa - frozen ~= 0.2"), data, Stats()).verdict == "fail"
+
+
+def test_ratio_is_tested_on_log10_with_ratio_margins():
+    sb = [0.9, 1.0, 1.1]
+    cb = [0.2, 0.22, 0.24]
+    data = one(sb=runs("sb", sb, "nudge"), cb=runs("cb", cb, "nudge"))
+    v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), data, Stats())
+    link = v.numbers["points"][0]["links"][0]
+    la, lb, lc = np.log10(sb), np.log10(cb), math.log10(4.5)
+    m = math.log10(2.0)  # close_ratio 2 for a ratio of a linear metric
+    lo = stats.ttest_ind(la - lc + m, lb, equal_var=False, alternative="greater").pvalue
+    hi = stats.ttest_ind(la - lc - m, lb, equal_var=False, alternative="less").pvalue
+    assert link["p"] == pytest.approx(max(lo, hi))
+    assert link["estimate"] == pytest.approx(10 ** (la.mean() - lb.mean()))
+    assert "log10" in v.rule
+    v = decide(claim("sb.nudge / cb.nudge > 2"), data, Stats())
+    assert v.verdict == "pass"
+
+
+def test_difference_per_seed_pairs_by_seed():
+    data = one(fa=runs("fa", [0.40, 0.42, 0.41]), frozen=runs("frozen", [0.35, 0.35, 0.40]))
+    v = decide(claim("fa - frozen > 0.03", seeds="all"), data, Stats())
+    assert v.verdict == "fail"  # seed 456: 0.01
+    assert decide(claim("fa - frozen > 0.03", seeds="2/3"), data, Stats()).verdict == "pass"
+
+
+def test_at_epoch_reads_the_exact_epoch():
+    a = logged("a", [[0.1, 0.11, 0.12], [0.5, 0.51, 0.52], [0.1, 0.1, 0.1]])
+    b = logged("b", [[0.3, 0.31, 0.32]] * 3)
+    data = one(a=a, b=b)
+    assert decide(claim("a > b at epoch 1"), data, Stats()).verdict == "pass"
+    assert decide(claim("a > b at epoch 0"), data, Stats()).verdict == "fail"
+    v = decide(claim("a > b at epoch 7"), data, Stats())
+    assert v.verdict == "error" and "did not log epoch 7" in v.message
+
+
+def test_first_at_epoch_with_tolerance_per_seed():
+    # a first exceeds 0.5 at epochs 4, 4, 3 (the paper's 4/4/3)
+    per_epoch = [[0.1, 0.1, 0.1]] * 3 + [[0.1, 0.1, 0.6]] + [[0.6, 0.6, 0.6]] * 3
+    data = one(a=logged("a", per_epoch))
+    assert decide(claim("a > 0.5 first at epoch 4 ± 1"), data, Stats()).verdict == "pass"
+    v = decide(claim("a > 0.5 first at epoch 4"), data, Stats())
+    assert v.verdict == "fail" and "first held at epoch 3" in v.message
+    assert decide(claim("a > 0.5 first at epoch 4", seeds="2/3"), data, Stats()).verdict == "pass"
+    rows = v.numbers["points"][0]["per_seed"]
+    assert [r["first_epoch"] for r in rows] == [4, 4, 3]
+
+
+@pytest.mark.parametrize(
+    "text, col, words",
+    [
+        ("fa - dfa > sb", 0, "with a number"),
+        ("fa - 0.3 > 0", 5, "method operand on each side"),
+        ("fa - dfa > 0 > -1", 0, "one link"),
+        ("fa > dfa first at 3", 18, "expected 'epoch' after 'first at'"),
+        ("fa > dfa at 3", 12, "expected 'epoch'"),
+        ("dfa fires b first at epoch 4 ± x", 31, "epoch number"),
+    ],
+)
+def test_new_terms_errors_are_located(text, col, words):
+    with pytest.raises(ExprError) as e:
+        parse(text)
+    assert e.value.col == col and words in e.value.message
