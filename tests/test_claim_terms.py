@@ -136,3 +136,36 @@ def test_new_terms_errors_are_located(text, col, words):
     with pytest.raises(ExprError) as e:
         parse(text)
     assert e.value.col == col and words in e.value.message
+
+
+def test_for_k_of_n_seeds_on_any_claim_and_exactly():
+    # C08's bimodality: exactly one DFA seed above 0.30
+    data = one(dfa=runs("dfa", [0.047, 0.436, -0.005], "deep_cos"))
+    c = claim("dfa.deep_cos > 0.30 for exactly 1 of 3 seeds", metric="deep_cos")
+    v = decide(c, data, Stats())
+    assert v.verdict == "pass" and v.numbers["seeds"] == "exactly 1/3"
+    assert (
+        decide(claim("dfa.deep_cos > 0.0 for exactly 1 of 3 seeds"), data, Stats()).verdict
+        == "fail"
+    )
+    assert decide(claim("dfa.deep_cos > 0.0 for 2 of 3 seeds"), data, Stats()).verdict == "pass"
+    assert (
+        decide(claim("dfa.deep_cos > 0.0 for at least 3 of 3 seeds"), data, Stats()).verdict
+        == "fail"
+    )
+    assert str(parse("a > b for exactly 1 of 3 seeds")) == "a > b for exactly 1 of 3 seeds"
+
+
+@pytest.mark.parametrize(
+    "text, col, words",
+    [
+        ("a > b for 4 of 3 seeds", 10, "1 <= K <= N"),
+        ("a > b for 1 in 3 seeds", 12, "'of N seeds'"),
+        ("a > b for 1 of 3", 16, "'seeds'"),
+        ("(a > b for 1 of 3 seeds) and c > d", 7, "expected ')'"),
+    ],
+)
+def test_for_seeds_errors_are_located(text, col, words):
+    with pytest.raises(ExprError) as e:
+        parse(text)
+    assert e.value.col == col and words in e.value.message

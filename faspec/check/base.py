@@ -110,6 +110,16 @@ class Ctx:
     alpha: float
     equal_var: bool
     per_seed: tuple[int | None, int | None] | None  # (k, n): k None = all; None = over seeds
+    exact: bool = False  # `for exactly K of N seeds`: held == K, not >= K
+
+    def seeds_needed(self, held: int, of: int) -> tuple[bool, str]:
+        """(holds, who) of a per-seed count: every seed, at least K, or exactly K of N."""
+        k = self.per_seed[0] if self.per_seed is not None else None
+        if k is None:
+            return held >= of, "every seed"
+        if self.exact:
+            return held == k, f"exactly {k} of {of} seeds"
+        return held >= k, f"at least {k} of {of} seeds"
 
     @property
     def test_name(self) -> str:

@@ -174,6 +174,9 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
     except E.ExprError as e:
         return Verdict(claim.id, "error", claim.expect, e.message, {"points": []})
     ctx = Ctx(claim, stats, stats.alpha, stats.test == "student", _parse_seeds(claim.seeds))
+    if isinstance(node, E.ForSeeds):  # `... for K of N seeds`: the sentence's `seeds: K/N`
+        ctx.per_seed, ctx.exact = (node.k, node.n), node.exact
+        node = node.item
     try:
         points = _select(claim, data)
     except Stop as stop:
@@ -222,7 +225,11 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
         "alpha": ctx.alpha,
         "test": stats.test,
         "metric": claim.metric,
-        "seeds": claim.seeds or ("every seed" if E.only_predicates(node) else "over seeds"),
+        "seeds": (
+            f"{'exactly ' if ctx.exact else ''}{ctx.per_seed[0]}/{ctx.per_seed[1]}"
+            if ctx.per_seed is not None and ctx.per_seed[0] is not None
+            else claim.seeds or ("every seed" if E.only_predicates(node) else "over seeds")
+        ),
         "points": results,
     }
     tested = [p for p in ps if p is not None]

@@ -287,8 +287,8 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
             row["values"] = _method_values(terms, vals)
         rows.append(row)
     held = sum(r["holds"] for r in rows)
-    verdict = "pass" if held >= need else "fail"
-    who = "every seed" if k is None else f"at least {k} of {len(seeds)} seeds"
+    ok, who = ctx.seeds_needed(held, len(seeds))
+    verdict = "pass" if ok else "fail"
     failing = [r for r in rows if not r["holds"]]
     if verdict == "pass":
         message = f"holds for {held} of {len(seeds)} seeds (needs {who})"

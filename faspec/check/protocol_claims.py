@@ -361,8 +361,8 @@ def _eval_predicates(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) ->
         return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
     need = len(seeds) if k is None else k
     held = sum(r["holds"] for r in rows)
-    verdict = "pass" if held >= need else "fail"
-    who = "every seed" if k is None else f"at least {k} of {len(seeds)} seeds"
+    ok, who = ctx.seeds_needed(held, len(seeds))
+    verdict = "pass" if ok else "fail"
     if verdict == "pass":
         message = f"holds for {held} of {len(seeds)} seeds (needs {who}): " + "; ".join(
             f"seed {s}: "

@@ -228,7 +228,24 @@ class Not:
         return "not " + _paren(self.item, (And, Or))
 
 
-Node = Compare | Predicate | And | Or | Not
+@dataclass(frozen=True)
+class ForSeeds:
+    """`EXPR for [exactly | at least] K of N seeds`: the claim is decided per seed (paired by
+    seed value) and holds when it holds on at least (exactly) K of the N seeds; the same as
+    the claim field `seeds: K/N`, said in the sentence. Only at the top of an expression."""
+
+    item: Node
+    k: int
+    n: int
+    exact: bool = False
+    col: int = 0
+
+    def __str__(self) -> str:
+        how = "exactly " if self.exact else ""
+        return f"{self.item} for {how}{self.k} of {self.n} seeds"
+
+
+Node = Compare | Predicate | And | Or | Not | ForSeeds
 
 
 def _paren(node: Node, kinds: tuple[type, ...]) -> str:
@@ -341,12 +358,44 @@ class _Parser:
         if self.tok.kind == "end":
             raise ExprError(0, "empty expression")
         node = self.or_expr()
+        if self.at_word("for"):
+            node = self.for_seeds(node)
         if self.tok.kind != "end":
             hint = ""
             if self.tok.kind in ("ident", "num"):
                 hint = " (missing 'and'/'or' or an operator?)"
             raise ExprError(self.tok.col, f"unexpected {_describe(self.tok)}{hint}")
         return node
+
+    def for_seeds(self, node: Node) -> ForSeeds:
+        """`... for [exactly | at least] K of N seeds`, after the whole expression."""
+        col = self.take().col
+        exact = False
+        if self.at_word("exactly"):
+            self.take()
+            exact = True
+        elif self.at_word("at") and self.peek.kind == "ident" and self.peek.text == "least":
+            self.take()
+            self.take()
+        k_tok = self.tok
+        k = self.epoch_number_as("a seed count K")
+        if not self.at_word("of"):
+            raise ExprError(self.tok.col, f"expected 'of N seeds', found {_describe(self.tok)}")
+        self.take()
+        n = self.epoch_number_as("a seed count N")
+        if not (self.at_word("seeds") or self.at_word("seed")):
+            raise ExprError(self.tok.col, f"expected 'seeds', found {_describe(self.tok)}")
+        self.take()
+        if not 1 <= k <= n:
+            raise ExprError(k_tok.col, f"'for {k} of {n} seeds' needs 1 <= K <= N")
+        return ForSeeds(node, k, n, exact, col)
+
+    def epoch_number_as(self, what: str) -> int:
+        tok = self.tok
+        if tok.kind != "num" or not re.fullmatch(r"\d+", tok.text):
+            raise ExprError(tok.col, f"expected {what} (an integer), found {_describe(tok)}")
+        self.take()
+        return _small_int(tok, what)
 
     def or_expr(self) -> Node:
         col = self.tok.col
@@ -672,7 +721,7 @@ def walk(node: Node) -> Iterator[Node]:
     if isinstance(node, And | Or):
         for item in node.items:
             yield from walk(item)
-    elif isinstance(node, Not):
+    elif isinstance(node, Not | ForSeeds):
         yield from walk(node.item)
 
 
@@ -764,4 +813,6 @@ def push_not(node: Node, margins: bool = True) -> Node:
             return type(n)(tuple(pos(i) for i in n.items), n.col)
         return n
 
+    if isinstance(node, ForSeeds):
+        return ForSeeds(pos(node.item), node.k, node.n, node.exact, node.col)
     return pos(node)

@@ -949,6 +949,19 @@ class _Builder:
         if ok:
             self.check_links(node, metric, stats, eptr)
         seeds = raw.get("seeds")
+        if isinstance(node, E.ForSeeds):
+            if seeds is not None:
+                self.err(
+                    self.at(_ptr(cptr, "seeds"), key=True),
+                    f"the expression says 'for {node.k} of {node.n} seeds'; seeds: says it again",
+                    "keep one of them",
+                )
+            elif node.n != len(exp.seeds):
+                self.err(
+                    self.doc.where_in_scalar(eptr, node.col),
+                    f"'for {node.k} of {node.n} seeds' but experiment '{exp.name}' has "
+                    f"{len(exp.seeds)} seeds",
+                )
         if isinstance(seeds, str) and "/" in seeds:
             k, n = (int(x) for x in seeds.split("/"))
             sptr = _ptr(cptr, "seeds")
