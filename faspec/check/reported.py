@@ -31,6 +31,7 @@ from faspec.check.base import (
     _final,
     _final_entry,
     _g,
+    _pick,
     degenerate_reference,
     is_cosine_metric,
 )
@@ -44,26 +45,39 @@ def _check_reported(
     key: str, rep: Reported, pdata: dict[str, list[SeedRun]], ctx: Ctx
 ) -> dict[str, Any]:
     """Does the paper's number agree with the measured runs? (see module doc and schema)."""
-    label, _, metric = key.partition(".")
-    metric = metric or ctx.claim.metric
+    label, metric = _label_metric(key, ctx)
     entry: dict[str, Any] = {
         "method": label,
-        "metric": metric,
+        "metric": metric if rep.index is None else f"{metric}[{rep.index}]",
         "reported": {"mean": rep.mean, "std": rep.std, "n": rep.n, "text": rep.text},
     }
-    op = E.Operand(label, metric)
+    if rep.epoch is not None:
+        entry["epoch"] = rep.epoch
+    op = E.Operand(label, metric, rep.index)
     try:
         entry["runs"] = _check_runs([label], pdata)
-        raw = [_final(r, op, metric) for r in pdata[label]]
+        runs = pdata[label]
+        where = [_entry_at(r, rep.epoch) for r in runs]
+        raw = [_value(r, op, metric, rep.epoch) for r in runs]
+        seeds = [r.seed for r in runs]
+        below = None
+        if rep.below is not None:
+            entry["runs"] += _check_runs([rep.below], pdata)
+            by_seed = {
+                r.seed: _value(r, E.Operand(rep.below, metric, rep.index), metric, rep.epoch)
+                for r in pdata[rep.below]
+            }
+            below = [by_seed.get(s) for s in seeds]
     except Stop as stop:
         entry.update(status=stop.verdict, reason=stop.message)
         return entry
     entry["measured"] = _measured(raw)
+    entry["measured"]["seeds"] = seeds
     if is_cosine_metric(metric):
         dead = [
             {"method": label, "metric": metric, **d}
-            for r in pdata[label]
-            if (d := degenerate_reference(r, _final_entry(r))) is not None
+            for r, e in zip(runs, where, strict=True)
+            if (d := degenerate_reference(r, e)) is not None
         ]
         if dead:
             entry["degenerate_reference"] = dead
@@ -75,9 +89,109 @@ def _check_reported(
                     f"{_g(dead[0]['floor'])} (seed {dead[0]['seed']}) where {metric} is read",
                 )
                 return entry
-    decided = _decide(rep, raw, ctx, ctx.stats.metric(metric).scale == "log", metric)
-    entry.update(decided)
+    log = ctx.stats.metric(metric).scale == "log"
+    if rep.per_seed is not None or rep.minimum is not None:
+        entry.update(_per_value(rep, raw, seeds, ctx, log, metric))
+    elif rep.count is not None:
+        entry.update(_count_below(rep, raw, below, seeds))
+    else:
+        entry.update(_decide(rep, raw, ctx, log, metric))
     return entry
+
+
+def _label_metric(key: str, ctx: Ctx) -> tuple[str, str]:
+    from faspec.spec.reported import parse_key  # the key grammar lives with the spec
+
+    label, metric, _, _ = parse_key(key)
+    return label, metric or ctx.claim.metric
+
+
+def _entry_at(run: SeedRun, epoch: int | None) -> dict[str, Any]:
+    if epoch is None:
+        return _final_entry(run)
+    for e in (run.result or {}).get("log") or []:
+        if e.get("epoch") == epoch:
+            return e
+    raise Stop("error", f"run {run.run_id} (seed {run.seed}) did not log epoch {epoch}")
+
+
+def _value(run: SeedRun, op: E.Operand, metric: str, epoch: int | None) -> float:
+    if epoch is None:
+        return _final(run, op, metric)
+    entry = _entry_at(run, epoch)
+    return _pick(entry.get(metric), op, metric, f"run {run.run_id}, seed {run.seed}, epoch {epoch}")
+
+
+def _margin_of(rep: Reported, ctx: Ctx, metric: str, log: bool) -> tuple[float, str]:
+    """The reproduction margin of one printed value: close (close_ratio on log scale) or half
+    a unit of the printed last digit, the wider."""
+    ms = ctx.stats.metric(metric)
+    tol = rep.resolution() or 0.0
+    if log:
+        return max(ms.close_ratio or 1.0, 1.0), f"ratio {_g(max(ms.close_ratio or 1.0, 1.0), 3)}"
+    margin = max(ms.close or 0.0, tol)
+    return margin, _g(margin)
+
+
+def _close(x: float, printed: float, rep: Reported, margin: float, log: bool) -> bool:
+    tol = rep.resolution() or 0.0
+    if abs(x - printed) <= tol * (1 + 1e-9):
+        return True
+    if log:
+        return x > 0 and printed > 0 and max(x / printed, printed / x) <= margin
+    return abs(x - printed) <= margin
+
+
+def _per_value(
+    rep: Reported, raw: list[float], seeds: list[int], ctx: Ctx, log: bool, metric: str
+) -> dict[str, Any]:
+    """Per-seed values (in the experiment's seed order) or the min/max over seeds: each single
+    run's value agrees within the reproduction margin; one run has no spread to test, so the
+    margin is the whole rule."""
+    margin, conf = _margin_of(rep, ctx, metric, log)
+    if rep.per_seed is not None:
+        pairs = [(f"seed {s}", x, p) for s, x, p in zip(seeds, raw, rep.per_seed, strict=True)]
+    else:
+        pairs = [("min", min(raw), rep.minimum), ("max", max(raw), rep.maximum)]
+    off = [(w, x, p) for w, x, p in pairs if not _close(x, p, rep, margin, log)]  # type: ignore[arg-type]
+    out: dict[str, Any] = {
+        "test": f"each value within {conf} (the metric's close margin or the printed digits)",
+        "margin": margin,
+        "per_value": [{"what": w, "measured": x, "paper": p} for w, x, p in pairs],
+    }
+    if off:
+        w, x, p = off[0]
+        out.update(
+            status="mismatch",
+            outcome="disagrees",
+            reason=f"{rep.text} vs measured {[_g(v) for v in raw]}: {w} {_g(x)} vs {_g(p)} "
+            f"is outside {conf}",
+        )
+    else:
+        out.update(status="agree", outcome="agrees", reason="")
+    return out
+
+
+def _count_below(
+    rep: Reported, raw: list[float], below: list[float | None] | None, seeds: list[int]
+) -> dict[str, Any]:
+    """`{below: frozen, count: "n/N"}`: n of the N seeds are below that method at the same seed."""
+    assert rep.count is not None and below is not None
+    if any(b is None for b in below):
+        missing = [s for s, b in zip(seeds, below, strict=True) if b is None]
+        return {"status": "error", "reason": f"no '{rep.below}' run for seeds {missing}"}
+    n = sum(1 for x, b in zip(raw, below, strict=True) if x < b)  # type: ignore[operator]
+    k, of = rep.count
+    out: dict[str, Any] = {"test": f"count of seeds below {rep.below}", "count": n}
+    if n == k and of == len(raw):
+        out.update(status="agree", outcome="agrees", reason="")
+    else:
+        out.update(
+            status="mismatch",
+            outcome="disagrees",
+            reason=f"the paper says {k}/{of} seeds below {rep.below}; measured {n}/{len(raw)}",
+        )
+    return out
 
 
 def _measured(raw: list[float]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from faspec.spec.model import (
     Stats,
     Where,
 )
+from faspec.spec.reported import parse_key, parse_reported, read_reported  # noqa: F401
 
 __all__ = [
     "DEFAULT_METRIC_STATS",
@@ -313,7 +314,10 @@ class _Doc:
             nl = self.text.find("\n", start)
             start = nl + 1 if nl >= 0 else start
         offset = max(0, min(offset, len(value)))
-        key = (ptr, start)  # the non-blank maps once per scalar: a claim's many operands stay linear
+        key = (
+            ptr,
+            start,
+        )  # the non-blank maps once per scalar: a claim's many operands stay linear
         if key not in self._nb_cache:
             self._nb_cache[key] = (
                 [i for i in range(start, node.end_mark.index) if not self.text[i].isspace()],
@@ -560,92 +564,6 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
             d[p] = {}
         d = d[p]
     d[parts[-1]] = copy.deepcopy(value)
-
-
-# possessive quantifiers and fullmatch on the stripped text: linear, no backtracking
-_NUM = r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?"
-_REPORTED_RE = re.compile(
-    rf"(?P<mean>{_NUM})(?:\s*+(?:±|\+-|\+/-)\s*+(?P<std>{_NUM}))?"
-    r"(?:\s*+\(\s*+n\s*+=\s*+(?P<n>\d++)\s*+\))?"
-)
-MAX_REPORTED_N = 1_000_000  # seeds a paper reports over: below a million
-
-
-def _decimals(text: str) -> int | None:
-    """Decimal places a number was printed with (`0.401` -> 3, `4.0e-3` -> 4), None if unknown."""
-    m = re.fullmatch(r"\s*[-+]?(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?\s*", text)
-    if not m or not (m.group(1) or m.group(2)):
-        return None
-    places = len(m.group(2) or "")
-    exponent = (m.group(3) or "0").lstrip("+-").lstrip("0")
-    if len(exponent) > 6:  # beyond any float: no meaningful printed precision
-        return None
-    return places - int(m.group(3) or 0)
-
-
-def parse_reported(value: Any, text: str | None = None, std_text: str | None = None) -> Reported:
-    """A printed value -> Reported; raises ValueError with a readable message on bad syntax,
-    a NaN or infinite number, or a seed count that is not a small positive integer."""
-    try:
-        rep = _parse_reported(value, text, std_text)
-    except (OverflowError, TypeError) as e:  # an integer beyond float, a list where a number goes
-        raise ValueError(f"cannot read {str(value)[:60]!r} as a reported value ({e})") from None
-    for what, x in (("mean", rep.mean), ("std", rep.std)):
-        if x is not None and not math.isfinite(x):
-            raise ValueError(f"the reported {what} is {x}, not a finite number")
-    if rep.std is not None and rep.std < 0:
-        raise ValueError(f"the reported std {rep.std} is negative")
-    if rep.n is not None and (
-        isinstance(rep.n, bool) or not isinstance(rep.n, int) or not 1 <= rep.n < MAX_REPORTED_N
-    ):
-        raise ValueError(f"n={rep.n!r} is not a seed count (an integer from 1 to {MAX_REPORTED_N - 1:,})")
-    return rep
-
-
-def _parse_reported(value: Any, text: str | None, std_text: str | None) -> Reported:
-    if isinstance(value, bool):
-        raise ValueError("a reported value must be a number, not a boolean")
-    if isinstance(value, int | float):
-        src = text if text is not None else repr(value)
-        return Reported(float(value), text=src, decimals=_decimals(src))
-    if isinstance(value, dict):
-        mean = value["mean"]
-        std = value.get("std")
-        n = value.get("n")
-        src = text if text is not None else str(mean)
-        std_src = std_text if std_text is not None else str(std)
-        shown = (
-            src
-            + (f" ± {std_src}" if std is not None else "")
-            + (f" (n={n})" if n is not None else "")
-        )
-        return Reported(
-            float(mean),
-            None if std is None else float(std),
-            n,
-            text=shown,
-            decimals=_decimals(src),
-            std_decimals=None if std_text is None else _decimals(std_text),
-        )
-    if isinstance(value, str):
-        m = _REPORTED_RE.fullmatch(value.strip())
-        if not m:
-            shown = value if len(value) <= 60 else value[:57] + "..."
-            raise ValueError(f"cannot read {shown!r} as a reported value")
-        n = m.group("n")
-        if n is not None and len(n.lstrip("0")) > 6:
-            raise ValueError(f"n={n[:20]}... is not a seed count (below {MAX_REPORTED_N:,})")
-        std = m.group("std")
-        n = m.group("n")
-        return Reported(
-            float(m.group("mean")),
-            None if std is None else float(std),
-            None if n is None else int(n),
-            text=value.strip(),
-            decimals=_decimals(m.group("mean")),
-            std_decimals=None if std is None else _decimals(std),
-        )
-    raise ValueError(f"cannot read {value!r} as a reported value")
 
 
 class _Builder:
@@ -1034,34 +952,19 @@ class _Builder:
             )
         for key, value in (raw.get("reported") or {}).items():
             kptr = _ptr(rptr, key)
-            label, _, rmetric = key.partition(".")
-            if label not in labels:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: method '{label}' is not in experiment '{exp.name}'",
-                    _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
-                )
-            if rmetric and rmetric not in self.metrics:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: unknown metric '{rmetric}'",
-                    _choices_hint(rmetric, self.metrics, "metrics"),
-                )
-            elif rmetric.endswith("_layers") or (not rmetric and metric.endswith("_layers")):
-                self.err(
-                    self.at(kptr, key=True),
-                    "reported: per-layer metrics cannot be reported as one number",
-                )
-            text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
-            std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
             try:
-                reported[key] = parse_reported(value, text, std_text)
+                rep = self.reported_entry(key, value, kptr, exp, labels, metric)
             except ValueError as e:
                 self.err(
                     self.at(kptr),
                     f"reported: {e}",
-                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401 or {mean: 0.401, std: 0.009, n: 3}',
+                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401, {mean: 0.401, std: '
+                    "0.009, n: 3}, a per-seed list [0.457, 0.444, 0.439], {min: .., max: ..} or "
+                    '{below: frozen, count: "2/3"}',
                 )
+                continue
+            if rep is not None:
+                reported[key] = rep
         return Claim(
             id=cid,
             expect=raw["expect"],
@@ -1079,6 +982,62 @@ class _Builder:
             baseline=baseline_label(exp),
             reference=str(raw.get("reference", "valid")),
         )
+
+    def reported_entry(
+        self, key: str, value: Any, kptr: str, exp: Experiment, labels: list[str], metric: str
+    ) -> Reported | None:
+        """One `reported:` entry; key errors are reported here (None), value errors raised."""
+        try:
+            label, rmetric, index, _ = parse_key(key)
+        except ValueError as e:
+            self.err(self.at(kptr, key=True), f"reported: {e}")
+            return None
+        ok = True
+        if label not in labels:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: method '{label}' is not in experiment '{exp.name}'",
+                _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
+            )
+            ok = False
+        m = rmetric or metric
+        if rmetric and rmetric not in self.metrics:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: unknown metric '{rmetric}'",
+                _choices_hint(rmetric, self.metrics, "metrics"),
+            )
+            ok = False
+        elif m.endswith("_layers") and index is None:
+            self.err(
+                self.at(kptr, key=True),
+                "reported: a per-layer metric is reported per layer",
+                f"write {label}.{m}[0]",
+            )
+            ok = False
+        elif index is not None and not m.endswith("_layers"):
+            self.err(self.at(kptr, key=True), f"reported: {m} is a scalar metric and has no layers")
+            ok = False
+        if isinstance(value, dict) and "below" in value and value["below"] not in labels:
+            self.err(
+                self.at(_ptr(kptr, "below")),
+                f"reported: below '{value['below']}', which is not in experiment '{exp.name}'",
+            )
+            ok = False
+        if isinstance(value, list) and len(value) != len(exp.seeds):
+            raise ValueError(
+                f"{len(value)} per-seed values for the {len(exp.seeds)} seeds of experiment "
+                f"'{exp.name}' ({exp.seeds})"
+            )
+        text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
+        std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
+        rep = read_reported(key, value, text, std_text)
+        if rep.count is not None and rep.count[1] != len(exp.seeds):
+            raise ValueError(
+                f"count {rep.count[0]}/{rep.count[1]} but experiment '{exp.name}' has "
+                f"{len(exp.seeds)} seeds"
+            )
+        return rep if ok else None
 
     def check_links(self, node: E.Node, metric: str, stats: Stats, eptr: str) -> None:
         """Margins exist where the relation needs them; constants make sense on the metric's scale."""
@@ -1160,13 +1119,20 @@ class _Builder:
         if t.op == "-" and op in ("~=", ">>", "<<"):
             field_ = "close" if op == "~=" else "much"
             if getattr(ms, field_) is None:
-                self.err(where, f"'{op}' on {names[0]}, which has no {field_} margin",
-                         f"set stats.metrics.{names[0]}.{field_}")
+                self.err(
+                    where,
+                    f"'{op}' on {names[0]}, which has no {field_} margin",
+                    f"set stats.metrics.{names[0]}.{field_}",
+                )
         if cmp.by_epoch is not None or cmp.first_epoch is not None:
-            self.err(where, f"'{t}' is read at the end of training or 'at epoch N', not {cmp.epoch_text}")
+            self.err(
+                where, f"'{t}' is read at the end of training or 'at epoch N', not {cmp.epoch_text}"
+            )
         const = next((x for x in cmp.operands if isinstance(x, E.Const)), None)
         if const is not None and not math.isfinite(const.value):
-            self.err(self.doc.where_in_scalar(eptr, const.col), f"the constant {const} is not finite")
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col), f"the constant {const} is not finite"
+            )
         elif const is not None and t.op == "/" and not const.value > 0:
             self.err(
                 self.doc.where_in_scalar(eptr, const.col),

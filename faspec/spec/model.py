@@ -63,6 +63,16 @@ class Reported:
     text: str = ""
     decimals: int | None = None  # decimal places the mean was printed with (None: unknown)
     std_decimals: int | None = None  # likewise for the std
+    # the other printed forms (then `mean` is only for display): per seed in the experiment's
+    # seed order, the range over seeds, or "n of N seeds below <label>"
+    per_seed: list[float] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    below: str | None = None
+    count: tuple[int, int] | None = None
+    # where the number is read: a layer of a per-layer metric, a logged epoch (None: final)
+    index: int | None = None
+    epoch: int | None = None
 
     def resolution(self) -> float | None:
         """Half a unit of the last printed digit: how far rounding alone can move the mean."""
