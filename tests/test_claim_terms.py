@@ -224,3 +224,45 @@ def test_reported_at_epoch_and_layer():
     )
     # epoch 0 logged 9.8e-4 on every seed: a difference shown (zero spread, decided by the values)
     assert v.verdict == "fail" and v.reported[0]["outcome"] == "disagrees"
+
+
+# ------------------------------------------------------------------------- pooled layers
+
+
+def layered(label, per_seed_layers, metric="cos_layers"):
+    return [
+        SeedRun(s, f"{label}-{s}", {"status": "ok", "final": {metric: layers}, "log": []})
+        for s, layers in zip(SEEDS, per_seed_layers, strict=False)
+    ]
+
+
+def test_pooled_seeds_by_layers_is_one_sample():
+    # 3 seeds x 5 layers; layers 1..4 pooled: n = 12, the notes' "± std over 3 seeds × 4 layers"
+    cos = [
+        [0.33, 0.15, 0.14, 0.16, 0.12],
+        [0.35, 0.18, 0.13, 0.15, 0.17],
+        [0.31, 0.16, 0.11, 0.17, 0.15],
+    ]
+    data = one(pen=layered("pen", cos))
+    v = decide(claim("pen.cos_layers[1:] > 0.1"), data, Stats())
+    pooled = np.array([row[1:] for row in cos]).ravel()
+    p = stats.ttest_1samp(pooled, 0.1, alternative="greater").pvalue
+    assert v.numbers["points"][0]["links"][0]["p"] == pytest.approx(p)
+    assert v.numbers["points"][0]["operands"]["pen.cos_layers[1:]"]["n"] == 12
+    assert "seeds × layers pooled" in v.rule
+    from faspec.spec.reported import read_reported
+
+    mean, std = pooled.mean(), pooled.std(ddof=1)
+    rep = read_reported("pen.cos_layers[1:]", f"{mean:.3f} ± {std:.3f} (n=12)")
+    v = decide(
+        claim("pen.cos_layers[1:] > 0.1", reported={"pen.cos_layers[1:]": rep}), data, Stats()
+    )
+    assert v.reported[0]["status"] == "agree" and v.reported[0]["measured"]["n"] == 12
+    assert (
+        decide(claim("pen.cos_layers[*] > 0.1"), data, Stats()).numbers["points"][0]["operands"][
+            "pen.cos_layers[*]"
+        ]["n"]
+        == 15
+    )
+    v = decide(claim("pen.cos_layers[1:] > 0.1", seeds="all"), data, Stats())
+    assert v.verdict == "error" and "no per-seed value" in v.message

@@ -272,7 +272,41 @@ def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Te
     return out
 
 
+def _pooled_term(t: E.Operand, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Term:
+    """`x.cos_layers[a:b]` / `[*]`: every (seed, layer) value as one sample, n = seeds x layers,
+    the way a paper pools "± std over 3 seeds × 4 layers" (values treated as independent)."""
+    metric = t.metric_or(ctx.claim.metric)
+    term = Term(str(t), t.text(ctx.claim.metric), metric, ctx.stats.metric(metric).scale == "log")
+    if last_epoch(cmp) is not None:
+        raise Stop("error", f"'{t}' pools layers at one epoch: read it at the end or 'at epoch N'")
+    if ctx.per_seed is not None:
+        raise Stop(
+            "error", f"'{t}' pools seeds and layers into one sample; it has no per-seed value"
+        )
+    lo, hi = t.pool  # type: ignore[misc]
+    for run in pdata[t.method]:
+        entry = _final_entry(run) if cmp.at_epoch is None else _log_entry(run, t, cmp.at_epoch)
+        where = f"run {run.run_id}, seed {run.seed}"
+        layers = entry.get(metric)
+        if not isinstance(layers, list):
+            raise Stop("error", f"{metric} is not a per-layer list ({where})")
+        picked = list(range(len(layers)))[slice(lo, hi)]
+        if not picked:
+            raise Stop("error", f"{t}: no layer in range of the {len(layers)} layers ({where})")
+        for i in picked:
+            term.values[(run.seed, i)] = _pick(
+                layers, E.Operand(t.method, metric, i), metric, where
+            )  # type: ignore[index]
+        if is_cosine_metric(metric):
+            dead = degenerate_reference(run, entry)
+            if dead is not None:
+                term.degenerate.append({"method": t.method, "metric": metric, **dead})
+    return term
+
+
 def _operand_term(t: E.Operand, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Term:
+    if t.pool is not None:
+        return _pooled_term(t, cmp, pdata, ctx)
     metric = t.metric_or(ctx.claim.metric)
     term = Term(str(t), t.text(ctx.claim.metric), metric, ctx.stats.metric(metric).scale == "log")
     last = last_epoch(cmp)

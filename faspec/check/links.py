@@ -265,6 +265,12 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
         return rule + (f", {cmp.epoch_text}" if cmp.at_epoch is not None else "")
     links = [_link_rule(terms[i], op, terms[i + 1], ctx) for i, op in enumerate(cmp.ops)]
     rule = "; ".join(links)
+    pooled = [t.text for t in terms if any(isinstance(k, tuple) for k in t.values)]
+    if pooled:
+        rule += (
+            f" ({', '.join(pooled)}: seeds × layers pooled into one sample, each value counted "
+            "as an observation, as a pooled ± std is)"
+        )
     if cmp.at_epoch is not None:
         rule += f", values at logged epoch {cmp.at_epoch}"
     if cmp.first_epoch is not None:

@@ -48,18 +48,29 @@ def _check_reported(
     label, metric = _label_metric(key, ctx)
     entry: dict[str, Any] = {
         "method": label,
-        "metric": metric if rep.index is None else f"{metric}[{rep.index}]",
+        "metric": E.Operand(
+            label,
+            metric,
+            None if isinstance(rep.index, tuple) else rep.index,
+            pool=rep.index if isinstance(rep.index, tuple) else None,
+        )
+        .text()
+        .partition(".")[2],
         "reported": {"mean": rep.mean, "std": rep.std, "n": rep.n, "text": rep.text},
     }
     if rep.epoch is not None:
         entry["epoch"] = rep.epoch
-    op = E.Operand(label, metric, rep.index)
+    pool = rep.index if isinstance(rep.index, tuple) else None
+    op = E.Operand(label, metric, None if pool else rep.index, pool=pool)
     try:
         entry["runs"] = _check_runs([label], pdata)
         runs = pdata[label]
         where = [_entry_at(r, rep.epoch) for r in runs]
-        raw = [_value(r, op, metric, rep.epoch) for r in runs]
-        seeds = [r.seed for r in runs]
+        if pool is not None:  # seeds x layers as one sample, the way the paper pooled them
+            raw, seeds = _pooled(runs, where, op, metric)
+        else:
+            raw = [_value(r, op, metric, rep.epoch) for r in runs]
+            seeds = [r.seed for r in runs]
         below = None
         if rep.below is not None:
             entry["runs"] += _check_runs([rep.below], pdata)
@@ -97,6 +108,24 @@ def _check_reported(
     else:
         entry.update(_decide(rep, raw, ctx, log, metric))
     return entry
+
+
+def _pooled(
+    runs: list[SeedRun], entries: list[dict[str, Any]], op: E.Operand, metric: str
+) -> tuple[list[float], list[Any]]:
+    raw: list[float] = []
+    keys: list[Any] = []
+    for run, entry in zip(runs, entries, strict=True):
+        layers = entry.get(metric)
+        where = f"run {run.run_id}, seed {run.seed}"
+        if not isinstance(layers, list):
+            raise Stop("error", f"{metric} is not a per-layer list ({where})")
+        for i in list(range(len(layers)))[slice(*op.pool)]:  # type: ignore[misc]
+            raw.append(_pick(layers, E.Operand(op.method, metric, i), metric, where))
+            keys.append([run.seed, i])
+    if not raw:
+        raise Stop("error", f"{op}: no layer in that range")
+    return raw, keys
 
 
 def _label_metric(key: str, ctx: Ctx) -> tuple[str, str]:

@@ -85,6 +85,8 @@ class Operand:
     metric: str | None = None
     index: int | None = None
     col: int = 0
+    # `[a:b]` / `[*]` on a per-layer metric: the layers pooled with the seeds into one sample
+    pool: tuple[int | None, int | None] | None = None
 
     def metric_or(self, default: str) -> str:
         return self.metric if self.metric is not None else default
@@ -92,6 +94,14 @@ class Operand:
     def text(self, default_metric: str | None = None) -> str:
         metric = self.metric if self.metric is not None else default_metric
         out = self.method if metric is None else f"{self.method}.{metric}"
+        if self.pool is not None:
+            lo, hi = self.pool
+            inner = (
+                "*"
+                if lo is None and hi is None
+                else f"{'' if lo is None else lo}:{'' if hi is None else hi}"
+            )
+            return f"{out}[{inner}]"
         return out if self.index is None else f"{out}[{self.index}]"
 
     def __str__(self) -> str:
@@ -300,7 +310,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("+", "+", i))
             i += 1
             continue
-        if ch in "-/±":  # a difference or ratio of two operands; ± a tolerance in epochs
+        if ch in "-/±:*":  # a difference or ratio of two operands; ± a tolerance in epochs
             tokens.append(Token(ch, ch, i))
             i += 1
             continue
@@ -634,6 +644,33 @@ class _Parser:
             )
         return Compare(tuple(terms), tuple(ops), self.by_epoch(), col, tuple(op_cols))
 
+    def layers(self) -> tuple[int | None, tuple[int | None, int | None] | None]:
+        """Inside `[...]`: a layer `i`, all layers `*`, or a range `a:b` (either end optional)."""
+        if self.tok.kind == "*":
+            self.take()
+            return None, (None, None)
+        lo = self.layer_index() if self.tok.kind == "num" else None
+        if self.tok.kind != ":":
+            if lo is None:
+                raise ExprError(
+                    self.tok.col,
+                    "expected a layer index (an integer >= 0), a range a:b or *, found "
+                    + _describe(self.tok),
+                )
+            return lo, None
+        self.take()
+        hi = self.layer_index() if self.tok.kind == "num" else None
+        return None, (lo, hi)
+
+    def layer_index(self) -> int:
+        idx = self.tok
+        if not re.fullmatch(r"\d+", idx.text):
+            raise ExprError(
+                idx.col, f"expected a layer index (an integer >= 0), found {_describe(idx)}"
+            )
+        self.take()
+        return _small_int(idx, "a layer index")
+
     def tolerance(self) -> int:
         """An optional `± k` (or `+- k`) after an epoch number: k epochs either way."""
         if self.tok.kind == "±":
@@ -661,17 +698,12 @@ class _Parser:
             if self.tok.kind == ".":
                 self.take()
                 metric = self.expect("ident", "a metric name after '.'").text
+            pool = None
             if self.tok.kind == "[":
                 self.take()
-                idx = self.tok
-                if idx.kind != "num" or not re.fullmatch(r"\d+", idx.text):
-                    raise ExprError(
-                        idx.col, f"expected a layer index (an integer >= 0), found {_describe(idx)}"
-                    )
-                self.take()
-                index = _small_int(idx, "a layer index")
+                index, pool = self.layers()
                 self.expect("]", "']'")
-            left = Operand(tok.text, metric, index, tok.col)
+            left = Operand(tok.text, metric, index, tok.col, pool)
             if self.tok.kind in ("-", "/"):
                 op_tok = self.take()
                 right = self.term()

@@ -857,7 +857,13 @@ class _Builder:
                     "per-layer metrics end in _layers, e.g. cos_layers[0]",
                 )
                 ok = False
-            if op.index is None and layered:
+            if op.pool is not None and not layered:
+                self.err(
+                    where,
+                    f"'{op.text(metric)}': {m} is a scalar metric; only per-layer metrics pool layers",
+                )
+                ok = False
+            if op.index is None and op.pool is None and layered:
                 self.err(
                     where,
                     f"'{op.text(metric)}' is a per-layer list; pick a layer",
@@ -1008,14 +1014,14 @@ class _Builder:
                 _choices_hint(rmetric, self.metrics, "metrics"),
             )
             ok = False
-        elif m.endswith("_layers") and index is None:
+        elif m.endswith("_layers") and index is None:  # (a pooled [a:b] / [*] is a tuple)
             self.err(
                 self.at(kptr, key=True),
                 "reported: a per-layer metric is reported per layer",
                 f"write {label}.{m}[0]",
             )
             ok = False
-        elif index is not None and not m.endswith("_layers"):
+        elif index is not None and not m.endswith("_layers"):  # a layer or a pooled range
             self.err(self.at(kptr, key=True), f"reported: {m} is a scalar metric and has no layers")
             ok = False
         if isinstance(value, dict) and "below" in value and value["below"] not in labels:

@@ -71,7 +71,7 @@ class Reported:
     below: str | None = None
     count: tuple[int, int] | None = None
     # where the number is read: a layer of a per-layer metric, a logged epoch (None: final)
-    index: int | None = None
+    index: Any = None  # a layer, or (start, stop) for layers pooled with the seeds
     epoch: int | None = None
 
     def resolution(self) -> float | None:

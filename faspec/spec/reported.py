@@ -102,12 +102,13 @@ def _parse_reported(value: Any, text: str | None, std_text: str | None) -> Repor
 
 _KEY_RE = re.compile(
     r"(?P<label>[A-Za-z_][A-Za-z0-9_-]*+)(?:\.(?P<metric>[A-Za-z_][A-Za-z0-9_]*+))?"
-    r"(?:\[(?P<index>\d{1,6})\])?(?:\s++at\s++epoch\s++(?P<epoch>\d{1,6}))?"
+    r"(?:\[(?P<index>\d{1,6}|\*|\d{0,6}:\d{0,6})\])?(?:\s++at\s++epoch\s++(?P<epoch>\d{1,6}))?"
 )
 
 
-def parse_key(key: str) -> tuple[str, str, int | None, int | None]:
-    """`fa`, `dfa.g_norm at epoch 4`, `fa.cos_layers[0]` -> (label, metric or "", index, epoch)."""
+def parse_key(key: str) -> tuple[str, str, Any, int | None]:
+    """`fa`, `dfa.g_norm at epoch 4`, `fa.cos_layers[0]` -> (label, metric or "", index, epoch);
+    `[*]` / `[a:b]` (layers pooled with seeds) give the index as a (start, stop) pair."""
     m = _KEY_RE.fullmatch(key)
     if m is None:
         shown = key if len(key) <= 60 else key[:57] + "..."
@@ -117,10 +118,17 @@ def parse_key(key: str) -> tuple[str, str, int | None, int | None]:
         )
     index = m.group("index")
     epoch = m.group("epoch")
+    if index == "*":
+        layer: Any = (None, None)
+    elif index is not None and ":" in index:
+        lo, hi = index.split(":")
+        layer = (int(lo) if lo else None, int(hi) if hi else None)
+    else:
+        layer = None if index is None else int(index)
     return (
         m.group("label"),
         m.group("metric") or "",
-        None if index is None else int(index),
+        layer,
         None if epoch is None else int(epoch),
     )
 
