@@ -266,3 +266,55 @@ def test_pooled_seeds_by_layers_is_one_sample():
     )
     v = decide(claim("pen.cos_layers[1:] > 0.1", seeds="all"), data, Stats())
     assert v.verdict == "error" and "no per-seed value" in v.message
+
+
+# ---------------------------------------------------------------------- other experiments
+
+
+def test_operands_from_another_experiment_and_point():
+    audit = {(): {"dfa": runs("dfa", [0.306, 0.31, 0.30])}}
+    pen = {
+        (("lambda", 0.0),): {"dfa_pen": runs("dfa_pen", [0.30, 0.301, 0.299])},
+        (("lambda", 0.01),): {"dfa_pen": runs("dfa_pen", [0.36, 0.361, 0.359])},
+    }
+    c = claim("pen:dfa_pen > dfa", at={})
+    v = decide(c, audit, Stats(), {"pen": pen})
+    assert v.verdict == "error" and "2 points" in v.message and "lambda" in v.message
+    # the other experiment's point is picked by the claim's at: on the axes it has
+    c = Claim(
+        id="c", expect="pen:dfa_pen > dfa", expr=parse("pen:dfa_pen > dfa"), experiment="pen_view"
+    )
+    data = {(("lambda", 0.01),): {"dfa": runs("dfa", [0.306, 0.31, 0.30])}}
+    c.at = {"lambda": 0.01}
+    v = decide(c, data, Stats(), {"pen": pen})
+    link = v.numbers["points"][0]["links"][0]
+    p = stats.ttest_ind(
+        [0.36, 0.361, 0.359], [0.306, 0.31, 0.30], equal_var=False, alternative="greater"
+    )
+    assert v.verdict == "pass" and link["p"] == pytest.approx(p.pvalue)
+    assert link["left"] == "pen:dfa_pen.test_acc"
+    assert [r for r in v.runs if r.startswith("dfa_pen")]
+
+
+def test_other_experiment_operands_are_checked_at_load(monkeypatch):
+    import faspec.train  # noqa: F401
+    from faspec.spec.load import SpecError, load_text
+    from faspec.train import registry
+    from faspec.train.registry import Component
+
+    for name in ("fa", "dfa"):
+        if name not in registry.METHODS:
+            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None))
+    head = (
+        "faspec: 1\nname: t\ndefaults: {data: {name: teacher}, model: {arch: resmlp, d: 16}, "
+        "train: {epochs: 2}, seeds: [1, 2, 3]}\nexperiments:\n  a: {methods: [fa, dfa]}\n"
+        "  b: {methods: [fa]}\nclaims:\n"
+    )
+    spec = load_text(head + "  - {id: x, in: a, expect: 'b:fa > dfa'}\n", "t.yaml")
+    assert spec.claims[0].expr.operands[0].experiment == "b"
+    with pytest.raises(SpecError) as e:
+        load_text(head + "  - {id: x, in: a, expect: 'b:dfa > dfa'}\n", "t.yaml")
+    assert "t.yaml:8:29" in str(e.value) and "not in experiment 'b'" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        load_text(head + "  - {id: x, in: a, expect: 'c:fa > dfa'}\n", "t.yaml")
+    assert "experiment 'c', which does not exist" in str(e.value)

@@ -166,8 +166,44 @@ _MISSING = object()
 _REPORTED_VERDICT = {"agree": "pass", "mismatch": "fail"}
 
 
-def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: Stats) -> Verdict:
-    """Decide one claim from its runs. Never raises for bad results: they become the verdict."""
+def claim_experiments(claim: Claim) -> list[str]:
+    """The other experiments a claim's expression reads (`exp:label` operands)."""
+    node = claim.expr if claim.expr is not None else E.parse(claim.expect)
+    return E.experiments(node)
+
+
+def _with_others(
+    claim: Claim,
+    label: dict[str, Any],
+    pdata: dict[str, list[SeedRun]],
+    others: dict[str, dict[PointKey, dict[str, list[SeedRun]]]],
+) -> dict[str, list[SeedRun]]:
+    """The point's runs plus, under `exp:label`, the runs of each other experiment read at its
+    one point that matches the claim's `at:` (and this point's for_each value) on the axes it has."""
+    out = dict(pdata)
+    fixed = {**claim.at, **label}
+    for name, data in others.items():
+        keys = [k for k in data if all(dict(k).get(ax, v) == v for ax, v in fixed.items())]
+        if len(keys) != 1:
+            axes = sorted({ax for k in keys for ax, _ in k} - set(fixed))
+            raise Stop(
+                "error",
+                f"experiment '{name}' has {len(keys)} points matching the claim's point"
+                + (f"; it sweeps {', '.join(axes)}" if axes else ""),
+            )
+        for lab, runs in data[keys[0]].items():
+            out[f"{name}:{lab}"] = runs
+    return out
+
+
+def decide(
+    claim: Claim,
+    data: dict[PointKey, dict[str, list[SeedRun]]],
+    stats: Stats,
+    others: dict[str, dict[PointKey, dict[str, list[SeedRun]]]] | None = None,
+) -> Verdict:
+    """Decide one claim from its runs. Never raises for bad results: they become the verdict.
+    `others`: the data of the other experiments its `exp:label` operands read, by name."""
     node = claim.expr if claim.expr is not None else E.parse(claim.expect)
     try:
         node = E.push_not(node)  # `not` is decided by testing the complement
@@ -187,7 +223,10 @@ def decide(claim: Claim, data: dict[PointKey, dict[str, list[SeedRun]]], stats: 
     reported: list[dict[str, Any]] = []
     rules: list[str] = []
     for label, key in points:
-        pdata = data[key]
+        try:
+            pdata = _with_others(claim, label, data[key], others or {})
+        except Stop as stop:
+            return Verdict(claim.id, stop.verdict, claim.expect, stop.message, {"points": []})
         out = _eval(node, pdata, ctx)
         ps.append(out.p)
         rules.append(out.rule)

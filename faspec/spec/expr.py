@@ -87,6 +87,13 @@ class Operand:
     col: int = 0
     # `[a:b]` / `[*]` on a per-layer metric: the layers pooled with the seeds into one sample
     pool: tuple[int | None, int | None] | None = None
+    # `exp:label`: the runs of another experiment of the spec (then `method` is "exp:label")
+    experiment: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The method label within its experiment (`fa_pen` of `pen:fa_pen`)."""
+        return self.method.partition(":")[2] if self.experiment else self.method
 
     def metric_or(self, default: str) -> str:
         return self.metric if self.metric is not None else default
@@ -695,6 +702,13 @@ class _Parser:
             self.take()
             metric = None
             index = None
+            experiment = None
+            name = tok.text
+            if self.tok.kind == ":":  # `exp:label`: a method of another experiment
+                self.take()
+                label = self.expect("ident", "a method label after 'experiment:'")
+                experiment = tok.text
+                name = f"{experiment}:{label.text}"
             if self.tok.kind == ".":
                 self.take()
                 metric = self.expect("ident", "a metric name after '.'").text
@@ -703,7 +717,7 @@ class _Parser:
                 self.take()
                 index, pool = self.layers()
                 self.expect("]", "']'")
-            left = Operand(tok.text, metric, index, tok.col, pool)
+            left = Operand(name, metric, index, tok.col, pool, experiment)
             if self.tok.kind in ("-", "/"):
                 op_tok = self.take()
                 right = self.term()
@@ -759,6 +773,11 @@ def walk(node: Node) -> Iterator[Node]:
 
 def comparisons(node: Node) -> list[Compare]:
     return [n for n in walk(node) if isinstance(n, Compare)]
+
+
+def experiments(node: Node) -> list[str]:
+    """The other experiments the expression reads (`exp:label` operands), in order."""
+    return list(dict.fromkeys(op.experiment for op in operands(node) if op.experiment))
 
 
 def predicates(node: Node) -> list[Predicate]:

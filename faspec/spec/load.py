@@ -833,7 +833,25 @@ class _Builder:
                 ok = False
         for op in E.operands(node):
             where = self.doc.where_in_scalar(eptr, op.col)
-            if op.method not in labels:
+            if op.experiment is not None:  # `exp:label`: a method of another experiment
+                other = exps.get(op.experiment)
+                if other is None:
+                    self.err(
+                        where,
+                        f"'{op.method}' names experiment '{op.experiment}', which does not exist",
+                        _choices_hint(op.experiment, exps, "experiments"),
+                    )
+                    ok = False
+                elif op.label not in [m.label for m in other.methods]:
+                    olabels = [m.label for m in other.methods]
+                    self.err(
+                        where,
+                        f"method '{op.label}' is not in experiment '{op.experiment}'",
+                        _closest(op.label, olabels)
+                        or f"experiment '{op.experiment}' has {', '.join(olabels)}",
+                    )
+                    ok = False
+            elif op.method not in labels:
                 hint = (
                     _closest(op.method, labels)
                     or f"experiment '{exp.name}' has {', '.join(labels)}"
