@@ -339,9 +339,19 @@ def _operand_term(t: E.Operand, cmp: E.Compare, pdata: dict[str, list[SeedRun]],
 
 
 def _log_entry(run: SeedRun, op: E.Operand, epoch: int) -> dict[str, Any]:
-    for entry in (run.result or {}).get("log") or []:
+    """The log entry of epoch N. A run that ended before N (a shorter profile) gives no
+    evidence either way: inconclusive; one that trained past N without logging it: error."""
+    log = (run.result or {}).get("log") or []
+    for entry in log:
         if entry.get("epoch") == epoch:
             return entry
+    last = max((e["epoch"] for e in log if isinstance(e.get("epoch"), int)), default=None)
+    if last is None or last < epoch:
+        raise Stop(
+            "inconclusive",
+            f"run {run.run_id} ({op.method}, seed {run.seed}) ended at epoch {last}, before "
+            f"epoch {epoch}: nothing to read there",
+        )
     raise Stop(
         "error", f"run {run.run_id} ({op.method}, seed {run.seed}) did not log epoch {epoch}"
     )

@@ -31,6 +31,7 @@ from faspec.check.base import (
     _final,
     _final_entry,
     _g,
+    _log_entry,
     _pick,
     degenerate_reference,
     is_cosine_metric,
@@ -138,10 +139,7 @@ def _label_metric(key: str, ctx: Ctx) -> tuple[str, str]:
 def _entry_at(run: SeedRun, epoch: int | None) -> dict[str, Any]:
     if epoch is None:
         return _final_entry(run)
-    for e in (run.result or {}).get("log") or []:
-        if e.get("epoch") == epoch:
-            return e
-    raise Stop("error", f"run {run.run_id} (seed {run.seed}) did not log epoch {epoch}")
+    return _log_entry(run, E.Operand("reported"), epoch)
 
 
 def _value(run: SeedRun, op: E.Operand, metric: str, epoch: int | None) -> float:
