@@ -318,3 +318,22 @@ def test_other_experiment_operands_are_checked_at_load(monkeypatch):
     with pytest.raises(SpecError) as e:
         load_text(head + "  - {id: x, in: a, expect: 'c:fa > dfa'}\n", "t.yaml")
     assert "experiment 'c', which does not exist" in str(e.value)
+
+
+def test_not_by_epoch_per_seed_is_the_exact_negation_throughout():
+    # C40's "Gamma 0.087-0.107 throughout": per seed, never outside the band at any epoch
+    inside = [[0.09, 0.1, 0.095]] * 4
+    outside = [[0.09, 0.1, 0.095]] * 2 + [[0.09, 0.12, 0.095]] + [[0.09, 0.1, 0.095]]
+    expect = "not (g.gamma < 0.087 by epoch 3) and not (g.gamma > 0.107 by epoch 3)"
+    v = decide(claim(expect, seeds="all"), one(g=logged("g", inside, "gamma")), Stats())
+    assert v.verdict == "pass"
+    v = decide(claim(expect, seeds="all"), one(g=logged("g", outside, "gamma")), Stats())
+    assert v.verdict == "fail" and "seed 123" in v.message
+    assert (
+        decide(
+            claim(expect + " for 2 of 3 seeds"), one(g=logged("g", outside, "gamma")), Stats()
+        ).verdict
+        == "pass"
+    )
+    # over seeds it would be a statement about every epoch: refused
+    assert decide(claim(expect), one(g=logged("g", inside, "gamma")), Stats()).verdict == "error"

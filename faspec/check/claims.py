@@ -205,8 +205,8 @@ def decide(
     """Decide one claim from its runs. Never raises for bad results: they become the verdict.
     `others`: the data of the other experiments its `exp:label` operands read, by name."""
     node = claim.expr if claim.expr is not None else E.parse(claim.expect)
-    try:
-        node = E.push_not(node)  # `not` is decided by testing the complement
+    try:  # `not` is decided by testing the complement
+        node = E.push_not(node, per_seed=claim.seeds is not None)
     except E.ExprError as e:
         return Verdict(claim.id, "error", claim.expect, e.message, {"points": []})
     ctx = Ctx(claim, stats, stats.alpha, stats.test == "student", _parse_seeds(claim.seeds))

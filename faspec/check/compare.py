@@ -281,6 +281,8 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
                 first_epoch=first,
                 holds=first is not None and abs(first - cmp.first_epoch) <= cmp.tolerance,
             )
+        if cmp.negated:  # `not (... by epoch N)` per seed: the exact negation for this seed
+            row["holds"] = not row["holds"]
         if epochs:
             shown_at = row["epoch"] if row["epoch"] is not None else epochs[-1]
             vals = [t.const if t.const is not None else t.epochs[seed][shown_at] for t in terms]

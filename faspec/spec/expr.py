@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 KEYWORDS = frozenset({"and", "or", "not", "by", "epoch", "is", "fires", "never"})
 PREDICATE_WORDS = ("is", "fires", "never")  # a label followed by one of these is a predicate
@@ -153,6 +153,7 @@ class Compare:
     at_epoch: int | None = None  # `at epoch N`: values read at logged epoch N exactly
     first_epoch: int | None = None  # `first at epoch N [± k]`: per seed, first epoch it holds
     tolerance: int = 0  # the k of `± k`
+    negated: bool = False  # per seed: `not (chain by epoch N)`, the exact negation per seed
 
     @property
     def epoch_text(self) -> str:
@@ -169,6 +170,8 @@ class Compare:
         return [(self.operands[i], op, self.operands[i + 1]) for i, op in enumerate(self.ops)]
 
     def __str__(self) -> str:
+        if self.negated:
+            return f"not ({replace(self, negated=False)})"
         if len(self.ops) == 1 and self.ops[0].startswith("!"):  # a complement made by push_not
             inner = Compare(self.operands, (self.ops[0][1:],), self.by_epoch)
             return f"not ({inner})"
@@ -820,14 +823,16 @@ COMPLEMENT = {
 COMPLEMENT_WITH_MARGIN = {">=": "!>=", "<=": "!<="}
 
 
-def push_not(node: Node, margins: bool = True) -> Node:
+def push_not(node: Node, margins: bool = True, per_seed: bool = False) -> Node:
     """The expression with every `not` moved onto comparisons and replaced by the complement.
 
     `not (a > b)` becomes the link `a <= b` (tested as such, never by flipping the verdict of
     `a > b`); `not (x and y)` is `not x or not y`, `not (x or y)` is `not x and not y`; a chain
     `not (a > b > c)` is `not (a > b) or not (b > c)`. A `not` over a predicate-only part stays:
-    predicates are exact booleans per seed. `not` over `by epoch N` is an ExprError (its
-    complement would be a statement about every epoch, which the language does not test).
+    predicates are exact booleans per seed. `not` over `by epoch N` / `first at epoch N`:
+    decided per seed (`per_seed`, or `... for K of N seeds` on top) it is the exact negation
+    for each seed (`not (x < lo by epoch 100)`: x never fell below lo, every epoch through 100);
+    over seeds it is an ExprError (a statement about every epoch, which no test here makes).
     Recursive, bounded by the parser's nesting limit (MAX_DEPTH).
     """
 
@@ -841,6 +846,8 @@ def push_not(node: Node, margins: bool = True) -> Node:
         if isinstance(n, Or):
             return And(tuple(neg(i) for i in n.items), n.col)
         assert isinstance(n, Compare)
+        if n.epoch_text and n.at_epoch is None and per_seed:
+            return replace(n, negated=not n.negated)
         if n.epoch_text and n.at_epoch is None:
             raise ExprError(
                 n.col,
@@ -865,5 +872,6 @@ def push_not(node: Node, margins: bool = True) -> Node:
         return n
 
     if isinstance(node, ForSeeds):
+        per_seed = True
         return ForSeeds(pos(node.item), node.k, node.n, node.exact, node.col)
     return pos(node)

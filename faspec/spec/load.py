@@ -815,7 +815,8 @@ class _Builder:
         eptr = _ptr(cptr, "expect")
         try:
             node = E.parse(raw["expect"])
-            E.push_not(node)  # `not` over `by epoch N` has no complement: located here
+            # `not` over `by epoch N` over seeds has no complement: located here
+            E.push_not(node, per_seed=raw.get("seeds") is not None)
         except E.ExprError as e:
             self.err(self.doc.where_in_scalar(eptr, e.col), f"bad claim expression: {e.message}")
             return None
