@@ -143,6 +143,12 @@ def _entry_at(run: SeedRun, epoch: int | None) -> dict[str, Any]:
 
 
 def _value(run: SeedRun, op: E.Operand, metric: str, epoch: int | None) -> float:
+    """The value a reported number is compared with; a first-firing epoch that is null (the
+    diagnostic never fired) is infinite: later than any printed epoch, so it disagrees."""
+    if metric.startswith("first_fire_"):
+        entry = _entry_at(run, epoch)
+        if entry.get(metric) is None and metric in entry:
+            return math.inf
     if epoch is None:
         return _final(run, op, metric)
     entry = _entry_at(run, epoch)
@@ -222,6 +228,8 @@ def _count_below(
 
 
 def _measured(raw: list[float]) -> dict[str, Any]:
+    if not all(math.isfinite(x) for x in raw):  # a never-fired first epoch (inf): no mean
+        return {"mean": None, "std": None, "n": len(raw), "values": raw}
     mean, std = S.mean_std(raw)
     std0 = float(np.std(raw, ddof=0))
     return {"mean": mean, "std": std, "std_ddof0": std0, "n": len(raw), "values": raw}
