@@ -1,61 +1,29 @@
 """Deciding claims: a claim's expression x the runs of its points -> a Verdict with statistics.
 
-The semantics are those of DESIGN.md's table; this module is where they are made exact. Every
-verdict carries the rule applied (a sentence), a one-line message and the numbers behind it,
-so a reader can re-check a verdict without trusting this code.
+The README's "How a claim is decided" is the table of rules; the modules of faspec.check make
+them exact. Every verdict carries the rule applied (a sentence), a one-line message, the
+numbers behind it and its p-value, so a reader can re-check it without trusting this code.
 
-Over seeds (default), for each link `a op b` of a chain (values on log10 for log-scale metrics):
+* check/links.py: one link `a op b` over seeds (t-test, non-inferiority, TOST, `>>` gap; the
+  complements `not` produces) or per seed; the rule as a sentence.
+* check/compare.py: a chain over the runs of a point: final, `at epoch N`, `by epoch N` (the
+  first epoch that passes after Holm's correction over the epochs tried), `first at epoch N ± k`
+  (per seed), differences and ratios of two seed samples, seeds x layers pooled, per seed with
+  `seeds: k/n` or `for [exactly] K of N seeds`; cosine-type values read where ‖g_L‖ is below the
+  protocol floor make it inconclusive (unless `reference: allow_degenerate`).
+* check/protocol_claims.py: protocol predicates, booleans per run from its protocol block.
+* check/reported.py: `reported:` numbers: agree (rounding or TOST), disagree (a difference
+  shown), or cannot tell (inconclusive).
+* check/family.py: the correction over a spec's tested claims (Holm by default).
 
-* `a > b` / `a < b`: the means go the claimed way and a one-sided t-test (Welch by default;
-  one-sample against a constant) gives p < alpha -> pass; means the claimed way but p >= alpha,
-  or a group with n < 2 -> inconclusive (with a rough count of seeds that would decide it);
-  means the other way (or equal) -> fail, whatever n is: the observed estimate contradicts it.
-* `a >> b` / `a << b`: as `>`, and the gap between the means must reach the metric's `much`
-  (for log-scale metrics: the ratio of geometric means must reach `much_ratio`); a smaller gap
-  -> fail.
-* `a >= b` / `a <= b`: non-inferiority: mean(a) - mean(b) > -close, one-sided test (margin 0
-  when the metric has no close margin, which makes it the same test as `>`).
-* `a ~= b`: equivalence within `close` (`close_ratio` on log scale): |diff| >= close -> fail;
-  TOST p < alpha -> pass; otherwise inconclusive.
-
-Per seed (`seeds: all` or `seeds: k/n`): operands are paired by seed value; a chain holds for a
-seed when every link holds for it (`>` strictly, `>=` literally, `>>` with the gap,
-`~=` as |a_s - b_s| <= close); the claim passes if it holds for every (or at least k) seeds,
-and fails otherwise. There is no inconclusive in this mode.
-
-`by epoch N`: values come from `result["log"]` instead of `result["final"]`. Over seeds, the
-chain is decided at each epoch <= N that every involved run logged, and passes at the first
-epoch where it passes (no correction for trying several epochs: keep N tight). Per seed, each
-seed may hold at its own epoch. The first epoch where it held is recorded.
-
-Protocol predicates (`dfa is walked_back`, `bp is trustworthy`, `dfa fires a+b by epoch 5`,
-`dfa fires b first at epoch 4`, `bp never fires`, `bp never fires c`): each is a boolean per run,
-read from what the run recorded in `result["protocol"]` under the thresholds it was trained
-with (the spec's `protocol:`, which is part of the run config): `fired` and `first_epoch` per
-diagnostic. (a), (b) fire for the run when they fire at any logged epoch; (c) is judged where
-its window says (the final logged epoch by default). (d), which one run cannot decide, is
-decided here against the frozen-blocks run of the same point and seed (label
-`claim.baseline`, which the plan adds when the experiment lists none): it fires when the run's
-final test_acc < the frozen run's final test_acc + margin_pp/100; its first epoch is the first
-logged epoch at which the run's test_acc was below that bar (reported only when (d) fires, like
-(c)'s in the final window; at epoch 0 a run is usually below it, so `fires d first at epoch N`
-is rarely informative). A run is walked back when any diagnostic of its set fires, else
-trustworthy. `fires D` holds when every diagnostic of D fires; `... by epoch N` when each also
-first fired at a logged epoch <= N; `fires D first at epoch N` when each first fired exactly
-at N; `never fires [D] [by epoch N]` when none of D (default: the set) fires (by N). A
-predicate-only (sub)expression is evaluated per seed with and/or/not (runs of different labels
-paired by seed value) and must hold on every seed, or at least k with `seeds: k/n`, in either
-mode; mixed with comparisons, it is one part of the tree like a comparison. A diagnostic that
-a run could not judge (its value null) makes the claim an error; a missing frozen run makes it
-unsourced, naming it. The numbers hold, per seed and method, the fired diagnostics, their first
-epochs, the verdict and the deciding values (growth_max, g_norm_min, stability, test_acc vs
-frozen_acc).
-
-Combining: `and` takes the worst verdict (error > unsourced > fail > inconclusive > pass);
-`or` passes if any part passes, else takes error > unsourced > inconclusive > fail (a failed
-part cannot make `or` fail while another part is undecided); `not` swaps pass and fail and
-keeps inconclusive, error and unsourced. `for_each` decides each value of the axis and combines
-them with `and`. Reported numbers that disagree with the measurements make the claim fail.
+This module walks the expression: `not` is first pushed onto the comparisons as their
+complements (faspec.spec.expr.push_not: `not (a > b)` is tested as `a <= b`, never by flipping
+a verdict); `and` takes the worst verdict (error > unsourced > fail > inconclusive > pass) and
+the largest p (every part must hold); `or` passes if any part passes (the smallest p of the
+passing parts), else takes error > unsourced > inconclusive > fail. `for_each` decides each
+value of the axis and combines them with `and`; `exp:label` operands read another experiment
+at its point matching the claim's `at:`. A `reported:` number that disagrees makes the claim
+fail, one that cannot be told makes a pass inconclusive.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Precedence, loosest first: `or`, `and`, `not`, then a comparison chain or a pred
 `a > b > c` is a chain (every link must hold), as in Python. `by epoch N` belongs to the whole
 chain before it.
 
-Predicates state the paper's diagnostic protocol (DOMAIN.md §3; docs/metrics.md) about one
+Predicates state the paper's diagnostic protocol (docs/metrics.md) about one
 method label; they are true or false per seed (faspec.check.claims decides them):
 
 * `dfa is walked_back` / `bp is trustworthy`: some / no diagnostic of the spec's protocol set
