@@ -143,7 +143,9 @@ def shape_of(claim: dict[str, Any]) -> Shape:
         if comp.by_epoch is not None:
             sh.by_epoch = comp.by_epoch if sh.by_epoch is None else max(sh.by_epoch, comp.by_epoch)
         metrics = []
-        for t in comp.operands:
+        # a difference or ratio term (`fa - frozen`) plots both of its operands
+        terms = [x for y in comp.operands for x in getattr(y, "left", None) and (y.left, y.right) or (y,)]
+        for t in terms:
             if isinstance(t, Const):
                 continue
             op = Operand(t.method, t.metric_or(default_metric), t.index)
