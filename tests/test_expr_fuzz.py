@@ -18,6 +18,9 @@ WORDS = [
     "walked", "back", "a", "b", "c", "d", "D1", "d2", "a+b", ">", "<", ">=", "<=", ">>", "<<",
     "~=", "=", "!=", "(", ")", "[", "]", ".", "+", "-", "0", "3", "-3", ".5", "1e-7", "1e999",
     "99999999999999999999999", "9" * 5000, "nan", "inf", "\n", "\t", "±", "é", "∞", "'", '"',
+    ":", "*", "/", "+-", "for", "exactly", "least", "of", "seeds", "pen:fa", "x.cos_layers[1:]",
+    "x.cos_layers[*]", "fa - frozen", "sb.nudge / cb.nudge", "at epoch 3", "first at epoch 4 ± 1",
+    "for 2 of 3 seeds",
 ]  # fmt: skip
 
 token_soup = st.lists(st.sampled_from(WORDS), max_size=40).map(" ".join)
