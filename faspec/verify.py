@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
-from faspec.check.family import correct
+from faspec.check.family import correct_specs
 from faspec.execute.base import Event, Executor, Job
 from faspec.plan import Plan, canonical_json
 from faspec.spec.model import Spec
@@ -198,6 +198,6 @@ def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutc
                     per_exp[name] = claim_data(plan, store, spec, name)
             others = {name: per_exp[name] for name in needed[1:]}
             verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats, others))
-        correct(verdicts, spec.stats.correction, spec.stats.alpha)  # many claims, one paper
         outcomes.append(SpecOutcome(spec, verdicts))
+    correct_specs([(oc.spec.stats, oc.verdicts) for oc in outcomes])  # many claims, one paper
     return outcomes

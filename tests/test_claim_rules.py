@@ -288,3 +288,23 @@ def test_degenerate_reference_marks_reported_values():
     c.reference = "valid"
     v = decide(c, data, Stats())
     assert v.verdict == "inconclusive" and v.reported[0]["status"] == "inconclusive"
+
+
+def test_a_run_of_several_specs_can_be_one_family():
+    from faspec.check.family import correct_specs
+
+    b = [0.30, 0.31, 0.32]
+    border = one(a=runs("a", [0.32, 0.335, 0.34]), b=runs("b", b))  # p ~ 0.030
+    strong = one(a=runs("a", [0.40, 0.41, 0.42]), b=runs("b", b))
+    # two specs of one claim each: alone, each family has one member and the borderline passes
+    alone = [[decide(claim("a > b"), border, Stats())], [decide(claim("a > b"), strong, Stats())]]
+    correct_specs([(Stats(), alone[0]), (Stats(), alone[1])])
+    assert alone[0][0].verdict == "pass" and alone[0][0].family["size"] == 1
+    # `family: run`: one family of two
+    # two borderline claims (p ~ 0.03 each): Holm's first level, alpha / 2, stops at once
+    pooled = [[decide(claim("a > b"), border, Stats())], [decide(claim("a > b"), border, Stats())]]
+    run = Stats(family="run")
+    correct_specs([(run, pooled[0]), (Stats(family="run", correction="bh"), pooled[1])])
+    assert pooled[0][0].family["size"] == 2 and pooled[0][0].family["method"] == "holm"
+    assert pooled[0][0].verdict == "inconclusive" and pooled[0][0].family["scope"] == "run"
+    assert pooled[1][0].verdict == "inconclusive"

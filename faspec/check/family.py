@@ -11,8 +11,11 @@ in it. `stats: {correction: ...}` picks the procedure:
 * `bh`: Benjamini-Hochberg, the false discovery rate at alpha (assumes positive dependence);
 * `none`: each claim at alpha alone.
 
-A pass whose p does not survive the correction becomes `inconclusive`, naming the family size
-and the corrected threshold. Every verdict records `family`: method, size, alpha, its
+`stats: {family: spec}` (the default) makes each spec its own family; `family: run` pools the
+tested claims of every spec of one `faspec verify` run that says so into one family (a paper
+split over several specs is still one paper), corrected with the strictest correction and
+alpha among them (holm over bh over none). A pass whose p does not survive the correction
+becomes `inconclusive`, naming the family size and the corrected threshold. Every verdict records `family`: method, size, alpha, its
 threshold and adjusted p (those outside the family record the size and why they are outside).
 """
 
@@ -23,6 +26,7 @@ from typing import Any
 
 from faspec.check import stats as S
 from faspec.check.base import Verdict
+from faspec.spec.model import Stats
 
 CORRECTIONS = ("holm", "bh", "none")
 DEFAULT_CORRECTION = "holm"
@@ -82,3 +86,23 @@ def correct(verdicts: Sequence[Verdict], method: str, alpha: float) -> dict[str,
         "alpha": alpha,
         "smallest_threshold": min(thresholds) if thresholds else alpha,
     }
+
+
+def correct_specs(decided: Sequence[tuple[Stats, Sequence[Verdict]]]) -> None:
+    """Correct the verdicts of a run of several specs: each spec alone (`family: spec`), and
+    the specs with `family: run` pooled into one family."""
+    pooled: list[Verdict] = []
+    methods: list[str] = []
+    alphas: list[float] = []
+    for stats, verdicts in decided:
+        if stats.family == "run":
+            pooled += verdicts
+            methods.append(stats.correction)
+            alphas.append(stats.alpha)
+        else:
+            correct(verdicts, stats.correction, stats.alpha)
+    if pooled:
+        method = next(m for m in CORRECTIONS if m in methods)  # the strictest asked for
+        correct(pooled, method, min(alphas))
+        for v in pooled:
+            v.family["scope"] = "run"

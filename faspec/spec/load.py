@@ -615,6 +615,7 @@ class _Builder:
             else DEFAULT_ALPHA,
             test=str(raw.get("test", DEFAULT_TEST)),
             correction=str(raw.get("correction", DEFAULT_CORRECTION)),
+            family=str(raw.get("family", "spec")),
             metrics=metrics,
         )
 

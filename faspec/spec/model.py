@@ -152,6 +152,9 @@ class Stats:
     alpha: float = DEFAULT_ALPHA
     test: str = DEFAULT_TEST  # "welch" or "student"
     correction: str = DEFAULT_CORRECTION  # "holm", "bh" or "none", over the spec's claims
+    family: str = (
+        "spec"  # "spec": the spec's claims; "run": every `family: run` spec verified together
+    )
     metrics: dict[str, MetricStats] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricStats:
