@@ -15,6 +15,15 @@ from typing import Any
 import numpy as np
 
 from faspec.check import stats as S
+from faspec.check.reference import (  # noqa: F401 - used here and re-exported
+    _final_entry as _final_entry,
+)
+from faspec.check.reference import (
+    degenerate_reference as degenerate_reference,
+)
+from faspec.check.reference import (
+    is_cosine_metric as is_cosine_metric,
+)
 from faspec.spec import expr as E
 from faspec.spec.model import Claim, MetricStats, Stats
 
@@ -388,66 +397,6 @@ def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx
                 )
             term.values[seed] = a - b if t.op == "-" else a / b
     return term
-
-
-# Metrics measured against the BP reference gradient g_L: meaningless when ‖g_L‖ is below the
-# protocol floor (docs/metrics.md, "Degenerate reference").
-COSINE_METRICS = frozenset(
-    {"cos_layers", "deep_cos", "gamma", "rho", "nudge", "rho_layers", "nudge_layers"}
-)
-
-
-def is_cosine_metric(metric: str) -> bool:
-    """A cosine-type metric: cos_layers, deep_cos, gamma, rho, nudge (and per-layer), null_*."""
-    return metric in COSINE_METRICS or (metric.startswith("null_") and metric != "null_draws")
-
-
-def _final_entry(run: SeedRun) -> dict[str, Any]:
-    """The log entry a final value is read at (its epoch and g_norm): `final`, else the last log."""
-    res = run.result or {}
-    final = dict(res.get("final") or {})
-    log = res.get("log") or []
-    if log:
-        final = {**log[-1], **final}
-    return final
-
-
-def degenerate_reference(run: SeedRun, entry: dict[str, Any]) -> dict[str, Any] | None:
-    """{run, seed, epoch, g_norm, floor} when the BP reference was degenerate at this log entry:
-    its `ref_degenerate` flag, else g_norm below the run's protocol floor (g_floor)."""
-    res = run.result or {}
-    thresholds = (
-        ((res.get("protocol") or {}).get("thresholds") or {})
-        if isinstance(res.get("protocol"), dict)
-        else {}
-    )
-    floor = thresholds.get("g_floor")
-    if not _number(floor):
-        floor = _protocol_floor()
-    g = entry.get("g_norm")
-    flag = entry.get("ref_degenerate")
-    dead = bool(flag) if _number(flag) else (_number(g) and g < floor)
-    if not dead:
-        return None
-    return {
-        "run": run.run_id,
-        "seed": run.seed,
-        "epoch": entry.get("epoch"),
-        "g_norm": g,
-        "floor": floor,
-    }
-
-
-def _number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _protocol_floor() -> float:
-    """The protocol's default g_floor; faspec.train.protocol is pure Python, imported late
-    because importing faspec.train imports torch."""
-    from faspec.train import protocol
-
-    return float(protocol.defaults()["g_floor"])
 
 
 def _summary(term: Term, raw: list[float]) -> dict[str, Any]:

@@ -127,13 +127,21 @@ from faspec.spec.expr_ast import (
 from faspec.spec.expr_ast import (
     walk as walk,
 )
+from faspec.spec.expr_predicates import (
+    DIAGNOSTIC_NAMES as DIAGNOSTIC_NAMES,
+)
+from faspec.spec.expr_predicates import (
+    DIAGNOSTICS_HELP as DIAGNOSTICS_HELP,
+)
+from faspec.spec.expr_predicates import (
+    PREDICATE_KINDS as PREDICATE_KINDS,
+)
+from faspec.spec.expr_predicates import (
+    PredicateGrammar,
+)
 
 KEYWORDS = frozenset({"and", "or", "not", "by", "epoch", "is", "fires", "never"})
 PREDICATE_WORDS = ("is", "fires", "never")  # a label followed by one of these is a predicate
-# how a diagnostic may be written -> its letter (the public protocol's D1/D2/D3 = a/b/d)
-DIAGNOSTIC_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "d1": "a", "d2": "b", "d3": "d"}
-DIAGNOSTICS_HELP = "a, b, c, d (paper set) or D1, D2, D3 (public set: a, b, d), joined by '+'"
-PREDICATE_KINDS = ("trustworthy", "walked_back", "fires", "never", "first")
 RELOPS = (">=", "<=", ">>", "<<", "~=", ">", "<")  # longest first for the tokenizer
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # possessive quantifiers: a long run of digits never backtracks
@@ -213,7 +221,7 @@ def _number_may_start(tokens: list[Token]) -> bool:
     return not tokens or tokens[-1].kind in ("op", "(", "kw")
 
 
-class _Parser:
+class _Parser(PredicateGrammar):
     def __init__(self, text: str) -> None:
         if len(text) > MAX_LENGTH:
             raise ExprError(MAX_LENGTH, f"the expression is longer than {MAX_LENGTH} characters")
@@ -361,108 +369,6 @@ class _Parser:
 
     def at_word(self, word: str) -> bool:
         return self.tok.kind == "ident" and self.tok.text == word
-
-    def diagnostics(self, after: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """`DIAG ("+" DIAG)*` -> (letters, as written)."""
-        letters: list[str] = []
-        written: list[str] = []
-        while True:
-            tok = self.tok
-            if tok.kind != "ident":
-                raise ExprError(
-                    tok.col,
-                    f"expected a diagnostic after {after!r} ({DIAGNOSTICS_HELP}), "
-                    f"found {_describe(tok)}",
-                )
-            letter = _diagnostic(tok.text)
-            if letter is None:
-                hint = " (join several with '+', e.g. a+b)" if "-" in tok.text else ""
-                raise ExprError(
-                    tok.col,
-                    f"unknown diagnostic {tok.text!r}; diagnostics are {DIAGNOSTICS_HELP}{hint}",
-                )
-            if letter in letters:
-                raise ExprError(
-                    tok.col,
-                    f"diagnostic {letter} is named twice"
-                    + (f" ({tok.text!r} is {letter})" if tok.text != letter else ""),
-                )
-            self.take()
-            letters.append(letter)
-            written.append(tok.text)
-            if self.tok.kind != "+":
-                return tuple(letters), tuple(written)
-            after = "+"
-            self.take()
-
-    def predicate(self) -> Predicate:
-        """`M is trustworthy|walked_back`, `M fires D [by epoch N | first at epoch N]`,
-        `M never fires [D] [by epoch N]`."""
-        label = self.take()
-        word = self.take()
-        col = label.col
-        method = label.text
-        if word.text == "is":
-            tok = self.tok
-            text = tok.text if tok.kind == "ident" else ""
-            if text == "trustworthy":
-                self.take()
-                node = Predicate(method, "trustworthy", col=col)
-            elif text in ("walked_back", "walked-back"):
-                self.take()
-                node = Predicate(method, "walked_back", col=col)
-            elif text == "walked" and self.peek.kind == "ident" and self.peek.text == "back":
-                self.take()
-                self.take()
-                node = Predicate(method, "walked_back", col=col)
-            else:
-                raise ExprError(
-                    tok.col,
-                    f"expected 'trustworthy' or 'walked_back' after 'is', found {_describe(tok)}",
-                )
-        elif word.text == "never":
-            if not self.at_kw("fires"):
-                raise ExprError(
-                    self.tok.col, f"expected 'fires' after 'never', found {_describe(self.tok)}"
-                )
-            self.take()
-            letters: tuple[str, ...] = ()
-            written: tuple[str, ...] = ()
-            if self.tok.kind == "ident" and not self.at_word("first"):
-                letters, written = self.diagnostics("fires")
-            if self.at_word("first"):
-                raise ExprError(
-                    self.tok.col,
-                    "'first at epoch N' goes with 'fires' (e.g. 'dfa fires a first at epoch 8')",
-                )
-            node = Predicate(method, "never", letters, self.by_epoch(), col, written)
-        else:  # fires
-            letters, written = self.diagnostics("fires")
-            if self.at_word("first"):
-                self.take()
-                if not self.at_word("at"):
-                    raise ExprError(
-                        self.tok.col,
-                        f"expected 'at epoch N' after 'first', found {_describe(self.tok)}",
-                    )
-                self.take()
-                if not self.at_kw("epoch"):
-                    raise ExprError(
-                        self.tok.col,
-                        f"expected 'epoch' after 'first at', found {_describe(self.tok)}",
-                    )
-                self.take()
-                epoch = self.epoch_number()
-                node = Predicate(method, "first", letters, epoch, col, written, self.tolerance())
-            else:
-                node = Predicate(method, "fires", letters, self.by_epoch(), col, written)
-        if self.tok.kind == "op":
-            raise ExprError(
-                self.tok.col,
-                f"'{node}' is true or false per seed and cannot be compared with "
-                f"{self.tok.text!r}; combine predicates with and/or/not",
-            )
-        return node
 
     def comparison(self) -> Node:
         col = self.tok.col
@@ -617,13 +523,6 @@ def _small_int(tok: Token, what: str) -> int:
             tok.col, f"{what} must be below {10**MAX_INT_DIGITS:,}, got {len(digits)} digits"
         )
     return int(digits)
-
-
-def _diagnostic(name: str) -> str | None:
-    """The letter a diagnostic name stands for: a, b, c, d as written; D1, D2, D3 in any case."""
-    if len(name) == 1:
-        return name if name in DIAGNOSTICS else None
-    return DIAGNOSTIC_NAMES.get(name.lower())
 
 
 def _describe(tok: Token) -> str:
