@@ -468,11 +468,15 @@ def test_reported_coarse_digits_widen_the_margin():
     assert v.verdict == "pass" and v.reported[0]["outcome"] == "agrees"
 
 
-def test_reported_single_seed_off_the_digits_is_cannot_tell():
-    c = claim("fa > dfa", reported={"fa": Reported(0.45, text="0.45", decimals=2)})
-    v = decide(c, one(fa=runs("fa", [0.40]), dfa=runs("dfa", [0.30])), Stats())
-    assert v.reported[0]["status"] == "inconclusive"
-    assert "2 seeds" in v.reported[0]["reason"]
+def test_reported_single_run_is_judged_by_the_margin():
+    # one run has no spread: within the margin (close 0.01) agrees, outside disagrees
+    data = one(fa=runs("fa", [0.40]), dfa=runs("dfa", [0.30]))
+    c = claim("fa > dfa", seeds="all", reported={"fa": Reported(0.405, text="0.405", decimals=3)})
+    assert decide(c, data, Stats()).reported[0]["status"] == "agree"
+    c = claim("fa > dfa", seeds="all", reported={"fa": Reported(0.45, text="0.45", decimals=2)})
+    v = decide(c, data, Stats())
+    assert v.reported[0]["status"] == "mismatch" and v.verdict == "fail"
+    assert "no spread to test" in v.reported[0]["test"]
 
 
 def test_reported_seed_count_must_match():

@@ -12,7 +12,10 @@ Three outcomes, never "agrees" for want of evidence (statuses `agree`, `mismatch
   two-sided test against the printed number gives p < alpha; or the paper's n differs from the
   seeds measured; or the printed std is the ddof=0 std.
 * **inconclusive** (cannot tell): neither, with the seeds that would decide it at the observed
-  effect (too few seeds for a test, or p >= alpha either way).
+  effect (p >= alpha either way).
+
+One run (n = 1, a single-seed experiment) has no spread to test: like a per-seed value, it
+agrees within the reproduction margin and disagrees outside it.
 """
 
 from __future__ import annotations
@@ -284,6 +287,16 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
     if margin <= 0:
         out["outcome"] = "cannot tell"
         return _status(out, reasons, "inconclusive", f"{metric} has no close margin")
+    if n == 1:  # one run: no spread to test; as a per-seed value, the margin is the whole rule
+        out["test"] = f"one run: within the reproduction margin {conf} (no spread to test)"
+        if abs(d) <= margin:
+            out["outcome"] = "agrees"
+            return _status(out, reasons, "agree", "")
+        out["outcome"] = "disagrees"
+        what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
+        return _status(
+            out, reasons, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
+        )
     two_sample = rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2
     if two_sample:
         sd_rep = rep.std if not log else None
