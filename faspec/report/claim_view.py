@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faspec.report.common import fmt
-from faspec.spec.expr import Const, ExprError, comparisons, parse
+from faspec.spec.expr import Arith, Const, ExprError, comparisons, parse
 
 # Protocol thresholds drawn on curves of these metrics (docs/paper.md, protocol (a) and (b)):
 # per-block growth above 50x, a gradient at h_L below 1e-7.
@@ -72,7 +72,9 @@ def shape_of(claim: dict[str, Any]) -> Shape:
         if comp.by_epoch is not None:
             sh.by_epoch = comp.by_epoch if sh.by_epoch is None else max(sh.by_epoch, comp.by_epoch)
         metrics = []
-        for t in comp.operands:
+        # a difference or ratio term (`fa - frozen`) plots both of its operands
+        terms = [x for t in comp.operands for x in ((t.left, t.right) if isinstance(t, Arith) else (t,))]
+        for t in terms:
             if isinstance(t, Const):
                 continue
             op = Operand(t.method, t.metric_or(default_metric), t.index)

@@ -14,6 +14,7 @@ sweeps, margins).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 import math
@@ -29,6 +30,7 @@ from faspec.spec.errors import closest as _closest
 from faspec.spec.errors import raise_all as _raise
 from faspec.spec.model import (
     DEFAULT_ALPHA,
+    DEFAULT_CORRECTION,
     DEFAULT_METRIC_STATS,
     DEFAULT_TEST,
     Claim,
@@ -46,6 +48,7 @@ from faspec.spec.yamlpos import MAX_BYTES, MAX_NODES, PROFILE_KEYS
 from faspec.spec.yamlpos import Doc as _Doc
 from faspec.spec.yamlpos import deep_merge as _deep_merge
 from faspec.spec.yamlpos import ptr as _ptr
+from faspec.spec.reported import parse_key, parse_reported, read_reported  # noqa: F401
 
 __all__ = [
     "DEFAULT_METRIC_STATS",
@@ -120,65 +123,6 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     d[parts[-1]] = copy.deepcopy(value)
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_REPORTED_RE = re.compile(
-    rf"^\s*(?P<mean>{_NUM})\s*(?:(?:±|\+-|\+/-)\s*(?P<std>{_NUM}))?\s*"
-    r"(?:\(\s*n\s*=\s*(?P<n>\d+)\s*\))?\s*$"
-)
-
-
-def _decimals(text: str) -> int | None:
-    """Decimal places a number was printed with (`0.401` -> 3, `4.0e-3` -> 4), None if unknown."""
-    m = re.fullmatch(r"\s*[-+]?(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?\s*", text)
-    if not m or not (m.group(1) or m.group(2)):
-        return None
-    places = len(m.group(2) or "")
-    return places - int(m.group(3) or 0)
-
-
-def parse_reported(value: Any, text: str | None = None, std_text: str | None = None) -> Reported:
-    """A printed value -> Reported; raises ValueError with a readable message on bad syntax."""
-    if isinstance(value, bool):
-        raise ValueError("a reported value must be a number, not a boolean")
-    if isinstance(value, int | float):
-        src = text if text is not None else repr(value)
-        return Reported(float(value), text=src, decimals=_decimals(src))
-    if isinstance(value, dict):
-        mean = value["mean"]
-        std = value.get("std")
-        n = value.get("n")
-        src = text if text is not None else str(mean)
-        std_src = std_text if std_text is not None else str(std)
-        shown = (
-            src
-            + (f" ± {std_src}" if std is not None else "")
-            + (f" (n={n})" if n is not None else "")
-        )
-        return Reported(
-            float(mean),
-            None if std is None else float(std),
-            n,
-            text=shown,
-            decimals=_decimals(src),
-            std_decimals=None if std_text is None else _decimals(std_text),
-        )
-    if isinstance(value, str):
-        m = _REPORTED_RE.match(value)
-        if not m:
-            raise ValueError(f"cannot read {value!r} as a reported value")
-        std = m.group("std")
-        n = m.group("n")
-        return Reported(
-            float(m.group("mean")),
-            None if std is None else float(std),
-            None if n is None else int(n),
-            text=value.strip(),
-            decimals=_decimals(m.group("mean")),
-            std_decimals=None if std is None else _decimals(std),
-        )
-    raise ValueError(f"cannot read {value!r} as a reported value")
-
-
 class _Builder:
     """Turns schema-valid data into a Spec, collecting every semantic error with its position."""
 
@@ -211,9 +155,24 @@ class _Builder:
                 continue
             base = metrics.get(name, MetricStats())
             metrics[name] = MetricStats(**{**base.to_dict(), **fields})
+        for key in ("alpha",):
+            if key in raw and not _finite(raw[key]):
+                self.err(self.at(_ptr("/stats", key)), f"stats: {key} must be a finite number")
+        for name, fields in (raw.get("metrics") or {}).items():
+            for key, value in fields.items():
+                if key != "scale" and not _finite(value):
+                    self.err(
+                        self.at(_ptr(_ptr("/stats/metrics", name), key)),
+                        f"stats: {name}.{key} must be a finite number, not {value!r}",
+                        "an infinite margin would silently turn the check off",
+                    )
         return Stats(
-            alpha=float(raw.get("alpha", DEFAULT_ALPHA)),
+            alpha=float(raw.get("alpha", DEFAULT_ALPHA))
+            if _finite(raw.get("alpha", 0.05))
+            else DEFAULT_ALPHA,
             test=str(raw.get("test", DEFAULT_TEST)),
+            correction=str(raw.get("correction", DEFAULT_CORRECTION)),
+            family=str(raw.get("family", "spec")),
             metrics=metrics,
         )
 
@@ -414,6 +373,8 @@ class _Builder:
         eptr = _ptr(cptr, "expect")
         try:
             node = E.parse(raw["expect"])
+            # `not` over `by epoch N` over seeds has no complement: located here
+            E.push_not(node, per_seed=raw.get("seeds") is not None)
         except E.ExprError as e:
             self.err(self.doc.where_in_scalar(eptr, e.col), f"bad claim expression: {e.message}")
             return None
@@ -431,7 +392,25 @@ class _Builder:
                 ok = False
         for op in E.operands(node):
             where = self.doc.where_in_scalar(eptr, op.col)
-            if op.method not in labels:
+            if op.experiment is not None:  # `exp:label`: a method of another experiment
+                other = exps.get(op.experiment)
+                if other is None:
+                    self.err(
+                        where,
+                        f"'{op.method}' names experiment '{op.experiment}', which does not exist",
+                        _choices_hint(op.experiment, exps, "experiments"),
+                    )
+                    ok = False
+                elif op.label not in [m.label for m in other.methods]:
+                    olabels = [m.label for m in other.methods]
+                    self.err(
+                        where,
+                        f"method '{op.label}' is not in experiment '{op.experiment}'",
+                        _closest(op.label, olabels)
+                        or f"experiment '{op.experiment}' has {', '.join(olabels)}",
+                    )
+                    ok = False
+            elif op.method not in labels:
                 hint = (
                     _closest(op.method, labels)
                     or f"experiment '{exp.name}' has {', '.join(labels)}"
@@ -455,7 +434,13 @@ class _Builder:
                     "per-layer metrics end in _layers, e.g. cos_layers[0]",
                 )
                 ok = False
-            if op.index is None and layered:
+            if op.pool is not None and not layered:
+                self.err(
+                    where,
+                    f"'{op.text(metric)}': {m} is a scalar metric; only per-layer metrics pool layers",
+                )
+                ok = False
+            if op.index is None and op.pool is None and layered:
                 self.err(
                     where,
                     f"'{op.text(metric)}' is a per-layer list; pick a layer",
@@ -465,6 +450,19 @@ class _Builder:
         if ok:
             self.check_links(node, metric, stats, eptr)
         seeds = raw.get("seeds")
+        if isinstance(node, E.ForSeeds):
+            if seeds is not None:
+                self.err(
+                    self.at(_ptr(cptr, "seeds"), key=True),
+                    f"the expression says 'for {node.k} of {node.n} seeds'; seeds: says it again",
+                    "keep one of them",
+                )
+            elif node.n != len(exp.seeds):
+                self.err(
+                    self.doc.where_in_scalar(eptr, node.col),
+                    f"'for {node.k} of {node.n} seeds' but experiment '{exp.name}' has "
+                    f"{len(exp.seeds)} seeds",
+                )
         if isinstance(seeds, str) and "/" in seeds:
             k, n = (int(x) for x in seeds.split("/"))
             sptr = _ptr(cptr, "seeds")
@@ -537,34 +535,19 @@ class _Builder:
             )
         for key, value in (raw.get("reported") or {}).items():
             kptr = _ptr(rptr, key)
-            label, _, rmetric = key.partition(".")
-            if label not in labels:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: method '{label}' is not in experiment '{exp.name}'",
-                    _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
-                )
-            if rmetric and rmetric not in self.metrics:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: unknown metric '{rmetric}'",
-                    _choices_hint(rmetric, self.metrics, "metrics"),
-                )
-            elif rmetric.endswith("_layers") or (not rmetric and metric.endswith("_layers")):
-                self.err(
-                    self.at(kptr, key=True),
-                    "reported: per-layer metrics cannot be reported as one number",
-                )
-            text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
-            std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
             try:
-                reported[key] = parse_reported(value, text, std_text)
+                rep = self.reported_entry(key, value, kptr, exp, labels, metric)
             except ValueError as e:
                 self.err(
                     self.at(kptr),
                     f"reported: {e}",
-                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401 or {mean: 0.401, std: 0.009, n: 3}',
+                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401, {mean: 0.401, std: '
+                    "0.009, n: 3}, a per-seed list [0.457, 0.444, 0.439], {min: .., max: ..} or "
+                    '{below: frozen, count: "2/3"}',
                 )
+                continue
+            if rep is not None:
+                reported[key] = rep
         return Claim(
             id=cid,
             expect=raw["expect"],
@@ -580,13 +563,74 @@ class _Builder:
             where=self.at(cptr),
             expect_where=self.at(eptr),
             baseline=baseline_label(exp),
+            reference=str(raw.get("reference", "valid")),
         )
+
+    def reported_entry(
+        self, key: str, value: Any, kptr: str, exp: Experiment, labels: list[str], metric: str
+    ) -> Reported | None:
+        """One `reported:` entry; key errors are reported here (None), value errors raised."""
+        try:
+            label, rmetric, index, _ = parse_key(key)
+        except ValueError as e:
+            self.err(self.at(kptr, key=True), f"reported: {e}")
+            return None
+        ok = True
+        if label not in labels:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: method '{label}' is not in experiment '{exp.name}'",
+                _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
+            )
+            ok = False
+        m = rmetric or metric
+        if rmetric and rmetric not in self.metrics:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: unknown metric '{rmetric}'",
+                _choices_hint(rmetric, self.metrics, "metrics"),
+            )
+            ok = False
+        elif m.endswith("_layers") and index is None:  # (a pooled [a:b] / [*] is a tuple)
+            self.err(
+                self.at(kptr, key=True),
+                "reported: a per-layer metric is reported per layer",
+                f"write {label}.{m}[0]",
+            )
+            ok = False
+        elif index is not None and not m.endswith("_layers"):  # a layer or a pooled range
+            self.err(self.at(kptr, key=True), f"reported: {m} is a scalar metric and has no layers")
+            ok = False
+        if isinstance(value, dict) and "below" in value and value["below"] not in labels:
+            self.err(
+                self.at(_ptr(kptr, "below")),
+                f"reported: below '{value['below']}', which is not in experiment '{exp.name}'",
+            )
+            ok = False
+        if isinstance(value, list) and len(value) != len(exp.seeds):
+            raise ValueError(
+                f"{len(value)} per-seed values for the {len(exp.seeds)} seeds of experiment "
+                f"'{exp.name}' ({exp.seeds})"
+            )
+        text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
+        std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
+        rep = read_reported(key, value, text, std_text)
+        if rep.count is not None and rep.count[1] != len(exp.seeds):
+            raise ValueError(
+                f"count {rep.count[0]}/{rep.count[1]} but experiment '{exp.name}' has "
+                f"{len(exp.seeds)} seeds"
+            )
+        return rep if ok else None
 
     def check_links(self, node: E.Node, metric: str, stats: Stats, eptr: str) -> None:
         """Margins exist where the relation needs them; constants make sense on the metric's scale."""
         for cmp in E.comparisons(node):
             for j, (left, op, right) in enumerate(cmp.links()):
                 where = self.doc.where_in_scalar(eptr, cmp.op_cols[j])
+                arith = next((t for t in (left, right) if isinstance(t, E.Arith)), None)
+                if arith is not None:
+                    self.check_arith(arith, op, cmp, metric, stats, eptr)
+                    continue
                 ops = [t for t in (left, right) if isinstance(t, E.Operand)]
                 if not ops:
                     self.err(
@@ -637,6 +681,47 @@ class _Builder:
                             self.doc.where_in_scalar(eptr, t.col), f"the constant {t} is not finite"
                         )
 
+    def check_arith(
+        self, t: E.Arith, op: str, cmp: E.Compare, metric: str, stats: Stats, eptr: str
+    ) -> None:
+        """`a - b` / `a / b`: one metric on both sides; a difference needs a linear metric (and
+        its margins for ~= >> <<); a ratio a positive constant; read at the end or at epoch N."""
+        where = self.doc.where_in_scalar(eptr, t.col)
+        names = [t.left.metric_or(metric), t.right.metric_or(metric)]
+        if names[0] != names[1]:
+            self.err(where, f"'{t}' combines {names[0]} with {names[1]}; use one metric")
+            return
+        ms = stats.metric(names[0])
+        if t.op == "-" and ms.scale == "log":
+            self.err(
+                where,
+                f"'{t}': {names[0]} is compared on a log scale; a difference of it means little",
+                f"write a ratio: {t.left} / {t.right}",
+            )
+            return
+        if t.op == "-" and op in ("~=", ">>", "<<"):
+            field_ = "close" if op == "~=" else "much"
+            if getattr(ms, field_) is None:
+                self.err(
+                    where,
+                    f"'{op}' on {names[0]}, which has no {field_} margin",
+                    f"set stats.metrics.{names[0]}.{field_}",
+                )
+        if cmp.by_epoch is not None or cmp.first_epoch is not None:
+            self.err(
+                where, f"'{t}' is read at the end of training or 'at epoch N', not {cmp.epoch_text}"
+            )
+        const = next((x for x in cmp.operands if isinstance(x, E.Const)), None)
+        if const is not None and not math.isfinite(const.value):
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col), f"the constant {const} is not finite"
+            )
+        elif const is not None and t.op == "/" and not const.value > 0:
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col),
+                f"a ratio is compared on a log10 scale; the constant {const} must be positive",
+            )
+
     def build(self) -> Spec:
         stats = self.stats()
         exps = {name: self.experiment(name, raw) for name, raw in self.data["experiments"].items()}
@@ -686,6 +771,11 @@ def baseline_label(exp: Experiment) -> str:
         label = f"{BASELINE_METHOD}_baseline" + (str(i) if i > 1 else "")
         i += 1
     return label
+
+
+def _finite(x: Any) -> bool:
+    """A real number that is neither NaN nor infinite (YAML reads `.nan` and `.inf` as floats)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _same(a: Any, b: Any) -> bool:
