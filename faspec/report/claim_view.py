@@ -73,7 +73,9 @@ def shape_of(claim: dict[str, Any]) -> Shape:
             sh.by_epoch = comp.by_epoch if sh.by_epoch is None else max(sh.by_epoch, comp.by_epoch)
         metrics = []
         # a difference or ratio term (`fa - frozen`) plots both of its operands
-        terms = [x for t in comp.operands for x in ((t.left, t.right) if isinstance(t, Arith) else (t,))]
+        terms = [
+            x for t in comp.operands for x in ((t.left, t.right) if isinstance(t, Arith) else (t,))
+        ]
         for t in terms:
             if isinstance(t, Const):
                 continue

@@ -14,11 +14,9 @@ sweeps, margins).
 
 from __future__ import annotations
 
-import bisect
 import copy
 import itertools
 import math
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -43,12 +41,12 @@ from faspec.spec.model import (
     Stats,
     Where,
 )
+from faspec.spec.reported import parse_key, parse_reported, read_reported  # noqa: F401
 from faspec.spec.validate import schema, schema_errors
 from faspec.spec.yamlpos import MAX_BYTES, MAX_NODES, PROFILE_KEYS
 from faspec.spec.yamlpos import Doc as _Doc
 from faspec.spec.yamlpos import deep_merge as _deep_merge
 from faspec.spec.yamlpos import ptr as _ptr
-from faspec.spec.reported import parse_key, parse_reported, read_reported  # noqa: F401
 
 __all__ = [
     "DEFAULT_METRIC_STATS",
