@@ -369,21 +369,40 @@ def credit_summaries(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Metrics a method reports about itself (`method.extra_metrics(model, x, y)`, optional): null
+# for every other method, so that every log entry has the same keys.
+METHOD_METRICS = ("ep_residual",)
+
+
+def method_diagnostics(p: Probe) -> dict[str, Any]:
+    """The method's own metrics on the evaluation batch (EP: its free phase's residual)."""
+    out: dict[str, Any] = dict.fromkeys(METHOD_METRICS)
+    extra = getattr(p.method, "extra_metrics", None)
+    if extra is not None:
+        out.update(extra(p.model, p.x, p.y))
+    return out
+
+
 DIAGNOSTICS: list[Callable[[Probe], dict[str, Any]]] = [
     layer_diagnostics,
     credit_diagnostics,
     stability_diagnostics,
     sparsity_diagnostics,
+    method_diagnostics,
 ]
 DERIVED: list[Callable[[dict[str, Any]], dict[str, Any]]] = [scalar_summaries, credit_summaries]
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, x: Tensor, y: Tensor, chunk: int) -> Tensor:
-    """Fraction of correct argmax predictions (a device scalar)."""
+def accuracy(
+    model: nn.Module, x: Tensor, y: Tensor, chunk: int, method: Method | None = None
+) -> Tensor:
+    """Fraction of correct argmax predictions (a device scalar). A method with its own
+    `predict(model, x) -> logits` (EP: the free equilibrium) predicts; else the model does."""
+    predict = getattr(method, "predict", None) or (lambda _m, xb: model(xb))
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for i in range(0, len(x), chunk):
-        correct += (model(x[i : i + chunk]).argmax(dim=-1) == y[i : i + chunk]).sum()
+        correct += (predict(model, x[i : i + chunk]).argmax(dim=-1) == y[i : i + chunk]).sum()
     return correct.double() / max(len(x), 1)
 
 
@@ -445,7 +464,7 @@ def epoch_entry(
     model.eval()
     try:
         raw: dict[str, Any] = {
-            "test_acc": accuracy(model, x_test, y_test, eval_batch),
+            "test_acc": accuracy(model, x_test, y_test, eval_batch, method),
             "train_loss": train_loss,
         }
         p = make_probe(
