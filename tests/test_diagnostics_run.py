@@ -51,10 +51,15 @@ def test_result_carries_every_metric_and_the_protocol(dfa_run) -> None:
     final = res["final"]
     assert set(final) == {k for k in per_epoch if not k.endswith("_layers")} | FINAL_ONLY
     assert final["null_draws"] == 3 and len(final["null_cos_layers"]) == 3
-    assert final["null_deep_cos_std"] > 0
+    assert final["null_deep_cos_std"] > 0 and final["null_deep_cos_draw_std"] > 0
+    # the paper's ± is the per-layer std over draws averaged over the deep layers
+    std_layers = final["null_cos_std_layers"]
+    assert final["null_deep_cos_std"] == pytest.approx(sum(std_layers[1:]) / len(std_layers[1:]))
     block = res["protocol"]
     assert block["set"] == "paper" and block["pending"][-1] == "d"
-    assert final["trustworthy"] == int(block["verdict"] == "trustworthy")
+    # (d) is pending: nothing fired is not "trustworthy" yet
+    assert block["verdict"] in ("undecided", "walked back")
+    assert final["trustworthy"] == (None if block["verdict"] == "undecided" else 0)
     for d in "abc":
         assert final[f"first_fire_{d}"] == block["first_epoch"][d]
         assert res["log"][-1][f"fired_{d}"] == final[f"fired_{d}"]

@@ -8,7 +8,7 @@ Synthetic tasks are drawn from the *data seed* (`data.seed`), independent of the
 task stays fixed across an experiment's seeds, which vary only init, feedback and batch order.
 The ladder draws teacher weights, training inputs and test inputs from separate streams (changing
 `n_train` keeps its test set); the embedded `teacher` task keeps the reference trainer's single
-stream so that DOMAIN.md's figures can be checked against it (see `teacher`).
+stream so that docs/paper.md's figures can be checked against it (see `teacher`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _describe_teacher(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
         "n_test": Option(int, 2048, "test samples", minimum=1),
         "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
     },
-    doc="Embedded task (DOMAIN.md §1): one-hidden-layer ReLU teacher, labels = argmax",
+    doc="Embedded task (docs/paper.md): one-hidden-layer ReLU teacher, labels = argmax",
     describe=_describe_teacher,
 )
 def teacher(
@@ -91,7 +91,7 @@ def teacher(
 
     Draw order (one CPU generator seeded with the data seed): W1, b1, W2, then x for
     n_train + n_test samples; the first n_train are the training set. This order reproduces
-    DOMAIN.md's reference figures (BP 0.910 vs 0.912, frozen 0.817 vs 0.819 at data seed 0),
+    docs/paper.md's reference figures (BP 0.910 vs 0.912, frozen 0.817 vs 0.819 at data seed 0),
     whereas other draws of the same distribution give BP anywhere in 0.86-0.90: the task, not
     only its distribution, is part of the reference. The price: the test set depends on n_train.
     """
@@ -197,7 +197,7 @@ def _describe_ladder(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
         "n_test": Option(int, 2048, "test samples", minimum=1),
         "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
     },
-    doc="StudentNet's φ_α teacher–student task (DOMAIN.md §1)",
+    doc="StudentNet's φ_α teacher–student task (docs/paper.md)",
     describe=_describe_ladder,
 )
 def ladder(
@@ -235,7 +235,7 @@ def ladder(
 # ---------------------------------------------------------------- CIFAR -------------------
 
 # Per-channel statistics of the training sets. CIFAR-10's are the paper's [X]. For CIFAR-100 we
-# use its own training-set statistics rather than CIFAR-10's (DOMAIN.md does not say which the
+# use its own training-set statistics rather than CIFAR-10's (docs/paper.md does not say which the
 # paper used; the difference is a small affine change of the inputs).
 CIFAR_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),

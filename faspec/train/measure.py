@@ -1,4 +1,4 @@
-"""Metrics logged at every logged epoch (DOMAIN.md §3), and the conventions they follow.
+"""Metrics logged at every logged epoch (docs/paper.md), and the conventions they follow.
 
 docs/metrics.md is the reference (every metric, its formula, its options, where it is stored);
 this docstring keeps the conventions next to the code that must honour them.
@@ -15,7 +15,8 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   middle values for an even count).
 * g_l = `torch.autograd.grad` of the **batch-mean** CE w.r.t. h_l. It therefore carries a 1/N
   factor (‖g_L‖ ≈ 1e-3 at init for N = 1024), and the protocol's gradient floor ‖g_L‖ < 1e-7
-  is stated in this convention and in fp32. A per-sample (summed) gradient would be N times
+  is stated in this convention, in fp32, for N = `protocol.g_floor_batch` (1024): on another
+  evaluation batch the floor is scaled by 1024/N (`faspec.train.protocol.g_floor_at`). A per-sample (summed) gradient would be N times
   larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention.
 * Credits a_l are per sample (not divided by N); cosines are scale-free, so this does not
   matter for them, only for norms.
@@ -27,7 +28,7 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   cosine and is left out of the mean; a layer with no defined sample gives null. Below the
   gradient floor the cosine is still computed (it is exact arithmetic on the g we have), but
   the entry's `ref_degenerate` flag says the reference itself is past (b) and not to be trusted
-  (DOMAIN.md §5: "no cosine when ‖g_L‖ < 1e-7" — we keep the number and flag it).
+  (docs/paper.md: "no cosine when ‖g_L‖ < 1e-7" — we keep the number and flag it).
 * deep = layers 1..L (deep_cos, rho, nudge); gamma (Γ) = mean over l = 0..L (layer 0 dominates
   DFA's Γ); growth = max_l median‖h_{l+1}‖ / median‖h_l‖ (protocol (a)).
 * ρ and nudging difference the loss of a perturbed forward pass. With ε = 1e-3 and ‖h‖ ~ 1e8
@@ -493,6 +494,7 @@ NULL_FIELDS = (
     "null_cos_std_layers",
     "null_deep_cos",
     "null_deep_cos_std",
+    "null_deep_cos_draw_std",
     "null_gamma",
     "null_gamma_std",
     "null_draws",
@@ -515,7 +517,9 @@ class Tracker:
         self.method_cfg = cfg["method"]
         self.opts = MeasureOptions.from_config(ms)
         self.protocol = {**P.defaults(), **ms.get("protocol", {})}
-        self.first_loss: float | None = None
+        self.protocol["eval_batch"] = int(self.opts.eval_batch)  # (b)'s floor follows it
+        self.init_loss: float | None = None  # epoch 0's training loss (at initialisation)
+        self.first_loss: Any = None  # the first training epoch's mean loss (C23's reference)
         self.fired: dict[str, bool | None] = dict.fromkeys(P.RUN_DECIDED)
 
     def entry(
@@ -528,6 +532,7 @@ class Tracker:
         train_loss: Tensor | float | None,
     ) -> dict[str, Any]:
         """The log entry of one logged epoch (metrics + protocol flags)."""
+        self.protocol["eval_batch"] = min(int(self.opts.eval_batch), len(x_test))
         e = epoch_entry(
             model,
             method,
@@ -547,10 +552,18 @@ class Tracker:
         entry of plain floats (entries must come in epoch order)."""
         out: dict[str, Any] = {}
         loss = e.get("train_loss")
-        if self.first_loss is None and loss is not None:
-            self.first_loss = loss
+        if e.get("epoch") == 0:
+            self.init_loss = loss
+        elif self.first_loss is None:
+            self.first_loss = loss  # epoch 1 not noted (or not logged): the first logged one
+        first = self.first_loss
+        if isinstance(first, torch.Tensor):
+            first = clean_float(float(first))
         out["loss_decrease"] = (
-            None if loss is None or self.first_loss is None else self.first_loss - loss
+            None if loss is None or first is None or e.get("epoch") == 0 else first - loss
+        )
+        out["loss_decrease_init"] = (
+            None if loss is None or self.init_loss is None else self.init_loss - loss
         )
         now = {d: P.fires(d, e.get(P.RULES[d][0]), self.protocol) for d in P.RUN_DECIDED}
         out["ref_degenerate"] = None if now["b"] is None else int(now["b"])
@@ -561,8 +574,17 @@ class Tracker:
                 self.fired[d] = bool(self.fired[d]) or now[d]
             out[f"fired_{d}"] = None if self.fired[d] is None else int(self.fired[d])
         decided = [d for d in P.SETS[self.protocol["set"]] if d in P.RUN_DECIDED]
-        out["trustworthy"] = 0 if any(self.fired[d] for d in decided) else 1
+        if any(self.fired[d] for d in decided):
+            out["trustworthy"] = 0
+        else:  # an undecided diagnostic (a null value so far) is not "did not fire"
+            out["trustworthy"] = None if any(self.fired[d] is None for d in decided) else 1
         return out
+
+    def note_train_loss(self, epoch: int, loss: Any) -> None:
+        """The trainer's mean training loss of every epoch (logged or not): keeps epoch 1's,
+        the reference of `loss_decrease`. A device tensor is kept as is (read when needed)."""
+        if epoch == 1:
+            self.first_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
 
     def finish(
         self,
