@@ -43,7 +43,7 @@ SUPPORTED = {  # the support matrix of docs/methods.md
     "resmlp": {"bp", "fa", "dfa", "pc", "ep", "sb", "cb", "frozen"},
     "student": {"bp", "fa", "dfa", "pc", "ep", "sb", "cb", "frozen"},
     "vit": {"bp", "dfa", "pc", "sb", "cb", "frozen"},
-    "cnn": {"bp", "dfa", "pc", "sb", "cb", "frozen"},
+    "cnn": {"bp", "dfa", "pc", "ep", "sb", "cb", "frozen"},
 }
 
 

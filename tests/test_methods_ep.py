@@ -62,8 +62,7 @@ def implicit_gradient(
         return [c.reshape(sh) for c, sh in zip(v.split(sizes), shapes, strict=True)]
 
     flat = torch.cat([t.flatten() for t in s_free])
-    with torch.no_grad():
-        e0 = model.embed(x).detach()
+    e0 = e  # the embedding the energy uses (BatchNorm on running statistics)
     hess = torch.autograd.functional.hessian(
         lambda v: ep.energy(model, e0, unflat(v), y, 0.0), flat
     )
@@ -72,6 +71,8 @@ def implicit_gradient(
     (dl,) = torch.autograd.grad(F.cross_entropy(model.head_logits(unflat(s)[-1]), y), s)
     lam = torch.linalg.solve(hess, dl)
     s = flat.clone().requires_grad_(True)
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(x), e0)  # eval mode: the same embedding
     e_graph = model.embed(x)
     energy = ep.energy(model, e_graph, unflat(s), y, 0.0)
     (ds,) = torch.autograd.grad(energy, s, create_graph=True)
@@ -175,7 +176,7 @@ def test_credit_is_the_state_difference_and_prediction_reads_the_equilibrium() -
 
 @pytest.mark.parametrize(
     ("model", "arch"),
-    [({"arch": "cnn"}, "cnn"), ({"arch": "vit", "d": 16, "patch": 8, "heads": 2}, "vit")],
+    [({"arch": "vit", "d": 16, "patch": 8, "heads": 2}, "vit")],
 )
 def test_unsupported_architectures_are_refused(model: dict, arch: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -200,3 +201,44 @@ def test_ep_learns_the_embedded_task_above_chance() -> None:
     assert first["test_acc"] < 0.2 and last["test_acc"] > 0.35, [e["test_acc"] for e in res["log"]]
     assert all(e["ep_residual"] < 0.2 for e in res["log"])  # the free phase stays near rest
     assert last["deep_cos"] is not None and last["cos_layers"] is not None
+
+
+def _cnn() -> torch.nn.Module:
+    from faspec.train.models import SmallCNN
+
+    torch.manual_seed(0)
+    return SmallCNN(3 * 8 * 8, 3, width=2, fc=6).double().eval()
+
+
+def test_ep_theorem_on_the_small_cnn() -> None:
+    """SmallCNN: BatchNorm with running statistics inside the energy, no skip; the same
+    theorem holds (one-sided, O(β))."""
+    model = _cnn()
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3, 3 * 8 * 8, generator=g, dtype=torch.float64)
+    y = torch.randint(3, (3,), generator=g)
+    ep = _ep(model)
+    e, s0 = ep.initial_states(model, x)
+    assert ep.residual(model, e, ep.free_equilibrium(model, x, y)[1]).item() < 1e-10
+    truth = implicit_gradient(model, ep, x, y)
+    err = rel_error(ep_gradient(model, _ep(model, beta=1e-3), x, y), truth)
+    assert err < 1e-2, err
+
+
+def test_training_step_moves_batchnorm_statistics_once() -> None:
+    """One EP step on SmallCNN updates BN's running statistics exactly as one training-mode
+    forward pass does (the relaxation runs on the running statistics and leaves them alone)."""
+    from faspec.train.models import SmallCNN
+
+    torch.manual_seed(0)
+    model = SmallCNN(3 * 8 * 8, 4, width=2, fc=8)
+    ref = SmallCNN(3 * 8 * 8, 4, width=2, fc=8)
+    ref.load_state_dict(model.state_dict())
+    x, y = torch.randn(16, 192), torch.randint(4, (16,))
+    ep = EP(model, 4, torch.Generator(), free_steps=3, nudged_steps=2)
+    loss, _ = ep.loss(model, x, y)
+    loss.backward()
+    ref(x)
+    assert model.training
+    for (k, a), b in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k

@@ -44,13 +44,18 @@ Credit (diagnostics only): a_l = −(s^β_l − s*_l)/β (centred: −(s^{+β}_l
 Convergence is reported per logged epoch as `ep_residual` = ‖∂E/∂s(s*; 0)‖ / ‖κ s*‖ over the
 evaluation batch (0 at an exact equilibrium).
 
-Supported: `resmlp` and `student` (per-sample, equal-width chains). Refused: `cnn` (BatchNorm
-couples the samples of a batch, so E is not a sum over samples) and `vit` (not implemented).
+Supported: `resmlp`, `student` and `cnn`. In SmallCNN, BatchNorm would couple the samples of a
+batch; inside the energy (every phase, the update, the prediction) it normalizes with its running
+statistics instead, so E stays a sum over samples, and the training-mode feedforward pass that
+starts the free phase is what updates those statistics (once per step, as for BP). Refused: `vit`
+(not implemented: ConfigError).
 Cost per training step: free_steps + nudged_steps (×2 centred) forward+backward passes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -60,7 +65,23 @@ from torch import Tensor, nn
 from faspec.train.methods.base import COMMON_OPTIONS, Method
 from faspec.train.registry import METHODS, Option, register
 
-SUPPORTED_ARCHS = ("resmlp", "student")
+SUPPORTED_ARCHS = ("resmlp", "student", "cnn")
+
+
+@contextmanager
+def batchnorm_running_stats(model: nn.Module) -> Iterator[None]:
+    """BatchNorm normalizes with its running statistics inside (eval mode, nothing updated), so
+    that the energy is a sum over samples; the previous modes come back afterwards."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    modes = [m.training for m in bns]
+    for m in bns:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(bns, modes, strict=True):
+            m.train(mode)
+
 
 EP_OPTIONS: dict[str, Option] = {
     **COMMON_OPTIONS,
@@ -225,34 +246,41 @@ class EP(Method):
         self, model: nn.Module, x: Tensor, y: Tensor, steps: int | None = None
     ) -> tuple[Tensor, list[Tensor]]:
         """(e(x), s*): the free phase (β = 0; y is not used by it)."""
-        e, s0 = self.initial_states(model, x)
-        return e, self.relax(model, e, s0, y, 0.0, self.free_steps if steps is None else steps)
+        _, s0 = self.initial_states(model, x)  # a training-mode pass updates BN's statistics
+        with batchnorm_running_stats(model), torch.no_grad():
+            e = model.embed(x.flatten(1))
+        with batchnorm_running_stats(model):
+            steps = self.free_steps if steps is None else steps
+            return e, self.relax(model, e, s0, y, 0.0, steps)
 
     def phases(
         self, model: nn.Module, x: Tensor, y: Tensor
     ) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
         """(e, s*, s^{+β}, s^{−β} or s*): the free and nudged phases, nudged ones from s*."""
         e, s_free = self.free_equilibrium(model, x, y)
-        plus = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
-        if self.nudge == "centred":
-            minus = self.relax(model, e, s_free, y, -self.beta, self.nudged_steps)
-        else:
-            minus = s_free
+        with batchnorm_running_stats(model):
+            plus = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
+            if self.nudge == "centred":
+                minus = self.relax(model, e, s_free, y, -self.beta, self.nudged_steps)
+            else:
+                minus = s_free
         return e, s_free, plus, minus
 
     # -- the Method interface -----------------------------------------------------------------
 
     def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         _, s_free, plus, minus = self.phases(model, x, y)
-        e = model.embed(x.flatten(1))  # with its graph: embed's parameters get ∂Ê/∂θ
-        scale = (2.0 if self.nudge == "centred" else 1.0) * self.beta * len(x)
-        diff = self.coupling(model, e, plus) - self.coupling(model, e, minus)
-        surrogate = diff.sum() / scale
-        ce = F.cross_entropy(model.head_logits(s_free[-1]), y)  # out_ln and head only
-        loss = surrogate + ce
-        if self.penalty:
-            for i, block in enumerate(model.blocks):
-                loss = loss + self.penalty * block(s_free[i]).pow(2).sum(dim=-1).mean()
+        with batchnorm_running_stats(model):
+            e = model.embed(x.flatten(1))  # with its graph: embed's parameters get ∂Ê/∂θ
+            scale = (2.0 if self.nudge == "centred" else 1.0) * self.beta * len(x)
+            diff = self.coupling(model, e, plus) - self.coupling(model, e, minus)
+            surrogate = diff.sum() / scale
+            ce = F.cross_entropy(model.head_logits(s_free[-1]), y)  # out_ln and head only
+            loss = surrogate + ce
+            if self.penalty:
+                for i, block in enumerate(model.blocks):
+                    f = block(s_free[i]).flatten(1)
+                    loss = loss + self.penalty * f.pow(2).sum(dim=-1).mean()
         return loss, ce.detach()
 
     @torch.no_grad()
@@ -268,12 +296,15 @@ class EP(Method):
         if self.predict_from == "feedforward":
             return model(x)
         dummy = torch.zeros(len(x), dtype=torch.long, device=x.device)
-        return model.head_logits(self.free_equilibrium(model, x, dummy)[1][-1])
+        s_last = self.free_equilibrium(model, x, dummy)[1][-1]
+        with batchnorm_running_stats(model):
+            return model.head_logits(s_last)
 
     def residual(self, model: nn.Module, e: Tensor, s: list[Tensor]) -> Tensor:
         """‖∂E/∂s(s; 0)‖ / ‖κ s‖ over the whole batch (0 at an exact free equilibrium)."""
         dummy = torch.zeros(len(e), dtype=torch.long, device=e.device)
-        _, grads = self.grad_states(model, e, s, dummy, 0.0)
+        with batchnorm_running_stats(model):
+            _, grads = self.grad_states(model, e, s, dummy, 0.0)
         num = torch.sqrt(sum(g.double().pow(2).sum() for g in grads))
         den = self.kappa * torch.sqrt(sum(t.double().pow(2).sum() for t in s))
         return num / den
@@ -291,6 +322,6 @@ register(
     version=2,
     options=EP_OPTIONS,
     doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
-    "contrastive update (resmlp, student)",
+    "contrastive update (resmlp, student, cnn)",
     check=_check_ep,
 )(EP)
