@@ -1,4 +1,4 @@
-"""EP: equilibrium propagation (Scellier & Bengio 2017) on the residual MLPs.
+"""EP: equilibrium propagation (Scellier & Bengio 2017) on the arch contract's chains of units.
 
 The states s_0..s_L are free variables, one per hidden state of the arch contract (s_0 in the
 place of h_0, s_{l+1} in the place of h_{l+1}); x is clamped. With e(x) = embed(x),
