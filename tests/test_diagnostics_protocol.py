@@ -7,7 +7,7 @@ import torch
 
 from faspec.train import ConfigError, normalize_config
 from faspec.train import protocol as P
-from faspec.train.measure import Tracker
+from faspec.train.tracker import Tracker
 
 
 def entry(epoch: int, growth: float, g: float, stab: float | None, loss: float = 1.0) -> dict:

@@ -1,7 +1,7 @@
 """The paper's diagnostic protocol: which diagnostics fire, when, and the run's verdict.
 
 Pure Python on plain numbers (no torch): the same functions decide a run while it trains
-(`faspec.train.measure.Tracker`), re-decide a stored result with other thresholds, fold in the
+(`faspec.train.tracker.Tracker`), re-decide a stored result with other thresholds, fold in the
 frozen-blocks baseline that only the check side has (diagnostic (d)), and compute the threshold
 values at which verdicts would flip (`sensitivity`). See docs/metrics.md.
 
