@@ -40,7 +40,7 @@ def _batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _ep(model: ResMLP, **opts: object) -> EP:
-    kw = {"free_steps": 2000, "nudged_steps": 2000, "nudge": "one_sided", **opts}
+    kw = {"free_steps": 1200, "nudged_steps": 800, "nudge": "one_sided", **opts}
     return EP(model, 3, torch.Generator(), **kw)  # type: ignore[arg-type]
 
 
