@@ -253,6 +253,8 @@ def _run_packed(
                 errors[k] = f"non-finite training loss in epoch {epoch}"
         if all(s != "ok" for s in status):
             break
+        for k in range(K):  # loss_decrease's reference is epoch 1's loss, logged or not
+            trackers[k].note_train_loss(epoch, ce_sum[k] / steps_per_epoch)
         if epoch in logged:
             unstack()
             mean_ce = ce_sum / steps_per_epoch

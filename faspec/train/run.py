@@ -219,6 +219,7 @@ def run(
             status = "diverged"
             error = f"non-finite training loss in epoch {epoch}"
             break
+        tracker.note_train_loss(epoch, ce_sum / steps_per_epoch)
         if epoch in logged:
             record(epoch, ce_sum / steps_per_epoch)
 
