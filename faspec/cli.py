@@ -536,7 +536,8 @@ def schema() -> None:
 @main.command()
 def methods() -> None:
     """Every registered method, architecture and dataset, with options and version."""
-    from faspec.train import registry
+    import faspec.components  # noqa: F401  (declares the built-ins)
+    from faspec import registry
 
     for title, reg in (
         ("methods", registry.METHODS),

@@ -23,13 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec.config import ConfigError, hash_view, normalize_config
+from faspec.protocol import SETS as PROTOCOL_SETS
+from faspec.protocol import defaults as protocol_defaults
 from faspec.results import flatten
 from faspec.spec import expr as E
 from faspec.spec.model import Claim, Experiment, PointKey, Spec, Where
 from faspec.store import Store
-from faspec.train import ConfigError, hash_view, normalize_config
-from faspec.train.protocol import SETS as PROTOCOL_SETS
-from faspec.train.protocol import defaults as protocol_defaults
 
 HASH_CHARS = 16
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train import protocol as P
+from faspec import protocol as P
 from faspec.train.measure import (
     MeasureOptions,
     Tracker,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from faspec import protocol as P
 from faspec.train import ConfigError, normalize_config
-from faspec.train import protocol as P
 from faspec.train.measure import Tracker
 
 

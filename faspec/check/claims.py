@@ -757,8 +757,8 @@ def _per_seed(cmp: E.Compare, terms: list[_Term], ctx: _Ctx) -> tuple[str, str, 
 
 
 def _protocol() -> Any:
-    """faspec.train.protocol: pure Python, but importing faspec.train imports torch, so late."""
-    from faspec.train import protocol
+    """faspec.protocol (pure Python)."""
+    from faspec import protocol
 
     return protocol
 

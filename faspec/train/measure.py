@@ -56,48 +56,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train import protocol as P
+from faspec import protocol as P
+from faspec.config import MEASURE_DIAGNOSTIC_OPTIONS
 from faspec.train.methods.base import Method, exact_gradients
-from faspec.train.registry import Option
 
-# Options of the `measure` config section that the diagnostics read (config.MEASURE_OPTIONS
-# merges them; `epochs`, `eval_batch` and the nested `protocol` are handled by the config).
-OPTIONS: dict[str, Option] = {
-    "rho_dirs": Option(
-        int, 32, "ρ: random unit directions per sample (M); 0 turns ρ off", minimum=0
-    ),
-    "rho_batch": Option(
-        int,
-        None,
-        "ρ: samples perturbed in each direction, the first of the evaluation batch "
-        "(null: all of it, the paper's n = 1024 with the default eval_batch)",
-        nullable=True,
-        minimum=1,
-    ),
-    "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
-    "nudge_eta": Option(
-        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
-    ),
-    "fd_dtype": Option(
-        str,
-        "float64",
-        "dtype of the perturbed forward passes of ρ and nudging (float32 loses ε=1e-3 "
-        "against ||h|| >~ 1e4)",
-        choices=("float64", "float32"),
-    ),
-    "stability_batch": Option(
-        int, 128, "stability: size of the disjoint batches (>= 2 must fit)", minimum=1
-    ),
-    "stability_layer": Option(
-        int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
-    ),
-    "sparsity_tau": Option(
-        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
-    ),
-    "null_draws": Option(
-        int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0
-    ),
-}
+# Options of the `measure` config section that the diagnostics read (declared, torch-free, in
+# faspec.config beside the other options of the section).
+OPTIONS = MEASURE_DIAGNOSTIC_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -545,17 +510,10 @@ class Tracker:
         out["trustworthy"] = 0 if any(self.fired[d] for d in decided) else 1
         return out
 
-    def finish(
-        self,
-        log: Sequence[dict[str, Any]],
-        model: nn.Module | None = None,
-        method: Method | None = None,
-        x_test: Tensor | None = None,
-        y_test: Tensor | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def finish(self, log: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(result["final"], result["protocol"]): the last entry's scalars plus the run-level
-        fields (critical values, first firing epochs, null calibration when asked for and a
-        model is given)."""
+        fields (critical values, first firing epochs); the null_* fields are None here, the
+        trainer fills them (`faspec.train.null.null_cosines`) when measure.null_draws asks."""
         final: dict[str, Any] = {}
         if log:
             final = {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}
@@ -567,18 +525,4 @@ class Tracker:
         verdict = block["verdict"]
         final["trustworthy"] = None if verdict == "undecided" else int(verdict == "trustworthy")
         final.update(dict.fromkeys(NULL_FIELDS))
-        if self.opts.null_draws and model is not None and method is not None and x_test is not None:
-            from faspec.train.null import null_cosines  # null imports run, which imports us
-
-            nb = self.opts.eval_batch
-            null = null_cosines(
-                model,
-                method,
-                self.method_cfg,
-                x_test[:nb],
-                y_test[:nb],  # type: ignore[index]
-                self.opts.null_draws,
-                self.seed,
-            )
-            final.update({k: null[k] for k in NULL_FIELDS})
         return final, block
