@@ -356,7 +356,7 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
     )
     est = estimate(p.runs)
     missing = estimate(p.runs, [r.run_id for r in rows if r.state != "cached"])
-    click.echo(f"{est.text()}; still to train: {duration(missing.total_s)}")
+    click.echo(f"{est.text()}; still to train: {duration(missing.packed_s)}")
     if profile:
         click.echo(_profile_banner(profile))
 

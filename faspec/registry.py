@@ -76,6 +76,15 @@ class LazyFactory:
             raise AttributeError(name)
         return getattr(self.resolve(), name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("target", "_obj"):
+            object.__setattr__(self, name, value)
+        else:  # e.g. a test patching a method of the class: patch the class itself
+            setattr(self.resolve(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self.resolve(), name)
+
     def __repr__(self) -> str:
         return f"LazyFactory({self.target!r})"
 
