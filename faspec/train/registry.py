@@ -1,47 +1,13 @@
-"""The component registries under their old name: `faspec.registry`, re-exported.
+"""The component registries under their old name: this module *is* `faspec.registry`.
 
 Plug-ins written as the README shows (`from faspec.train.registry import METHODS, Option,
-register`) keep working; new code imports `faspec.registry`, which needs no torch.
+register`) keep working, and so does anything that reads or patches the module's own state
+(`registry._plugins_loaded`): importing `faspec.train.registry` gives the `faspec.registry`
+module object itself. New code imports `faspec.registry`, which needs no torch.
 """
 
-from faspec.registry import (
-    ARCHS,
-    DATASETS,
-    FINAL_ONLY,
-    LAYER_METRICS,
-    METHODS,
-    SCALAR_METRICS,
-    TRAITS,
-    Component,
-    ConfigError,
-    LazyFactory,
-    Option,
-    arch_names,
-    dataset_names,
-    declare,
-    load_plugins,
-    method_names,
-    metric_names,
-    register,
-)
+import sys
 
-__all__ = [
-    "ARCHS",
-    "DATASETS",
-    "FINAL_ONLY",
-    "LAYER_METRICS",
-    "METHODS",
-    "SCALAR_METRICS",
-    "TRAITS",
-    "Component",
-    "ConfigError",
-    "LazyFactory",
-    "Option",
-    "arch_names",
-    "dataset_names",
-    "declare",
-    "load_plugins",
-    "method_names",
-    "metric_names",
-    "register",
-]
+from faspec import registry as _registry
+
+sys.modules[__name__] = _registry

@@ -118,14 +118,22 @@ def exact_gradients(
 def head_gradient(model: nn.Module, h_last: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """(logits, per-sample ∂CE_i/∂h_L) through `out_ln` and `head` only.
 
-    Computed with `torch.func.grad`, which (unlike `torch.autograd.grad`) also runs under vmap:
-    a packed FA/SB/CB step uses this same function (faspec.train.stack)."""
+    One rule for packed and unpacked runs: inside a packed step (vmap, faspec.train.stack)
+    `torch.autograd.grad` is not allowed, so there the same sum is differentiated with
+    `torch.func.grad`; elsewhere autograd.grad is used, because torch.func's first call imports
+    ~900 modules (about 1 s) that an unpacked run does not otherwise need."""
+    if torch._C._functorch.is_functorch_wrapped_tensor(h_last):
 
-    def ce_sum(h: Tensor) -> tuple[Tensor, Tensor]:
+        def ce_sum(h: Tensor) -> tuple[Tensor, Tensor]:
+            logits = model.head_logits(h)
+            return F.cross_entropy(logits, y, reduction="sum"), logits
+
+        g, logits = torch.func.grad(ce_sum, has_aux=True)(h_last.detach())
+        return logits.detach(), g.detach()
+    with torch.enable_grad():
+        h = h_last.detach().requires_grad_(True)
         logits = model.head_logits(h)
-        return F.cross_entropy(logits, y, reduction="sum"), logits
-
-    g, logits = torch.func.grad(ce_sum, has_aux=True)(h_last.detach())
+        (g,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), [h])
     return logits.detach(), g.detach()
 
 
