@@ -54,6 +54,15 @@ TRAIN_OPTIONS: dict[str, Option] = {
         "(fp32 elsewhere); diagnostics are always fp32",
         choices=("fp32", "bf16"),
     ),
+    "compile": Option(
+        str,
+        "auto",
+        "capture the training step (forward, method loss, backward, optimizer) with "
+        "torch.compile: 'auto' on CUDA only (mode reduce-overhead: CUDA graphs), 'true' on any "
+        "device, 'false' never (eager, as before)",
+        choices=("auto", "true", "false"),
+        in_hash=False,
+    ),
     "pack_seeds": Option(
         str,
         "auto",
@@ -298,8 +307,9 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
     )
     data = _component_section("data", config.get("data"), "name", DATASETS, DEFAULT_DATA, "dataset")
     raw_train = config.get("train")
-    if isinstance(raw_train, dict) and isinstance(raw_train.get("pack_seeds"), bool):
-        raw_train["pack_seeds"] = str(raw_train["pack_seeds"]).lower()  # YAML's true/false
+    for key in ("pack_seeds", "compile"):
+        if isinstance(raw_train, dict) and isinstance(raw_train.get(key), bool):
+            raw_train[key] = str(raw_train[key]).lower()  # YAML's true/false
     train = _plain_section("train", raw_train, TRAIN_OPTIONS)
     measure = _measure_section(config.get("measure"), train["epochs"])
     out = {

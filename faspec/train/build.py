@@ -162,3 +162,19 @@ def provenance(dev: torch.device, train: dict[str, Any], wall_s: float, pack_siz
     out["git"] = git_commit()
     out["host"] = socket.gethostname()
     return out
+
+
+def compile_mode(device: torch.device, train: dict[str, Any]) -> str | None:
+    """The torch.compile mode of the training step, or None for eager: `train.compile` 'auto'
+    compiles on CUDA only, with mode "reduce-overhead" (the step replays as a CUDA graph: no
+    Python and no kernel-launch cost per step); 'true' also compiles on the CPU (default mode:
+    measured slower there for short runs, see benchmarks/train_throughput.py --compile)."""
+    choice = train.get("compile", "auto")
+    if choice == "false" or (choice == "auto" and device.type != "cuda"):
+        return None
+    return "reduce-overhead" if device.type == "cuda" else "default"
+
+
+def lr_table(cfgs: list[dict[str, Any]], total: int) -> list[list[float]]:
+    """lr of every member at every optimizer step: [step][member] (the schedule, once)."""
+    return [[lr_at(t, total, c["train"]) for c in cfgs] for t in range(total)]

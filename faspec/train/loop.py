@@ -30,7 +30,8 @@ from faspec.train.build import (
     autocast,
     build,
     checkpoint_bytes,
-    lr_at,
+    compile_mode,
+    lr_table,
     make_optimizer,
     provenance,
 )
@@ -44,25 +45,61 @@ OnEpoch = Callable[[int, int, dict[str, Any]], None]  # (member k, epoch, log en
 
 
 class Single:
-    """One member trained as itself: the method's own loss and clipping, fused AdamW."""
+    """One member trained as itself: the method's own loss and clipping, fused AdamW.
 
-    def __init__(self, cfg: dict[str, Any], model: Any, method: Method, dev: torch.device) -> None:
+    Eager (the default off CUDA) it sets the lr as a float per step, exactly as before. With a
+    compiled step (`compile_mode`) the method's loss and the optimizer step are captured by
+    torch.compile, the lr is a device tensor copied from a device-side table (no host value,
+    no sync), and on CUDA the optimizer is capturable, so the step replays as CUDA graphs."""
+
+    def __init__(
+        self,
+        cfg: dict[str, Any],
+        model: Any,
+        method: Method,
+        dev: torch.device,
+        lrs: list[list[float]],
+    ) -> None:
         self.models, self.methods = [model], [method]
         self.tr = cfg["train"]
         self.dev = dev
-        self.opt = make_optimizer(method.trainable_parameters(model), self.tr, dev)
+        self.lrs = [row[0] for row in lrs]
+        params = method.trainable_parameters(model)
+        mode = compile_mode(dev, self.tr)
+        self.compiled = mode is not None
+        if not self.compiled:
+            self.opt = make_optimizer(params, self.tr, dev)
+            self._loss = method.loss
+            self._opt_step = self.opt.step
+            return
+        if not params:
+            raise ValueError("the method leaves no trainable parameter")
+        self.lr_dev = torch.tensor(self.lrs or [self.tr["lr"]], dtype=torch.float32, device=dev)
+        self.lr_t = self.lr_dev[0].clone()
+        self.opt = torch.optim.AdamW(
+            params,
+            lr=self.lr_t,
+            weight_decay=self.tr["weight_decay"],
+            # a tensor lr needs a capturable (CUDA graphs) or fused (CPU) implementation
+            **({"capturable": True, "foreach": True} if dev.type == "cuda" else {"fused": True}),
+        )
+        self._loss = torch.compile(method.loss, mode=mode)
+        self._opt_step = torch.compile(self.opt.step, mode=mode)
 
-    def step(self, xb: Tensor, yb: Tensor, lr: list[float]) -> tuple[Tensor, Tensor]:
+    def step(self, xb: Tensor, yb: Tensor, t: int) -> tuple[Tensor, Tensor]:
         model, method = self.models[0], self.methods[0]
-        for group in self.opt.param_groups:
-            group["lr"] = lr[0]
+        if self.compiled:
+            self.lr_t.copy_(self.lr_dev[t])
+        else:
+            for group in self.opt.param_groups:
+                group["lr"] = self.lrs[t]
         self.opt.zero_grad(set_to_none=True)
         with autocast(self.dev, self.tr):
-            loss, ce = method.loss(model, xb[0], yb[0])
+            loss, ce = self._loss(model, xb[0], yb[0])
         loss.backward()
         if self.tr["grad_clip"] is not None:
             method.clip_gradients(model, self.tr["grad_clip"])
-        self.opt.step()
+        self._opt_step()
         return loss.detach().view(1), ce.view(1)
 
     def begin_epoch(self, epoch: int, epochs: int) -> None:
@@ -70,6 +107,38 @@ class Single:
 
     def sync(self) -> None:
         """The models already hold the trained state."""
+
+
+def epoch_targets(
+    methods: list[Method],
+    random: list[bool],
+    gens: list[torch.Generator],
+    n: int,
+    bs: int,
+    dev: torch.device,
+) -> tuple[Tensor, Tensor] | None:
+    """The training labels of the random-target members for one epoch, drawn up front.
+
+    Each member's `train_targets` is called once per minibatch, in order, on the CPU stream, as
+    the step would call it (its draws depend only on the batch's size, not on its labels), so
+    the labels are exactly those of drawing them step by step; they reach the device in one
+    copy per epoch instead of one (host-synchronizing) copy per step. Returns ([K, n] labels,
+    [K, 1] mask of the members that use them), or None when no member uses random targets."""
+    if not any(random):
+        return None
+    cpu = torch.device("cpu")
+    rows = []
+    for method, rnd, g in zip(methods, random, gens, strict=True):
+        if not rnd:
+            rows.append(torch.zeros(n, dtype=torch.long))
+            continue
+        sizes = [min(bs, n - i) for i in range(0, n, bs)]
+        draws = [
+            method.train_targets(torch.empty(b, dtype=torch.long, device=cpu), g) for b in sizes
+        ]
+        rows.append(torch.cat(draws))
+    mask = torch.tensor(random, device=dev).view(-1, 1)
+    return torch.stack(rows).to(dev), mask
 
 
 def train(
@@ -81,20 +150,21 @@ def train(
     tr0, data_cfg = cfgs[0]["train"], cfgs[0]["data"]
     data = load_data(data_cfg).to(dev)
     built = [build(c, data.in_dim, data.num_classes, dev) for c in cfgs]
+    epochs, bs = tr0["epochs"], tr0["batch_size"]
+    n = len(data.x_train)
+    steps_per_epoch = math.ceil(n / bs)
+    total_steps = epochs * steps_per_epoch
+    lrs = lr_table(cfgs, total_steps)
     members: Single | Stacked
     if K == 1:
-        members = Single(cfgs[0], *built[0], dev)
+        members = Single(cfgs[0], *built[0], dev, lrs)
     else:
-        members = Stacked(cfgs, built, dev)
+        members = Stacked(cfgs, built, dev, lrs)
     models, methods = members.models, members.methods
     g_batches = [generator(c["seed"], "batches") for c in cfgs]
     g_targets = [generator(c["seed"], "targets") for c in cfgs]
     random_targets = [m.targets != "true" for m in methods]
 
-    epochs, bs = tr0["epochs"], tr0["batch_size"]
-    n = len(data.x_train)
-    steps_per_epoch = math.ceil(n / bs)
-    total_steps = epochs * steps_per_epoch
     logged = [
         set(range(epochs + 1)) if c["measure"]["epochs"] == "all" else set(c["measure"]["epochs"])
         for c in cfgs
@@ -125,22 +195,15 @@ def train(
     for epoch in range(1, epochs + 1):
         members.begin_epoch(epoch, epochs)
         perm = torch.stack([torch.randperm(n, generator=g) for g in g_batches]).to(dev)
+        targets = epoch_targets(methods, random_targets, g_targets, n, bs, dev)
         ce_sum = torch.zeros(K, dtype=torch.float64, device=dev)
         loss_sum = torch.zeros(K, dtype=torch.float64, device=dev)
         for i in range(steps_per_epoch):
             idx = perm[:, i * bs : (i + 1) * bs]  # [K, b]: each member its own batch order
             xb, yb = data.x_train[idx], data.y_train[idx]
-            if any(random_targets):
-                yb = torch.stack(
-                    [
-                        methods[k].train_targets(yb[k], g_targets[k])
-                        if random_targets[k]
-                        else yb[k]
-                        for k in range(K)
-                    ]
-                )
-            lrs = [lr_at(step, total_steps, c["train"]) for c in cfgs]
-            loss, ce = members.step(xb, yb, lrs)
+            if targets is not None:
+                yb = torch.where(targets[1], targets[0][:, i * bs : (i + 1) * bs], yb)
+            loss, ce = members.step(xb, yb, step)
             step += 1
             ce_sum += ce
             loss_sum += loss

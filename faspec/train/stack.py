@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from faspec.train.build import autocast
+from faspec.train.build import autocast, compile_mode
 from faspec.train.methods.base import Method
 
 
@@ -95,6 +95,7 @@ class Stacked:
         cfgs: list[dict[str, Any]],
         built: list[tuple[nn.Module, Method]],
         dev: torch.device,
+        lrs: list[list[float]],
     ) -> None:
         self.models = [m for m, _ in built]
         self.methods = [m for _, m in built]
@@ -114,6 +115,8 @@ class Stacked:
             raise ValueError("the method leaves no trainable parameter")
         wd = _per_member([c["train"]["weight_decay"] for c in cfgs], dev)
         self.opt = StackedAdamW(self.opt_params, wd)
+        # the lr of every member at every step, on the device: a step reads its row, no host value
+        self.lr_dev = torch.tensor(lrs or [[0.0] * len(cfgs)], dtype=torch.float32, device=dev)
         clips = [c["train"]["grad_clip"] for c in cfgs]
         self.clip = (
             None
@@ -133,15 +136,20 @@ class Stacked:
 
         in_dims = (0, 0, 0, 0, None if self.penalty is None else 0)
         self.step_fn = vmap(one, in_dims=in_dims)
+        self._opt_step = self.opt.step
+        mode = compile_mode(dev, self.tr)
+        if mode is not None:  # capture the batched loss and the optimizer (see loop.Single)
+            self.step_fn = torch.compile(self.step_fn, mode=mode)
+            self._opt_step = torch.compile(self.opt.step, mode=mode)
 
-    def step(self, xb: Tensor, yb: Tensor, lr: list[float]) -> tuple[Tensor, Tensor]:
+    def step(self, xb: Tensor, yb: Tensor, t: int) -> tuple[Tensor, Tensor]:
         self.opt.zero_grad()
         with autocast(self.dev, self.tr):
             loss, ce = self.step_fn(self.params, self.buffers, xb, yb, self.penalty)
         loss.sum().backward()
         if self.clip is not None:
             clip_per_member(self.opt_params, self.clip)
-        self.opt.step(torch.tensor(lr, dtype=torch.float32).to(self.dev, non_blocking=True))
+        self._opt_step(self.lr_dev[t])
         return loss.detach(), ce.detach()
 
     def begin_epoch(self, epoch: int, epochs: int) -> None:
