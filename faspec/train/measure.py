@@ -40,7 +40,7 @@ Extending: a diagnostic is a function ``Probe -> dict[name, Tensor | list[Tensor
 appended to `DIAGNOSTICS`; a function of the already-converted entry (plain floats) goes in
 `DERIVED`. The probe computes h_l, g_l and the credits a_l once per logged epoch; everything
 else should be computed from it. Device tensors are read back in one transfer per epoch.
-Register every new name in `faspec.train.registry` (SCALAR_METRICS / LAYER_METRICS).
+Register every new name in `faspec.registry` (SCALAR_METRICS / LAYER_METRICS).
 """
 
 from __future__ import annotations
