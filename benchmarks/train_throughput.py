@@ -18,6 +18,7 @@ Each figure is the best of --rounds interleaved rounds (robust to a shared, load
 
     /work/venv/bin/python benchmarks/train_throughput.py [--device cpu] [--threads 2]
         [--n-train 12800] [--epochs 1] [--rounds 3] [--method bp] [--precision fp32]
+        [--compile auto|true|false]
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
             "epochs": args.epochs,
             "batch_size": args.batch,
             "precision": args.precision,
+            "compile": args.compile,
             "pack_seeds": "false",
         },
         "measure": {"epochs": [], "rho_dirs": 0},
@@ -154,6 +156,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    ap.add_argument(
+        "--compile",
+        default="auto",
+        choices=("auto", "true", "false"),
+        help="train.compile of faspec's run (auto: compiled on CUDA only); with a compiled "
+        "step the timing includes the compilation, which happens in the first step",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = resolve_device(args.device)
