@@ -66,8 +66,9 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "pack_seeds": Option(
         str,
         "auto",
-        "train the seeds of one config as one batched model (faspec.train.pack): 'auto' where "
-        "the method and architecture support it, 'true' requires it, 'false' never",
+        "train this run with others that differ only in seed, penalty, lr, weight decay, "
+        "schedule, clipping or measurement as one batched model (faspec.train.pack): 'auto' "
+        "where the method and architecture support it, 'true' requires it, 'false' never",
         choices=("auto", "true", "false"),
         in_hash=False,
     ),
