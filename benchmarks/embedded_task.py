@@ -1,4 +1,4 @@
-"""The embedded task of DOMAIN.md §1, measured with faspec.train (a benchmark, not a test).
+"""The embedded task (docs/paper.md §1), measured with faspec.train (a benchmark, not a test).
 
 ResMLP d=64, 3 blocks, terminal LN; teacher data (data seed 0); 8 epochs, batch 128, AdamW 1e-3,
 wd 0.01, cosine; run seeds 42, 123, 456; bp, fa, dfa, frozen; one CPU thread per run.
@@ -18,7 +18,7 @@ import torch
 from faspec.train import run
 
 METRICS = ("test_acc", "deep_cos", "h_norm", "g_norm")
-REFERENCE = {  # DOMAIN.md §1 (independent reference trainer)
+REFERENCE = {  # docs/paper.md §1 (an independent reference trainer)
     "bp": "acc 0.912±0.001, ‖h_L‖ 8.7",
     "fa": "acc 0.830±0.027, deep cos +0.58, ‖h_L‖ 62",
     "frozen": "acc 0.819±0.002",

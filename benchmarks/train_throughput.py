@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from faspec.train import measure, normalize_config, run
+from faspec.train import normalize_config, run
 from faspec.train.data import load_data
 from faspec.train.run import build, resolve_device
+from faspec.train.tracker import Tracker
 
 
 def sync(dev: torch.device) -> None:
@@ -61,7 +62,7 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
 def time_faspec(cfg: dict[str, Any], dev: torch.device) -> float:
     """Seconds of training (all epochs) inside `run`, measurements excluded."""
     marks: dict[str, float] = {}
-    original = measure.Tracker.entry
+    original = Tracker.entry
 
     def entry(self: Any, *a: Any, **kw: Any) -> Any:
         epoch = a[4] if len(a) > 4 else kw["epoch"]
@@ -74,11 +75,11 @@ def time_faspec(cfg: dict[str, Any], dev: torch.device) -> float:
             marks["start"] = time.perf_counter()
         return out
 
-    measure.Tracker.entry = entry  # type: ignore[method-assign]
+    Tracker.entry = entry  # type: ignore[method-assign]
     try:
         run(cfg, device=dev)
     finally:
-        measure.Tracker.entry = original  # type: ignore[method-assign]
+        Tracker.entry = original  # type: ignore[method-assign]
     return marks["stop"] - marks["start"]
 
 

@@ -1,7 +1,15 @@
-"""The `faspec` command: parse, call, print, exit code. Only this module prints.
+"""The `faspec` command: parse, call, print, exit code. Only the CLI modules print
+(this one, cli_exits: how a command ends, cli_progress: live progress of verify).
 
-Exit codes: 0 every claim passes; 1 a claim fails, is inconclusive, errored or is unsourced;
-2 the input is invalid (spec, store) — reported as file:line:col with a hint, never a traceback.
+Exit codes, so that CI can tell a result from a bug:
+
+* 0 every claim passes (audit: every number is backed);
+* 1 a claim fails, is inconclusive, errored or is unsourced;
+* 2 the input is invalid (spec, store, paper, option): `file:line:col: message (hint: ...)`,
+  or `file: message` for a file as a whole (`nope.yaml: no such file`), never a traceback;
+* 3 an internal error (a bug in faspec): one line on stderr naming the exception and a log file
+  that holds the traceback; `--debug` prints the traceback too;
+* 130 interrupted (Ctrl-C) during `verify`.
 """
 
 from __future__ import annotations
@@ -10,24 +18,21 @@ import datetime as _dt
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 import faspec
-
-EXIT_OK, EXIT_CLAIMS, EXIT_INPUT = 0, 1, 2
-
-
-def _input_error(e: Exception) -> None:
-    msg = str(e)
-    hint = getattr(e, "hint", "")
-    if hint and "hint:" not in msg:
-        msg += f"\n  hint: {hint}"
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(EXIT_INPUT)
+from faspec.cli_exits import (
+    EXIT_CLAIMS,
+    EXIT_INPUT,
+    EXIT_OK,
+    Finite,
+    Main,
+    input_error,
+)
+from faspec.cli_progress import Progress
 
 
 def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
@@ -38,10 +43,7 @@ def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
             return load_many(list(paths), profile=profile)
         return load_many(list(paths))
     except SpecError as e:
-        _input_error(e)
-    except FileNotFoundError as e:
-        click.echo(f"error: {e.filename or e}: no such file or directory", err=True)
-        sys.exit(EXIT_INPUT)
+        input_error(e)
     raise AssertionError  # unreachable
 
 
@@ -51,7 +53,7 @@ def _plan(specs: list[Any]) -> Any:
     try:
         return build(specs)
     except PlanError as e:
-        _input_error(e)
+        input_error(e)
 
 
 def _store(path: str) -> Any:
@@ -60,10 +62,19 @@ def _store(path: str) -> Any:
     return Store(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(faspec.__version__, prog_name="faspec")
-def main() -> None:
-    """Verify a paper's claims about credit-assignment methods from declarative YAML specs."""
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an internal error (exit 3), print the traceback too (also: FASPEC_DEBUG=1).",
+)
+def main(debug: bool = False) -> None:
+    """Verify a paper's claims about credit-assignment methods from declarative YAML specs.
+
+    Exit codes: 0 all claims pass; 1 a claim fails, is inconclusive, errored or is unsourced;
+    2 invalid input (located file:line:col); 3 internal error (a bug; --debug for the traceback).
+    """
 
 
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path())
@@ -81,59 +92,6 @@ def _profile_banner(profile: str) -> str:
         "epochs, synthetic data): NOT the paper's setting; verdicts say the pipeline runs, not "
         "that the claims hold ***"
     )
-
-
-class _Progress:
-    """Live progress on stderr: runs done / running / queued, the epoch each running run is at,
-    and an ETA. One line per finished run; on a terminal also a status line redrawn in place."""
-
-    def __init__(self, plan: Any, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.done, self.t0 = total, enabled, 0, time.perf_counter()
-        self.label = {rid: (c.label, c.seed) for c, rid in plan.cells.items()}
-        self.running: dict[str, int | None] = {}
-        self.tty = sys.stderr.isatty()
-
-    def _counts(self) -> str:
-        queued = self.total - self.done - len(self.running)
-        return (
-            f"done {self.done}/{self.total}, running {len(self.running)}, queued {max(queued, 0)}"
-        )
-
-    def _eta(self) -> str:
-        if not self.done:
-            return ""
-        el = time.perf_counter() - self.t0
-        return f", eta {el / self.done * (self.total - self.done):.0f}s"
-
-    def event(self, ev: Any) -> None:
-        if ev.kind == "start":
-            self.running[ev.run_id] = None
-        elif ev.kind == "epoch":
-            self.running[ev.run_id] = ev.epoch
-        if self.enabled and self.tty and ev.kind in ("start", "epoch"):
-            at = " ".join(
-                f"{self.label.get(r, ('?',))[0]}/{self.label.get(r, ('?', '?'))[1]}@{e if e is not None else '-'}"
-                for r, e in list(self.running.items())[:4]
-            )
-            click.echo(f"\r\033[K  {self._counts()}{self._eta()}  [{at}]", err=True, nl=False)
-
-    def finished(self, rid: str, result: dict[str, Any]) -> None:
-        self.done += 1
-        self.running.pop(rid, None)
-        if not self.enabled:
-            return
-        label, seed = self.label.get(rid, ("?", "?"))
-        final = result.get("final") or {}
-        acc = final.get("test_acc")
-        what = result.get("status", "?") + (f" acc {acc:.3f}" if isinstance(acc, float) else "")
-        wall = (result.get("provenance") or {}).get("wall_s") or 0.0
-        cr = "\r\033[K" if self.tty else ""
-        el = time.perf_counter() - self.t0
-        click.echo(
-            f"{cr}  [{self.done}/{self.total}] {label} seed {seed} ({rid[:8]}) {what} in {wall:.1f}s"
-            f"   ({self._counts()}, elapsed {el:.0f}s{self._eta()})",
-            err=True,
-        )
 
 
 @main.command()
@@ -157,10 +115,10 @@ class _Progress:
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--cpus", type=float, default=1.0, show_default=True, help="CPUs per run (Ray).")
+@click.option("--cpus", type=Finite(), default=1.0, show_default=True, help="CPUs per run (Ray).")
 @click.option(
     "--gpus",
-    type=float,
+    type=Finite(),
     default=0.0,
     show_default=True,
     help="GPUs per run (Ray), fractional allowed.",
@@ -229,7 +187,7 @@ def verify(
                 f"{len(plan.runs)} runs needed: {len(plan.runs) - len(missing)} cached, {len(missing)} to train",
                 err=True,
             )
-        prog = _Progress(plan, len(missing), not quiet)
+        prog = Progress(plan, len(missing), not quiet)
         try:
             summary = train_missing(
                 plan, st, make_executor, prog.event, retry_failed, prog.finished
@@ -266,7 +224,7 @@ def _decide_and_report(
     try:
         outcomes = decide_all(loaded, plan, st)
     except StoreError as e:
-        _input_error(e)
+        input_error(e)
     results = {rid: st.get(rid) for rid in plan.runs}
     meta = {
         "faspec": faspec.__version__,
@@ -303,6 +261,19 @@ def _decide_and_report(
     sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)
 
 
+def _estimate(estimate: Any, *args: Any) -> Any:
+    """The plan's cost estimate; sizes too large for its arithmetic are invalid input (exit 2)."""
+    try:
+        return estimate(*args)
+    except (OverflowError, ValueError, ZeroDivisionError) as e:
+        click.echo(
+            f"error: the runs' sizes are too large to estimate their cost ({e}); "
+            "check the sizes in the specs (n_train, d, blocks, epochs, ...)",
+            err=True,
+        )
+        sys.exit(EXIT_INPUT)
+
+
 @main.command()
 @SPECS
 @STORE
@@ -336,7 +307,7 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
                     "unique": len(p.runs),
                     "cells": p.cells_total,
                     "profile": profile,
-                    "gpu_seconds_estimate": round(estimate(p.runs).total_s, 1),
+                    "gpu_seconds_estimate": round(_estimate(estimate, p.runs).total_s, 1),
                 },
                 indent=1,
             )
@@ -354,8 +325,8 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
         f"{n['cached']} cached, {n['missing']} missing, {n['failed']} failed"
     )
-    est = estimate(p.runs)
-    missing = estimate(p.runs, [r.run_id for r in rows if r.state != "cached"])
+    est = _estimate(estimate, p.runs)
+    missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])
     click.echo(f"{est.text()}; still to train: {duration(missing.packed_s)}")
     if profile:
         click.echo(_profile_banner(profile))
@@ -390,7 +361,7 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
     try:
         df = load_results(_store(store), run_ids)
     except StoreError as e:
-        _input_error(e)
+        input_error(e)
     text = write(df, fmt, output)
     if text is not None:
         click.echo(text, nl=False)
@@ -435,6 +406,11 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write here.")
 @click.option("--problems", is_flag=True, help="Table: only MISMATCH and UNSOURCED rows.")
 @click.option("--report-only", is_flag=True, help="Exit 0 even when a number is not backed.")
+@click.option(
+    "--allow-outside-inputs",
+    is_flag=True,
+    help="Follow \\input of files outside the paper's folder.",
+)
 def audit(
     paper: str,
     spec_paths: tuple[str, ...],
@@ -445,6 +421,7 @@ def audit(
     output: str | None,
     problems: bool,
     report_only: bool,
+    allow_outside_inputs: bool,
 ) -> None:
     """Every number PAPER.tex prints: BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED."""
     import os
@@ -465,9 +442,10 @@ def audit(
             store or audit_run.default_store(paper),
             list(allow_files),
             values_file,
+            allow_outside_inputs,
         )
     except (AuditInputError, StoreError) as e:
-        _input_error(e)
+        input_error(e)
     text = render(result, fmt, problems, os.environ.get("GITHUB_WORKSPACE"))
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -490,7 +468,7 @@ def audit(
 )
 @click.option(
     "--decimals",
-    type=int,
+    type=click.IntRange(0, 15),
     default=3,
     show_default=True,
     help="Places for values no `reported:` types (those keep the spec's digits).",
@@ -509,7 +487,7 @@ def macros(
     try:
         values = claim_values(loaded, p, _store(store))
     except StoreError as e:
-        _input_error(e)
+        input_error(e)
     text = render(values, decimals, source="from " + ", ".join(s.name for s in loaded))
     missing = [cv for cv in values if cv.status != "ok"]
     for cv in missing:

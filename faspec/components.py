@@ -89,7 +89,56 @@ CB_OPTIONS: dict[str, Option] = {
     "tau": Option(float, 0.1, "soft-min temperature τ [G]", minimum=1e-12),
 }
 
+EP_SUPPORTED_ARCHS = ("resmlp", "student", "cnn")  # where EP's energy is implemented
+
 EP_OPTIONS: dict[str, Option] = {
+    **COMMON_OPTIONS,
+    "beta": Option(
+        float, 0.5, "nudge strength β (the notes' synthetic default 0.5)", minimum=1e-12
+    ),
+    "free_steps": Option(int, 40, "relaxation steps of the free phase", minimum=1),
+    "nudged_steps": Option(int, 20, "relaxation steps of each nudged phase (notes: 20)", minimum=1),
+    "step_size": Option(
+        float,
+        0.5,
+        "largest relaxation step α: s ← s − α∂E/∂s, halved per sample when E would not fall",
+        minimum=1e-12,
+    ),
+    "self_weight": Option(
+        float, 2.0, "κ, the weight of ½‖s_n‖² (>= 2: the skip chain is convex)", minimum=1e-12
+    ),
+    "nudge": Option(
+        str,
+        "centred",
+        "'centred': ±β, both from s* (O(β²) bias); 'one_sided': +β only (O(β) bias, half the cost)",
+        choices=("one_sided", "centred"),
+    ),
+    "start": Option(
+        str,
+        "feedforward",
+        "where the free phase starts: the feedforward pass or zeros",
+        choices=("feedforward", "zeros"),
+    ),
+    "predict": Option(
+        str,
+        "equilibrium",
+        "logits read from the free equilibrium s*_L or from the feedforward pass",
+        choices=("equilibrium", "feedforward"),
+    ),
+}
+
+
+def _check_ep(cfg: dict[str, Any]) -> None:
+    arch = cfg["model"]["arch"]
+    if arch not in EP_SUPPORTED_ARCHS:
+        raise ConfigError(
+            "method.name",
+            f"ep is implemented for {', '.join(EP_SUPPORTED_ARCHS)}, not for architecture {arch!r}",
+            "use pc (predictive coding) there, or see docs/methods.md (EP)",
+        )
+
+
+PC_OPTIONS: dict[str, Option] = {
     **COMMON_OPTIONS,
     "beta": Option(float, 0.5, "nudge strength β (notes' synthetic default 0.5)", minimum=1e-12),
     "steps": Option(int, 20, "relaxation steps T of the nudged phase (notes: 20)", minimum=1),
@@ -187,10 +236,20 @@ declare(
     METHODS,
     "ep",
     _M + "ep:EP",
-    version=1,
+    version=2,
     options=EP_OPTIONS,
-    doc="Equilibrium propagation: nudged relaxation of a prediction-error energy, "
-    "credit −(h^β − h^free)/β, block-local updates",
+    doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
+    "contrastive update (resmlp, student, cnn)",
+    check=_check_ep,
+)
+declare(
+    METHODS,
+    "pc",
+    _M + "pc:PC",
+    version=1,
+    options=PC_OPTIONS,
+    doc="Predictive coding: nudged relaxation of a prediction-error energy from the "
+    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (tends to BP)",
 )
 
 # ------------------------------------------------------------------------------ architectures
@@ -381,6 +440,22 @@ declare(
         "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
     },
     doc="Embedded task (docs/paper.md): one-hidden-layer ReLU teacher, labels = argmax",
+    describe=_describe_vector,
+)
+declare(
+    DATASETS,
+    "teacher_balanced",
+    _D + "teacher_balanced",
+    version=1,
+    options={
+        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
+        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
+        "classes": Option(int, 10, "number of classes (balanced argmax of the outputs)", minimum=2),
+        "n_train": Option(int, 16384, "training samples", minimum=1),
+        "n_test": Option(int, 2048, "test samples", minimum=1),
+        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
+    },
+    doc="Embedded task with balanced classes: the teacher task, argmax after per-class offsets",
     describe=_describe_vector,
 )
 declare(

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 import math
 from typing import Any
 
@@ -355,6 +357,20 @@ def check_support(cfg: dict[str, Any]) -> None:
     for comp in (method, arch, data):
         if comp.check is not None:
             comp.check(cfg)
+
+
+HASH_CHARS = 16
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def run_hash(config: dict[str, Any]) -> str:
+    """The run id: sha256 of the canonical JSON of what identifies the result (see hash_view).
+    Here, beside `hash_view`, so that the store and the plan both name runs without importing
+    each other."""
+    return hashlib.sha256(canonical_json(hash_view(config)).encode()).hexdigest()[:HASH_CHARS]
 
 
 def hash_view(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """The paper's diagnostic protocol: which diagnostics fire, when, and the run's verdict.
 
 Pure Python on plain numbers (no torch): the same functions decide a run while it trains
-(`faspec.train.measure.Tracker`), re-decide a stored result with other thresholds, fold in the
+(`faspec.train.tracker.Tracker`), re-decide a stored result with other thresholds, fold in the
 frozen-blocks baseline that only the check side has (diagnostic (d)), and compute the threshold
 values at which verdicts would flip (`sensitivity`). See docs/metrics.md.
 
-Diagnostics (DOMAIN.md §3), each against a threshold of `measure.protocol`:
+Diagnostics (docs/metrics.md), each against a threshold of `measure.protocol`:
 
 * (a) scale growth:        ``growth    >  protocol.growth``     (default 50)
 * (b) reference validity:  ``g_norm    <  protocol.g_floor``    (default 1e-7)
@@ -41,7 +41,19 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
     "growth": Option(
         float, 50.0, "(a) fires when max_l ||h_{l+1}||/||h_l|| exceeds this", minimum=0.0
     ),
-    "g_floor": Option(float, 1e-7, "(b) fires when median ||g_L|| falls below this", minimum=0.0),
+    "g_floor": Option(
+        float,
+        1e-7,
+        "(b) fires when median ||g_L|| falls below this (stated for g_floor_batch samples)",
+        minimum=0.0,
+    ),
+    "g_floor_batch": Option(
+        int,
+        1024,
+        "the evaluation batch N that g_floor is stated for; g is a batch-mean gradient, so on "
+        "N' samples the floor used is g_floor*N/N'",
+        minimum=1,
+    ),
     "stability": Option(float, 0.30, "(c) fires when cross-batch stability exceeds this"),
     "stability_at": Option(
         str,
@@ -66,7 +78,25 @@ RULES: dict[str, tuple[str, str, str]] = {
 }
 # diagnostic -> its extreme over the logged epochs (stored in result["final"])
 EXTREMES = {"a": "growth_max", "b": "g_norm_min", "c": "stability_max"}
-THRESHOLD_KEYS = ("growth", "g_floor", "stability", "stability_at", "margin_pp")
+THRESHOLD_KEYS = (
+    "growth",
+    "g_floor",
+    "g_floor_batch",
+    "eval_batch",
+    "stability",
+    "stability_at",
+    "margin_pp",
+)
+
+
+def g_floor_at(protocol: Mapping[str, Any]) -> float:
+    """(b)'s floor on the batch the run measured: g_floor·g_floor_batch/eval_batch, because
+    ‖g_L‖ of the batch-mean CE scales as 1/N. Without `eval_batch` (results stored before it
+    was recorded) the batch is taken to be g_floor_batch: the floor as stated."""
+    floor = float(protocol["g_floor"])
+    ref = protocol.get("g_floor_batch") or 1024
+    n = protocol.get("eval_batch") or ref
+    return floor * float(ref) / float(n)
 
 
 def window(diag: str, protocol: Mapping[str, Any]) -> str:
@@ -85,7 +115,7 @@ def fires(diag: str, value: float | None, protocol: Mapping[str, Any]) -> bool |
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     _, key, side = RULES[diag]
-    thr = float(protocol[key])
+    thr = g_floor_at(protocol) if diag == "b" else float(protocol[key])
     return value > thr if side == "above" else value < thr
 
 
@@ -143,11 +173,12 @@ def judge(
 
 
 def _verdict(diags: Sequence[str], fired: Mapping[str, bool | None]) -> str:
-    """'walked back' if a diagnostic of the set fired; 'undecided' if none could be decided
-    (an empty log); else 'trustworthy' (conditional on the pending ones)."""
+    """'walked back' if a diagnostic of the set fired; else 'undecided' if one of the set is
+    not decided (None: (d) without the frozen run, a null value) — an undecided diagnostic is
+    not one that did not fire; else 'trustworthy'."""
     if any(fired.get(d) for d in diags):
         return "walked back"
-    if all(fired.get(d) is None for d in diags):
+    if any(fired.get(d) is None for d in diags):
         return "undecided"
     return "trustworthy"
 
@@ -157,7 +188,9 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
 
     Returns ``{"set", "diagnostics", "thresholds", "fired", "first_epoch", "pending",
     "verdict" (trustworthy | walked back | undecided), "label", "needs_frozen_baseline",
-    "critical"}``; see docs/metrics.md.
+    "critical", "g_floor_used"}``; see docs/metrics.md. The verdict is 'undecided' while a
+    diagnostic of the set is pending: with the paper and public sets (d) always is, until
+    `with_baseline` folds in the frozen run.
     """
     proto = {**defaults(), **dict(protocol)}
     set_name = proto["set"]
@@ -174,7 +207,8 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
     return {
         "set": set_name,
         "diagnostics": list(diags),
-        "thresholds": {k: proto[k] for k in THRESHOLD_KEYS},
+        "thresholds": {k: proto.get(k) for k in THRESHOLD_KEYS},
+        "g_floor_used": g_floor_at(proto),
         "fired": fired,
         "first_epoch": first,
         "pending": pending,
@@ -248,6 +282,8 @@ def sensitivity(
         for d in diags:
             others = any(fire[o] for o in diags if o != d)
             flip[d] = None if others or crit[d] is None else crit[d]
+            if d == "b" and flip[d] is not None:  # in g_floor's units (the stated batch)
+                flip[d] *= float(proto["g_floor"]) / g_floor_at(proto)
         walked = any(fire[d] for d in diags)
         runs.append(
             {
@@ -273,7 +309,7 @@ def sensitivity(
         }
     return {
         "set": proto["set"],
-        "thresholds": {k: proto[k] for k in THRESHOLD_KEYS},
+        "thresholds": {k: proto.get(k) for k in THRESHOLD_KEYS},
         "walked_back": sum(1 for r in runs if r["verdict"] == "walked back"),
         "n": len(runs),
         "runs": runs,

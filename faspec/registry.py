@@ -49,6 +49,9 @@ class ConfigError(Exception):
         super().__init__(f"{path}: {message}" + (f" ({hint})" if hint else ""))
 
 
+_UNSET = object()
+
+
 class LazyFactory:
     """A factory named by "module:attribute", imported on first use.
 
@@ -72,18 +75,29 @@ class LazyFactory:
         return self.resolve()(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("target", "_obj"):
+        if name.startswith("__") or name in ("target", "_obj", "_saved"):
             raise AttributeError(name)
         return getattr(self.resolve(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("target", "_obj"):
+        if name in ("target", "_obj", "_saved"):
             object.__setattr__(self, name, value)
-        else:  # e.g. a test patching a method of the class: patch the class itself
-            setattr(self.resolve(), name, value)
+            return
+        # e.g. a test patching a method of the class: patch the class itself, remembering what
+        # the class itself held, so that deleting the attribute here restores exactly that
+        obj = self.resolve()
+        saved = self.__dict__.setdefault("_saved", {})
+        if name not in saved:
+            saved[name] = vars(obj).get(name, _UNSET) if isinstance(obj, type) else _UNSET
+        setattr(obj, name, value)
 
     def __delattr__(self, name: str) -> None:
-        delattr(self.resolve(), name)
+        obj = self.resolve()
+        original = self.__dict__.get("_saved", {}).pop(name, _UNSET)
+        if original is _UNSET:
+            delattr(obj, name)
+        else:
+            setattr(obj, name, original)
 
     def __repr__(self) -> str:
         return f"LazyFactory({self.target!r})"
@@ -152,14 +166,17 @@ SCALAR_METRICS: dict[str, str] = {
     # credit quality and the protocol (faspec.train.measure / protocol; docs/metrics.md)
     "rho": "mean over layers 1..L of rho_layers (perturbation correlation; BP ~ 1)",
     "nudge": "mean over layers 1..L of nudge_layers (< 0: stepping against the credit helps)",
-    "loss_decrease": "train_loss at epoch 0 (init) minus train_loss now (> 0: it went down)",
+    "loss_decrease": "first epoch's train_loss minus train_loss now (> 0: it went down; C23)",
+    "loss_decrease_init": "train_loss at epoch 0 (init) minus train_loss now",
     "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6)",
     "stability": "cross-batch direction stability of g at layer L//2 (protocol (c))",
+    "ep_residual": "EP only: ||dE/ds|| / ||kappa s|| at the end of the free phase (0: converged)",
     "ref_degenerate": "1 when g_norm < protocol.g_floor now (cosines are kept, but suspect)",
     "fired_a": "1 once (a) growth > protocol.growth has fired at a logged epoch <= this one",
     "fired_b": "1 once (b) g_norm < protocol.g_floor has fired at a logged epoch <= this one",
     "fired_c": "1 once (c) stability > protocol.stability has fired at a logged epoch <= this one",
-    "trustworthy": "1 while no diagnostic of the set that the run decides (a, b, c) has fired",
+    "trustworthy": "1 while no run-decided diagnostic (a, b, c) of the set has fired and all "
+    "were decided, 0 once one fired, null when one is undecided (final: null until (d) is in)",
     # final only (result["final"])
     "growth_max": "max of growth over the logged epochs ((a)'s flip threshold)",
     "g_norm_min": "min of g_norm over the logged epochs ((b)'s flip threshold)",
@@ -168,7 +185,9 @@ SCALAR_METRICS: dict[str, str] = {
     "first_fire_b": "first logged epoch at which (b) fired, null if never",
     "first_fire_c": "first logged epoch at which (c) fired, null if never",
     "null_deep_cos": "deep_cos with fresh feedback draws: mean over measure.null_draws draws",
-    "null_deep_cos_std": "std (ddof=1) over draws of the fresh-feedback deep_cos",
+    "null_deep_cos_std": "per-layer std (ddof=1) over draws of the fresh-feedback cos_l, "
+    "averaged over layers 1..L (C18's +-)",
+    "null_deep_cos_draw_std": "std (ddof=1) over draws of the per-draw fresh-feedback deep_cos",
     "null_gamma": "gamma with fresh feedback draws: mean over draws",
     "null_gamma_std": "std (ddof=1) over draws of the fresh-feedback gamma",
     "null_draws": "number of fresh feedback draws behind the null_* fields (null: off)",
@@ -195,6 +214,7 @@ FINAL_ONLY: frozenset[str] = frozenset(
         "first_fire_c",
         "null_deep_cos",
         "null_deep_cos_std",
+        "null_deep_cos_draw_std",
         "null_gamma",
         "null_gamma_std",
         "null_draws",

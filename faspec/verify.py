@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from faspec.check.claims import SeedRun, Verdict, decide
+from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
+from faspec.check.family import correct_specs
 from faspec.execute.base import Event, Executor, Job
 from faspec.plan import Plan
 from faspec.plan_cost import packs
@@ -180,8 +181,12 @@ def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutc
         per_exp: dict[str, Any] = {}
         verdicts = []
         for claim in spec.claims:
-            if claim.experiment not in per_exp:
-                per_exp[claim.experiment] = claim_data(plan, store, spec, claim.experiment)
-            verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats))
+            needed = [claim.experiment, *claim_experiments(claim)]  # `exp:label` operands
+            for name in needed:
+                if name not in per_exp:
+                    per_exp[name] = claim_data(plan, store, spec, name)
+            others = {name: per_exp[name] for name in needed[1:]}
+            verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats, others))
         outcomes.append(SpecOutcome(spec, verdicts))
+    correct_specs([(oc.spec.stats, oc.verdicts) for oc in outcomes])  # many claims, one paper
     return outcomes

@@ -1,4 +1,6 @@
-"""Shared test fixtures: a loopback-only network namespace for anything that starts Ray.
+"""Shared test fixtures: a loopback-only network namespace for anything that starts Ray
+(`netns`), one torch thread for tiny tensors (`one_thread`), the v1 method names in the registry
+(`v1_methods`). Builders of throwaway inputs live in tests/helpers.py.
 
 Ray binds the machine's interface address unless it runs where only `lo` exists. Tests that start
 Ray run their processes through `netns.prefix` (a namespace the fixture makes, or the one the test
@@ -11,14 +13,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FASPEC = [sys.executable, "-m", "faspec.cli"]
 
 
 class Netns:
@@ -70,16 +70,32 @@ def netns():
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
-def run_cli(
-    args: list[str],
-    cwd: Path,
-    netns: Netns | None = None,
-    timeout: float = 600,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run the faspec CLI as a user would, in a subprocess (inside the namespace when given)."""
-    prefix = netns.prefix if netns else []
-    e = env or (netns.env(cwd) if netns else {**os.environ, "PYTHONPATH": str(ROOT)})
-    return subprocess.run(
-        prefix + FASPEC + args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e
-    )
+# ---------------------------------------------------------------------------------------------
+# Fixtures shared by several test files (a file opts in with `pytestmark =
+# pytest.mark.usefixtures(...)`); torch and the trainer are imported only inside them, so test
+# files of the torch-free check path never load torch through this conftest.
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: intra-op threads only add synchronisation (and stall on a busy machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def v1_methods(monkeypatch):
+    """The method registry is read at call time; make sure the four v1 names (bp, fa, dfa,
+    frozen, with their `penalty` and `targets` options) exist even while a method is mid-change."""
+    import faspec.train  # noqa: F401  (registers the built-in methods)
+    from faspec.train import registry
+    from faspec.train.registry import Component, Option
+
+    for name in ("bp", "fa", "dfa", "frozen"):
+        if name not in registry.METHODS:
+            opts = {"penalty": Option(float, 0.0), "targets": Option(str, "true")}
+            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None, opts))

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 
 EXAMPLE = ROOT / "examples" / "paper"
 WORKFLOW = EXAMPLE / ".github" / "workflows" / "paper.yml"

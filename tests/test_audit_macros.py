@@ -198,7 +198,7 @@ def test_missing_runs_are_left_out_and_flagged(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("fld", ["mean", "std", "pm", "pct", "pctstd", "pctpm", "n"])
 def test_every_field_backs_itself(tmp_path, fld):
-    from faspec.audit.source import _stale
+    from faspec.audit.macro_use import stale as _stale
 
     specs, plan, store = setup(tmp_path)
     values = claim_values(specs, plan, store)

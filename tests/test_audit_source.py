@@ -1,7 +1,9 @@
 r"""The audit's sourcing: each printed number BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED.
 
 Stores are written by hand (no training): each test says which values the runs hold, writes a
-LaTeX fixture, and asserts the status (and the reason's key facts) of every number.
+LaTeX fixture, and asserts the status (and the reason's key facts) of every number. A number is
+only compared with a claim whose metric its context names (docs/audit.md), so the fixtures say
+"accuracy" where the claim's metric is test_acc (tests/test_audit_context.py covers the rule).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def test_mismatch_names_both_values_the_claim_and_the_runs(tmp_path):
     specs, plan, store = make(
         tmp_path, CLAIM_609, {"fa": [0.584, 0.585, 0.586], "dfa": [0.30, 0.31, 0.308]}
     )
-    res = run(tmp_path, "FA reaches $0.609 \\pm 0.004$ on CIFAR-10.\n", specs, plan, store)
+    res = run(tmp_path, "FA reaches $0.609 \\pm 0.004$ accuracy on CIFAR-10.\n", specs, plan, store)
     [f] = res.findings
     assert f.status == "MISMATCH"
     assert "printed 0.609 ± 0.004" in f.reason and "measured 0.585 ± 0.001" in f.reason
@@ -110,11 +112,11 @@ def test_backed_when_the_store_rounds_to_the_printed_digits(tmp_path):
     claims = CLAIM_609.replace("0.609 ± 0.004", "0.401 ± 0.009")
     specs, plan, store = make(tmp_path, claims, {"fa": [0.392, 0.4013, 0.4106], "dfa": [0.3] * 3})
     tex = (
-        "FA: 0.401 $\\pm$ 0.009.\n"  # mean 0.4013, std 0.0093: both round to the print
-        "FA: 0.40.\n"  # coarser print of the same claim: 0.4013 rounds to 0.40
-        "FA: 40.1\\%.\n"  # percent
-        "FA: 0.41.\n"  # not the claimed value at its digits: nothing backs it
-        "FA: 0.401 $\\pm$ 0.008.\n"  # std 0.0093 does not print as 0.008
+        "FA accuracy: 0.401 $\\pm$ 0.009.\n"  # mean 0.4013, std 0.0093: both round to the print
+        "FA accuracy: 0.40.\n"  # coarser print of the same claim: 0.4013 rounds to 0.40
+        "FA: 40.1\\%.\n"  # percent (its own % sign names accuracy)
+        "FA accuracy: 0.41.\n"  # not the claimed value at its digits: nothing backs it
+        "FA accuracy: 0.401 $\\pm$ 0.008.\n"  # std 0.0093 does not print as 0.008
     )
     res = run(tmp_path, tex, specs, plan, store)
     assert [f.status for f in res.findings] == [
@@ -131,7 +133,7 @@ def test_backed_when_the_store_rounds_to_the_printed_digits(tmp_path):
 def test_rounding_is_honoured_both_ways(tmp_path):
     claims = CLAIM_609.replace("0.609 ± 0.004", "0.40")
     specs, plan, store = make(tmp_path, claims, {"fa": [0.409, 0.41, 0.411], "dfa": [0.3] * 3})
-    res = run(tmp_path, "FA: 0.40 and 0.401.\n", specs, plan, store)
+    res = run(tmp_path, "FA accuracy: 0.40 and 0.401.\n", specs, plan, store)
     # 0.41 does not print as 0.40; 0.401 is not the value the spec types (0.40) at its digits
     assert [(f.text, f.status) for f in res.findings] == [
         ("0.40", "MISMATCH"),
@@ -157,9 +159,9 @@ def test_where_prefers_the_claim_of_the_table_the_number_sits_in(tmp_path):
         tmp_path, claims, {"fa": [0.5, 0.5, 0.5], "bp": [0.45, 0.45, 0.45], "dfa": [0.1] * 3}
     )
     tex = (
-        "\\begin{table}\\caption{One.}\\begin{tabular}{c} 0.500 \\\\ \\end{tabular}\\end{table}\n"
-        "\\begin{table}\\caption{Two.}\\begin{tabular}{c} 0.500 \\\\ \\end{tabular}\\end{table}\n"
-        "In the text, 0.500.\n"
+        "\\begin{table}\\caption{One.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
+        "\\begin{table}\\caption{Two.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
+        "In the text, the accuracy is 0.500.\n"
     )
     res = run(tmp_path, tex, specs, plan, store)
     assert [(f.status, f.claim) for f in res.findings] == [
@@ -173,9 +175,9 @@ def test_seed_and_epoch_counts_stated_around_a_claimed_number(tmp_path):
     claims = CLAIM_609.replace("0.609 ± 0.004", "0.401")
     specs, plan, store = make(tmp_path, claims, {"fa": [0.40, 0.401, 0.402], "dfa": [0.3] * 3})
     tex = (
-        "Over three seeds FA reaches 0.401. With a single seed FA reaches 0.401.\n"
-        "After 30 epochs FA reaches 0.401. After 100 epochs it reaches 0.401 ($n=3$).\n"
-        "\\begin{table}\\caption{Mean over five random seeds.}\n"
+        "Over three seeds FA reaches 0.401 accuracy. With a single seed its accuracy is 0.401.\n"
+        "After 30 epochs FA's accuracy is 0.401. After 100 epochs it reaches 0.401 ($n=3$) acc.\n"
+        "\\begin{table}\\caption{Accuracy, mean over five random seeds.}\n"
         "\\begin{tabular}{c} 0.401 \\\\ \\end{tabular}\\end{table}\n"
     )
     res = run(tmp_path, tex, specs, plan, store)
@@ -195,7 +197,7 @@ def test_seed_and_epoch_counts_stated_around_a_claimed_number(tmp_path):
 
 def test_claimed_number_without_stored_runs_is_unsourced(tmp_path):
     specs, plan, store = make(tmp_path, CLAIM_609, {"dfa": [0.3] * 3}, missing=("fa",))
-    res = run(tmp_path, "FA: $0.609 \\pm 0.004$.\n", specs, plan, store)
+    res = run(tmp_path, "FA accuracy: $0.609 \\pm 0.004$.\n", specs, plan, store)
     [f] = res.findings
     assert f.status == "UNSOURCED" and "no stored result for fa seed 42" in f.reason
 
@@ -209,7 +211,7 @@ def test_config_allowed_and_unsourced(tmp_path):
     allow = tmp_path / "audit.yaml"
     allow.write_text("- value: 0.05\n  reason: significance level\n- value: 7\n  reason: unused\n")
     tex = (
-        "We train for 100 epochs at width $d=256$ with 4 blocks, $\\lambda = 10^{-2}$,\n"
+        "We train for 100 epochs at width $d=256$ with 4 blocks, weight decay $10^{-2}$,\n"
         "learning rate 1e-3 and 3 seeds (42, 123 and 456).\n"
         "The loss is $\\frac{1}{2}\\|x\\|^2$, $p < 0.05$, and 0.73 comes from nowhere.\n"
     )
@@ -244,7 +246,7 @@ def test_an_allowance_cannot_hide_a_mismatch(tmp_path):
     specs, plan, store = make(tmp_path, CLAIM_609, {"fa": [0.585] * 3, "dfa": [0.306] * 3})
     allow = tmp_path / "audit.yaml"
     allow.write_text("- value: 0.609\n  reason: trust me\n")
-    res = run(tmp_path, "FA: 0.609.\n", specs, plan, store, allow)
+    res = run(tmp_path, "FA accuracy: 0.609.\n", specs, plan, store, allow)
     assert [f.status for f in res.findings] == ["MISMATCH"]
 
 
@@ -256,10 +258,10 @@ def test_table_github_junit_json_and_exit_codes(tmp_path, monkeypatch):
     specs, plan, store = make(
         tmp_path, CLAIM_609, {"fa": [0.584, 0.585, 0.586], "dfa": [0.30, 0.306, 0.312]}
     )
-    tex = "DFA: $0.306 \\pm 0.006$. FA: $0.609 \\pm 0.004$, 100 epochs, and 0.73.\n"
+    tex = "DFA acc: $0.306 \\pm 0.006$. FA acc: $0.609 \\pm 0.004$, 100 epochs, and 0.73.\n"
     res = run(tmp_path, tex, specs, plan, store)
     t = table(res)
-    assert "main.tex:1:7" in t and "BACKED" in t and "MISMATCH" in t and "UNSOURCED" in t
+    assert "main.tex:1:11" in t and "BACKED" in t and "MISMATCH" in t and "UNSOURCED" in t
     assert t.rstrip().endswith("— FAILED")
     gh = github(res, root=str(tmp_path)).splitlines()
     assert gh[0].startswith("::error file=main.tex,line=1,col=")
@@ -294,7 +296,9 @@ def test_table_github_junit_json_and_exit_codes(tmp_path, monkeypatch):
 def test_clean_paper_exits_zero(tmp_path, monkeypatch):
     specs, plan, store = make(tmp_path, CLAIM_609, {"fa": [0.605, 0.609, 0.613], "dfa": [0.3] * 3})
     (tmp_path / "paper").mkdir()
-    (tmp_path / "paper" / "main.tex").write_text("FA: $0.609 \\pm 0.004$ after 100 epochs.\n")
+    (tmp_path / "paper" / "main.tex").write_text(
+        "FA accuracy: $0.609 \\pm 0.004$ after 100 epochs.\n"
+    )
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(main, ["audit", "paper/main.tex", "--specs", "specs"])
     assert r.exit_code == 0, r.output

@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from faspec.check.claims import SeedRun, Verdict, combine_and, combine_or, decide, negate
 from faspec.spec.expr import parse
@@ -406,38 +408,75 @@ def test_undefined_metric_is_error_naming_metric_and_method():
     assert v.verdict == "error" and "deep_cos" in v.message and "frozen" in v.message
 
 
-def test_reported_agrees():
+def test_reported_agrees_when_the_mean_rounds_to_the_printed_number():
+    # mean 0.401 rounds to the printed 0.401 at 3 decimals: agrees whatever n is
+    fa = [0.401, 0.411, 0.391]
     c = claim("fa > dfa", reported={"fa": Reported(0.401, 0.009, None, "0.401 ± 0.009", 3, 3)})
-    v = decide(c, one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), Stats())
+    v = decide(c, one(fa=runs("fa", fa), dfa=runs("dfa", DFA)), Stats())
     assert v.verdict == "pass"
     (r,) = v.reported
-    assert r["status"] == "agree" and r["p"] >= 0.05 and r["measured"]["n"] == 3
+    assert r["status"] == "agree" and r["outcome"] == "agrees" and r["measured"]["n"] == 3
 
 
-def test_reported_mismatch_turns_pass_into_fail():
-    c = claim("fa > dfa", reported={"fa": Reported(0.609, 0.004, None, "0.609 ± 0.004", 3, 3)})
+def test_reported_close_but_unproven_is_cannot_tell_not_agree():
+    # measured 0.400 ± 0.010 (n=3) vs printed 0.401 ± 0.009: a two-sided test does not reject,
+    # which the old rule took as agreement; TOST within 0.01 with 3 seeds cannot show it either
+    c = claim("fa > dfa", reported={"fa": Reported(0.401, 0.009, None, "0.401 ± 0.009", 3, 3)})
     v = decide(c, one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), Stats())
-    assert v.verdict == "fail"
-    assert "reported fa" in v.message and "0.609" in v.message
-    assert v.reported[0]["status"] == "mismatch"
+    assert v.verdict == "inconclusive"
+    (r,) = v.reported
+    assert r["status"] == "inconclusive" and r["outcome"] == "cannot tell"
+    assert r["p_difference"] >= 0.05 and r["p_equivalence"] >= 0.05
+    assert "cannot tell" in v.message and "seeds would decide" in v.message
 
 
-def test_reported_without_std_uses_close_margin_or_digits():
-    data = one(fa=runs("fa", FA), dfa=runs("dfa", DFA))
-    ok = claim("fa > dfa", reported={"fa": Reported(0.405, text="0.405", decimals=3)})
-    assert decide(ok, data, Stats()).verdict == "pass"
+def test_reported_three_std_away_with_3_seeds_is_not_agree():
+    # the case: a 3-seed sample 3 std away from the printed value
+    fa = [0.40, 0.41, 0.39]  # mean 0.40, std 0.01
+    c = claim("fa > dfa", reported={"fa": Reported(0.43, text="0.43", decimals=2)})
+    v = decide(c, one(fa=runs("fa", fa), dfa=runs("dfa", DFA)), Stats())
+    (r,) = v.reported
+    assert r["status"] != "agree" and v.verdict != "pass"
+    # by hand: one-sample t of the sample against 0.43, two-sided
+    t = (0.40 - 0.43) / (0.01 / 3**0.5)
+    p = 2 * stats.t.sf(abs(t), 2)
+    assert r["p_difference"] == pytest.approx(p)
+
+
+def test_reported_equivalence_shown_agrees_and_difference_shown_mismatches():
+    tight = [0.4005, 0.4015, 0.4010, 0.4000, 0.4020]  # mean 0.401, std 0.0008
+    ok = claim("fa > dfa", reported={"fa": Reported(0.404, text="0.404", decimals=3)})
+    data = one(fa=runs("fa", tight), dfa=runs("dfa", [0.3, 0.31, 0.305, 0.3, 0.31]))
+    v = decide(ok, data, Stats())
+    (r,) = v.reported
+    # TOST by hand: both one-sided tests against 0.404 -+ 0.01
+    x = np.asarray(tight)
+    p_lo = stats.ttest_1samp(x, 0.404 - 0.01, alternative="greater").pvalue
+    p_hi = stats.ttest_1samp(x, 0.404 + 0.01, alternative="less").pvalue
+    assert r["p_equivalence"] == pytest.approx(max(p_lo, p_hi))
+    assert r["status"] == "agree" and v.verdict == "pass"
     bad = claim("fa > dfa", reported={"fa": Reported(0.42, text="0.42", decimals=2)})
     v = decide(bad, data, Stats())
-    assert v.verdict == "fail" and "differs by" in v.message
-    coarse = claim(
-        "fa > dfa", reported={"fa": Reported(0.4, text="0.4", decimals=1)}
-    )  # rounding: +-0.05
-    assert (
-        decide(
-            coarse, one(fa=runs("fa", [0.43, 0.44, 0.42]), dfa=runs("dfa", DFA)), Stats()
-        ).verdict
-        == "pass"
-    )
+    assert v.verdict == "fail" and v.reported[0]["outcome"] == "disagrees"
+    assert "differs by" in v.message
+
+
+def test_reported_coarse_digits_widen_the_margin():
+    coarse = claim("fa > dfa", reported={"fa": Reported(0.4, text="0.4", decimals=1)})
+    data = one(fa=runs("fa", [0.43, 0.44, 0.42]), dfa=runs("dfa", DFA))
+    v = decide(coarse, data, Stats())  # 0.43 rounds to 0.4 at one decimal
+    assert v.verdict == "pass" and v.reported[0]["outcome"] == "agrees"
+
+
+def test_reported_single_run_is_judged_by_the_margin():
+    # one run has no spread: within the margin (close 0.01) agrees, outside disagrees
+    data = one(fa=runs("fa", [0.40]), dfa=runs("dfa", [0.30]))
+    c = claim("fa > dfa", seeds="all", reported={"fa": Reported(0.405, text="0.405", decimals=3)})
+    assert decide(c, data, Stats()).reported[0]["status"] == "agree"
+    c = claim("fa > dfa", seeds="all", reported={"fa": Reported(0.45, text="0.45", decimals=2)})
+    v = decide(c, data, Stats())
+    assert v.reported[0]["status"] == "mismatch" and v.verdict == "fail"
+    assert "no spread to test" in v.reported[0]["test"]
 
 
 def test_reported_seed_count_must_match():
@@ -514,18 +553,12 @@ def test_alpha_from_stats():
     assert "p < 0.001" in strict.rule
 
 
-def test_claim_from_a_loaded_spec(monkeypatch):
-    import faspec.train  # noqa: F401
+def test_claim_from_a_loaded_spec(v1_methods):
     from faspec.spec.load import load_text
-    from faspec.train import registry
-    from faspec.train.registry import Component
 
-    for name in ("fa", "dfa"):
-        if name not in registry.METHODS:
-            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None))
     spec = load_text(
         "faspec: 1\nname: t\nexperiments:\n  a: {methods: [fa, dfa], seeds: [42, 123, 456]}\n"
-        "claims:\n  - {id: x, in: a, expect: fa > dfa, reported: {fa: '0.401 ± 0.009 (n=3)'}}\n",
+        "claims:\n  - {id: x, in: a, expect: fa > dfa, reported: {fa: '0.400 ± 0.010 (n=3)'}}\n",
         "t.yaml",
     )
     v = decide(spec.claims[0], one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), spec.stats)
@@ -537,5 +570,15 @@ def test_claim_from_a_loaded_spec(monkeypatch):
 def test_verdict_to_dict_is_json(expect):
     v = decide(claim(expect, seeds=None), one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), Stats())
     d = v.to_dict()
-    assert set(d) == {"claim_id", "verdict", "rule", "message", "numbers", "runs", "reported"}
+    assert set(d) == {
+        "claim_id",
+        "verdict",
+        "rule",
+        "message",
+        "numbers",
+        "runs",
+        "reported",
+        "p",
+        "family",
+    }
     json.loads(json.dumps(d, allow_nan=False))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from faspec import protocol as P
 from faspec.train import ConfigError, normalize_config
-from faspec.train.measure import Tracker
+from faspec.train.tracker import Tracker
 
 
 def entry(epoch: int, growth: float, g: float, stab: float | None, loss: float = 1.0) -> dict:
@@ -34,16 +35,18 @@ def test_evaluate_fired_first_epoch_and_verdict() -> None:
     pub = P.evaluate(LOG, {**P.defaults(), "set": "public", "stability": 0.01})
     assert pub["diagnostics"] == ["a", "b", "d"] and pub["fired"]["c"] is True  # logged, unused
     assert pub["label"] == "FAIL(D1+D2)"
-    calm = P.evaluate(LOG[:2], P.defaults())
-    assert calm["verdict"] == "trustworthy" and calm["label"] == "trustworthy"
-    assert P.evaluate(LOG[:2], {**P.defaults(), "set": "public"})["label"] == "PASS"
+    calm = P.evaluate(LOG[:2], P.defaults())  # nothing fired, but (d) is not decided yet
+    assert calm["verdict"] == "undecided" and calm["label"] == "undecided"
+    assert P.with_baseline(calm, 0.5, 0.3)["label"] == "trustworthy"
+    pub = P.with_baseline(P.evaluate(LOG[:2], {**P.defaults(), "set": "public"}), 0.5, 0.3)
+    assert pub["label"] == "PASS"
 
 
 def test_stability_is_judged_at_the_final_epoch_unless_asked_for_any() -> None:
     log = [entry(0, 1.0, 1e-3, 0.9), entry(5, 1.0, 1e-3, 0.5), entry(9, 1.0, 1e-3, 0.1)]
     final = P.evaluate(log, P.defaults())
     assert final["fired"]["c"] is False and final["first_epoch"]["c"] is None
-    assert final["verdict"] == "trustworthy" and final["critical"]["c"] == 0.1
+    assert final["verdict"] == "undecided" and final["critical"]["c"] == 0.1  # (d) pending
     anyw = P.evaluate(log, {**P.defaults(), "stability_at": "any"})
     assert anyw["fired"]["c"] is True and anyw["first_epoch"]["c"] == 0
     assert anyw["label"] == "walked back (c)" and anyw["critical"]["c"] == 0.9
@@ -57,7 +60,8 @@ def test_a_metric_null_everywhere_leaves_the_diagnostic_pending() -> None:
     log = [{**e, "stability": None} for e in LOG[:2]]
     b = P.evaluate(log, P.defaults())
     assert b["fired"]["c"] is None and b["pending"] == ["c", "d"]
-    assert b["verdict"] == "trustworthy"  # conditional on what is pending
+    assert b["verdict"] == "undecided"  # an undecided diagnostic is not "did not fire"
+    assert P.with_baseline(b, 0.5, 0.3)["verdict"] == "undecided"  # (c) still is
     empty = P.evaluate([], P.defaults())
     assert empty["verdict"] == "undecided" and empty["pending"] == ["a", "b", "c", "d"]
     final, _ = Tracker(normalize_config({})).finish([])
@@ -110,7 +114,14 @@ def test_tracker_flags_are_cumulative_and_agree_with_the_block() -> None:
     assert [f["ref_degenerate"] for f in flags] == [0, 0, 1, 1, 1]
     assert [f["fired_c"] for f in flags] == [0, 0, 0, None, 0]  # judged where it stands
     assert [f["trustworthy"] for f in flags] == [1, 1, 0, 0, 0]
-    assert flags[-1]["loss_decrease"] == pytest.approx(2.3 - 1.2)
+    # loss_decrease is measured from the first epoch's loss, loss_decrease_init from epoch 0
+    assert flags[0]["loss_decrease"] is None
+    assert flags[-1]["loss_decrease"] == pytest.approx(LOG[1]["train_loss"] - 1.2)
+    assert flags[-1]["loss_decrease_init"] == pytest.approx(2.3 - 1.2)
+    noted = Tracker(cfg)
+    noted.note_train_loss(1, torch.tensor(1.9))
+    last = [noted.update(dict(e)) for e in LOG][-1]
+    assert last["loss_decrease"] == pytest.approx(1.9 - 1.2)
     final, block = Tracker(cfg).finish([{**e, **f} for e, f in zip(LOG, flags, strict=True)])
     assert (final["first_fire_a"], final["first_fire_b"], final["first_fire_c"]) == (8, 3, None)
     assert (final["fired_a"], final["fired_b"], final["trustworthy"]) == (1, 1, 0)
@@ -143,3 +154,24 @@ def test_schedule_and_protocol_options_in_the_config() -> None:
         with pytest.raises(ConfigError) as err:
             normalize_config({"measure": measure})
         assert err.value.path == path and hint in err.value.hint
+
+
+def test_trustworthy_entry_is_undecided_while_a_value_is_null() -> None:
+    tr = Tracker(normalize_config({}))
+    flags = tr.update({**LOG[0], "stability": None})
+    assert flags["trustworthy"] is None and flags["fired_c"] is None
+
+
+@pytest.mark.parametrize("n", [128, 1024, 4096])
+def test_gradient_floor_follows_the_evaluation_batch(n: int) -> None:
+    """g of the batch-mean CE scales as 1/N: a per-sample gradient p gives ‖g_L‖ = p/N, and
+    whether (b) fires must not depend on N (the floor 1e-7 is stated for N = 1024)."""
+    proto = {**P.defaults(), "eval_batch": n}
+    assert P.g_floor_at(proto) == pytest.approx(1e-7 * 1024 / n)
+    assert P.fires("b", 5e-5 / n, proto) is True and P.fires("b", 2e-4 / n, proto) is False
+    block = P.evaluate([entry(0, 1.0, 2e-4 / n, 0.1)], proto)
+    assert block["thresholds"]["eval_batch"] == n and block["fired"]["b"] is False
+    assert P.g_floor_at(P.defaults()) == 1e-7  # stored results without eval_batch: as stated
+    final = {"g_norm_min": 2e-4 / n, "growth_max": 1.0, "stability": 0.0}
+    s = P.sensitivity([{"final": final}], proto)
+    assert s["runs"][0]["flip"]["b"] == pytest.approx(2e-4 / 1024)  # in g_floor's units

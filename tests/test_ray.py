@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FASPEC
+from helpers import FASPEC
 
 pytestmark = pytest.mark.ray
 

@@ -1,206 +1,11 @@
-"""Hand-built stores and JSON reports shared by the report tests, and tests of the shared pieces
-(palette, chart choice). Other test files import the builders from here."""
+"""Tests of the report pieces every format shares: the example report's verdicts, the palette,
+the chart chosen by a claim's shape. The stores and reports they read come from tests/helpers.py."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-from pathlib import Path
-from typing import Any
+from helpers import make_report, make_store
 
-from faspec.check.claims import SeedRun, decide
-from faspec.report import html, json_report
-from faspec.spec.expr import parse
-from faspec.spec.model import Claim, Reported, Spec, Stats
-from faspec.store import Store
-
-EPOCHS = [0, 1, 2, 3, 5, 8]
-LAYERS = 4  # L + 1 per-layer entries
-
-
-def config(method: str, seed: int, blocks: int = 3, d: int = 64) -> dict[str, Any]:
-    return {
-        "seed": seed,
-        "method": {"name": method, "version": 1, "penalty": 0.0, "targets": "true"},
-        "model": {
-            "arch": "resmlp",
-            "version": 1,
-            "d": d,
-            "blocks": blocks,
-            "terminal_ln": True,
-            "skip": True,
-            "act": "relu",
-        },
-        "data": {"name": "teacher", "version": 1, "seed": 0, "n_train": 1024, "n_test": 256},
-        "train": {
-            "epochs": EPOCHS[-1],
-            "batch_size": 128,
-            "optimizer": "adamw",
-            "lr": 0.001,
-            "weight_decay": 0.01,
-            "schedule": "cosine",
-            "grad_clip": None,
-        },
-        "measure": {"epochs": EPOCHS, "eval_batch": 256},
-    }
-
-
-def run_id(cfg: dict[str, Any]) -> str:
-    canon = json.dumps(cfg, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()[:16]
-
-
-def result(method: str, seed: int, blocks: int = 3, status: str = "ok") -> dict[str, Any]:
-    """A plausible result.json: accuracy rising, DFA's gradient collapsing by decades."""
-    base = {"bp": 0.45, "fa": 0.40, "dfa": 0.30, "frozen": 0.32}.get(method, 0.35) + 0.003 * (
-        seed % 7
-    )
-    log = []
-    for e in EPOCHS:
-        g = 1e-3 * (10.0 ** (-e) if method == "dfa" else 1.0)
-        cos = None if method == "frozen" else (0.5 / blocks if method == "fa" else -1e-4)
-        log.append(
-            {
-                "epoch": e,
-                "test_acc": 0.1 + (base - 0.1) * (1 - math.exp(-e / 2)),
-                "train_loss": 2.3 * math.exp(-e / 4),
-                "h_norm": 8.0 * (1 + e),
-                "g_norm": g,
-                "deep_cos": cos,
-                "gamma": cos,
-                "growth": 2.0 + (20.0 * e if method == "dfa" else 0.1 * e),
-                "h_norm_layers": [1.0 + i for i in range(LAYERS)],
-                "g_norm_layers": [g * (i + 1) for i in range(LAYERS)],
-                "cos_layers": [None if cos is None else cos + 0.01 * i for i in range(LAYERS)],
-            }
-        )
-    final = {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}
-    return {
-        "status": status,
-        "error": None,
-        "final": final,
-        "log": log,
-        "provenance": {
-            "faspec": "0.1.0",
-            "torch": "2.14.1",
-            "device": "cpu",
-            "wall_s": 1.5 + seed / 1000,
-            "git": None,
-            "host": "test",
-        },
-    }
-
-
-def make_store(root: Path) -> tuple[Store, dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Runs of an `audit` experiment (bp, fa, dfa, frozen × 3 seeds) and a `depth` sweep
-    (fa, dfa × blocks 2/4/8, seed 42), plus one failed run with no log.
-    Returns the store, its results by run id, and the cells (as `html.cells_for` gives them)."""
-    st = Store(root)
-    results: dict[str, dict[str, Any]] = {}
-    cells: list[dict[str, Any]] = []
-
-    def add(
-        exp: str, method: str, seed: int, blocks: int, point: dict[str, Any], res: dict[str, Any]
-    ) -> None:
-        cfg = config(method, seed, blocks)
-        rid = run_id(cfg)
-        st.put(rid, cfg, res)
-        results[rid] = res
-        cells.append({"experiment": exp, "label": method, "seed": seed, "point": point, "run": rid})
-
-    for method in ("bp", "fa", "dfa", "frozen"):
-        for seed in (42, 123, 456):
-            add("audit", method, seed, 3, {}, result(method, seed))
-    for method in ("fa", "dfa"):
-        for blocks in (2, 4, 8):
-            add("depth", method, 42, blocks, {"model.blocks": blocks}, result(method, 42, blocks))
-    failed = {
-        "status": "failed",
-        "error": "Traceback: boom\x07",
-        "final": {},
-        "log": [],
-        "provenance": {"faspec": "0.1.0", "device": "cpu", "wall_s": 0.1},
-    }
-    add("broken", "ep", 7, 3, {}, failed)
-    return st, results, cells
-
-
-MISSING = ("0123456789abcdef", "fedcba9876543210")  # runs a spec needs that the store lacks
-
-
-def claims() -> list[Claim]:
-    """One claim of every shape (ordering, by epoch, protocol, for_each) and every verdict."""
-
-    def c(cid: str, expect: str, experiment: str, **kw: Any) -> Claim:
-        return Claim(cid, expect, parse(expect), experiment, **kw)
-
-    return [
-        c(
-            "fa-beats-dfa",
-            "fa > dfa",
-            "audit",
-            where_paper="Table 1",
-            reported={"fa": Reported(0.401, 0.009, 3, "0.401 ± 0.009", 3, 3)},
-        ),
-        c(
-            "dfa-gradient-floor-early",
-            "dfa.g_norm < 1e-7 by epoch 3",
-            "audit",
-            seeds="all",
-            where_paper="Sec. 4",
-        ),
-        c("dfa-growth-fires", "dfa.growth > 50", "audit", seeds="all"),
-        c(
-            "fa-deep-credit-at-every-depth",
-            "fa.deep_cos > 0",
-            "depth",
-            for_each="model.blocks",
-            seeds="all",
-        ),
-        c(
-            "bp-beats-frozen",
-            "bp >> frozen",
-            "audit",
-            reported={"bp": Reported(0.52, 0.01, 3, "0.52 ± 0.01", 2, 2)},
-        ),
-        c("one-seed", "fa > dfa", "depth", at={"model.blocks": 2}),
-        c("ep-runs", "ep > frozen", "broken"),
-        c("sb-missing", "sb ~= cb", "bridges"),
-    ]
-
-
-def make_report(
-    st: Store, results: dict[str, Any], cells: list[dict[str, Any]], spec: str = "fa_vs_dfa"
-) -> dict[str, Any]:
-    """The JSON report of `claims()` on the store, decided by faspec.check and built by
-    json_report.build, exactly as `faspec verify` builds it (the cells stand in for the plan)."""
-    cells = cells + [
-        {"experiment": "bridges", "label": label, "seed": 1, "point": {}, "run": rid}
-        for label, rid in zip(("sb", "cb"), MISSING, strict=True)
-    ]
-    data: dict[str, dict[Any, dict[str, list[SeedRun]]]] = {}
-    for cell in cells:
-        point = tuple(cell["point"].items())
-        runs = (
-            data.setdefault(cell["experiment"], {})
-            .setdefault(point, {})
-            .setdefault(cell["label"], [])
-        )
-        runs.append(SeedRun(cell["seed"], cell["run"], results.get(cell["run"])))
-    cs = claims()
-    stats = Stats()
-    verdicts = [decide(c, data[c.experiment], stats) for c in cs]
-    sp = Spec(
-        spec, "FA has deep credit where DFA has none", Path(f"specs/{spec}.yaml"), {}, cs, stats
-    )
-    configs = {c["run"]: st.config(c["run"]) for c in cells if st.config(c["run"])}
-    meta = {"faspec": "0.1.0", "store": str(st.root), "generated": "2025-01-01 12:00 UTC"}
-    # through JSON, as the CLI does: the renderers read exactly what reports/<spec>.json holds
-    return json.loads(
-        json_report.render(sp, verdicts, {**results, **dict.fromkeys(MISSING)}, configs, meta)
-    )
-
+from faspec.report import claim_view, figures
 
 # ---------------------------------------------------------------------------------------------
 
@@ -214,19 +19,22 @@ def test_the_example_report_has_every_verdict(tmp_path):
 
 
 def test_palette_fixed_for_known_methods_and_stable_for_others():
-    assert html.colour("bp") == html.PALETTE["bp"]
-    known = [html.colour(m) for m in ("bp", "fa", "dfa", "frozen", "ep", "sb", "cb")]
+    assert figures.colour("bp") == figures.PALETTE["bp"]
+    known = [figures.colour(m) for m in ("bp", "fa", "dfa", "frozen", "ep", "sb", "cb")]
     assert len(set(known)) == 7
-    assert html.colour("dfa_pen") == html.colour("dfa_pen")
-    assert html.colour("dfa_pen") in html._OTHERS
+    assert figures.colour("dfa_pen") == figures.colour("dfa_pen")
+    assert figures.colour("dfa_pen") in figures._OTHERS
 
 
 def test_chart_chosen_by_claim_shape():
-    assert html.shape_of({"expect": "fa > dfa"}).kind == "dots"
-    s = html.shape_of({"expect": "dfa.g_norm < 1e-7 by epoch 5"})
+    assert claim_view.shape_of({"expect": "fa > dfa"}).kind == "dots"
+    s = claim_view.shape_of({"expect": "dfa.g_norm < 1e-7 by epoch 5"})
     assert (s.kind, s.by_epoch, s.constants) == ("curves", 5, {"g_norm": [1e-7]})
-    assert html.shape_of({"expect": "dfa.growth > 50"}).kind == "curves"  # protocol claim
-    assert html.shape_of({"expect": "fa.deep_cos > 0", "for_each": "model.blocks"}).kind == "sweep"
-    s = html.shape_of({"expect": "sb >> cb ~= dfa.cos_layers[0]", "metric": "h_norm"})
+    assert claim_view.shape_of({"expect": "dfa.growth > 50"}).kind == "curves"  # protocol claim
+    assert (
+        claim_view.shape_of({"expect": "fa.deep_cos > 0", "for_each": "model.blocks"}).kind
+        == "sweep"
+    )
+    s = claim_view.shape_of({"expect": "sb >> cb ~= dfa.cos_layers[0]", "metric": "h_norm"})
     assert [o.name for o in s.operands] == ["sb.h_norm", "cb.h_norm", "dfa.cos_layers[0]"]
-    assert html.shape_of({"expect": "fa >"}).operands == []  # unparsable: no figure, no crash
+    assert claim_view.shape_of({"expect": "fa >"}).operands == []  # unparsable: no figure, no crash

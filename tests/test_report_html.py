@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report_common import make_report, make_store
+from helpers import make_report, make_store
 
-from faspec.report import html
+from faspec.report import figures, html
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -145,7 +145,7 @@ def test_figures_without_cells_or_numbers_still_render(rendered):
     results: dict[str, Any] = {}
     for c in report["claims"]:
         c2 = {**c, "numbers": {}}
-        assert html.figure(c2, results).startswith("<svg")  # no data anywhere: placeholder
+        assert figures.figure(c2, results).startswith("<svg")  # no data anywhere: placeholder
     text = html.render({"spec": "empty", "claims": []}, {})
     assert "<h1>empty</h1>" in text
 
@@ -154,12 +154,12 @@ def test_figure_follows_the_runs_without_cells_or_for_each(tmp_path):
     st, results, cells = make_store(tmp_path / "results")
     report = make_report(st, results, cells)
     sweep = {**report["claims"][3], "numbers": {}}  # the runs span model.blocks 2/4/8
-    assert 'alt="fa-deep-credit-at-every-depth across model.blocks"' in html.figure(
+    assert 'alt="fa-deep-credit-at-every-depth across model.blocks"' in figures.figure(
         sweep, results, cells
     )
     # without cells, the report's run details stand in (method name as label): dots from the runs
     dots = {**report["claims"][4], "numbers": {}}
-    assert 'alt="per-seed values of bp-beats-frozen"' in html.figure(dots, results)
+    assert 'alt="per-seed values of bp-beats-frozen"' in figures.figure(dots, results)
 
 
 def test_index_lists_every_report(rendered, tmp_path):
@@ -211,3 +211,76 @@ def test_rendered_in_headless_chromium(rendered, tmp_path):
     page = parse(dom)
     check_page(report, page)
     assert shot_p.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_verdict_fields_the_page_does_not_name_are_shown(rendered):
+    """A field check/claims.py adds to verdicts later (a family size, a corrected threshold) is
+    listed under the claim without a change to the page; empty ones are left out."""
+    report, _, _ = rendered
+    claim = {
+        **report["claims"][0],
+        "family_size": 4,
+        "corrected_alpha": 0.0125,
+        "marks": ["degenerate reference"],
+        "empty_note": "",
+    }
+    text = html.render({**report, "claims": [claim]}, {})
+    section = text.split('<section class="claim"', 1)[1]
+    assert "<dt>family size</dt><dd>4</dd>" in section
+    assert "<dt>corrected alpha</dt><dd>0.0125</dd>" in section
+    assert "<dt>marks</dt><dd>degenerate reference</dd>" in section
+    assert "empty note" not in section
+
+
+def test_fields_added_inside_numbers_are_shown():
+    """Fields a verdict's numbers gain later (on a summary, a test, a per-seed row, the point)
+    appear on the page; the fields with their own column are not repeated."""
+    summary = {"mean": 0.4, "std": 0.01, "n": 3, "values": [0.39, 0.4, 0.41], "degenerate": True}
+    link = {"left": "fa", "op": ">", "right": "dfa", "test": "welch", "p": 0.01, "verdict": "pass"}
+    numbers = {
+        "test": "welch",
+        "family": {"size": 4, "corrected_alpha": 0.0125},
+        "points": [
+            {
+                "point": {},
+                "operands": {"fa.test_acc": summary},
+                "links": [{**link, "corrected_alpha": 0.0125}],
+                "per_seed": [{"seed": 1, "holds": True, "epoch": 3, "reference": "degenerate"}],
+            }
+        ],
+    }
+    claim = {"claim_id": "c", "verdict": "pass", "expect": "fa > dfa", "numbers": numbers}
+    text = html.render({"spec": "x", "claims": [claim]}, {})
+    assert "0.39, 0.4, 0.41 (degenerate True)" in text
+    assert "corrected alpha 0.0125" in text and "family.size: 4" in text
+    assert "reference degenerate" in text
+    assert "welch (" not in text and "left fa" not in text
+
+
+def test_html_report_renders_without_torch():
+    """The report is on the check path: it renders, figures included, with torch unimportable."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from faspec.report import html\n"
+        "s = {'mean': 0.4, 'n': 3, 'std': 0.01, 'values': [0.39, 0.4, 0.41], 'seeds': [1, 2, 3]}\n"
+        "claim = {'claim_id': 'c', 'verdict': 'pass', 'expect': 'fa > 0.3',\n"
+        "         'numbers': {'operands': {'fa.test_acc': s}}}\n"
+        "page = html.render({'spec': 'x', 'claims': [claim]}, {})\n"
+        "assert 'data:image/png;base64,' in page, page[-500:]\n"
+        "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from helpers import make_report, make_store
 from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
-from test_report_common import make_report, make_store
 
 from faspec.report import junit
 

@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 from click.testing import CliRunner
-from test_report_common import LAYERS, make_store
+from helpers import LAYERS, make_store
 
 import faspec
 from faspec.cli import main

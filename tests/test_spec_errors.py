@@ -4,18 +4,7 @@ import pytest
 
 from faspec.spec.load import SpecError, load_text
 
-
-@pytest.fixture(autouse=True)
-def methods(monkeypatch):
-    """The registry is read at call time; make sure the four v1 names exist even mid-development."""
-    import faspec.train  # noqa: F401  (registers the built-in methods)
-    from faspec.train import registry
-    from faspec.train.registry import Component, Option
-
-    for name in ("bp", "fa", "dfa", "frozen"):
-        if name not in registry.METHODS:
-            opts = {"penalty": Option(float, 0.0), "targets": Option(str, "true")}
-            monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None, opts))
+pytestmark = pytest.mark.usefixtures("v1_methods")  # conftest.py
 
 
 BASE = """\

@@ -1,8 +1,7 @@
-"""specs/ is the paper, checkable: every claim of DOMAIN.md §4 is covered by some spec claim.
+"""specs/ is the paper, checkable: every claim listed in docs/paper.md is covered by a spec claim.
 
-The claim ids come from DOMAIN.md §4's table (../shared/reference/DOMAIN.md beside the checkout,
-as CI has it); a copy of the list is kept here so the check still runs without shared/, and a
-test keeps the copy equal to the table when the table is there.
+The claim ids come from the table of section 4 of docs/paper.md (the repository's own list of the
+paper's claims, with their numbers); its "spec" column names the files whose claims cover each id.
 """
 
 from __future__ import annotations
@@ -15,13 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
-DOMAIN = ROOT.parent / "shared" / "reference" / "DOMAIN.md"
-
-# DOMAIN.md §4, "Claims of the paper" (copy; test_id_copy_matches_domain keeps it current).
-DOMAIN_IDS = (
-    "C01 C02 C03 C04 C05 C06 C08 C09 C10 C11 C12 C13 C14 C15 C16 C17 C18 C19 C20 C21 C25 C26 "
-    "C27 C31 C32 C33 C34 C36 C37 C38 C39 C40 C41 C42 C43"
-).split()
+PAPER = ROOT / "docs" / "paper.md"
 
 # Specs that are not the paper's claims: the embedded CPU demo and the methods x architectures
 # smoke test (already CPU-sized; they carry no `smoke` profile).
@@ -29,11 +22,16 @@ NOT_PAPER = {"quickstart.yaml", "methods_smoke.yaml"}
 CLAIM_ID = re.compile(r"^C\d\d$")
 
 
-def domain_ids(text: str) -> list[str]:
-    """The ids of the table in section 4 of DOMAIN.md, in order."""
+def claim_table(text: str) -> dict[str, list[str]]:
+    """The rows of the claims table (section 4 of docs/paper.md): id -> the specs named for it."""
     m = re.search(r"^## 4\..*?$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert m, "DOMAIN.md has no section '## 4.'"
-    return re.findall(r"^\|\s*(C\d+)\s*\|", m.group(1), re.M)
+    assert m, "docs/paper.md has no section '## 4.' (the claims)"
+    rows = re.findall(r"^\|\s*(C\d+)\s*\|.*\|\s*([^|]*?)\s*\|\s*$", m.group(1), re.M)
+    return {cid: [s.strip() for s in specs.split(",") if s.strip()] for cid, specs in rows}
+
+
+TABLE = claim_table(PAPER.read_text(encoding="utf-8"))
+PAPER_IDS = list(TABLE)
 
 
 def paper_specs() -> list[Path]:
@@ -61,18 +59,28 @@ def covered(loaded) -> dict[str, list[str]]:
     return out
 
 
-def test_id_copy_matches_domain():
-    if not DOMAIN.is_file():
-        pytest.skip(f"{DOMAIN} is absent (CI has shared/ beside the checkout); the copy is used")
-    assert domain_ids(DOMAIN.read_text(encoding="utf-8")) == DOMAIN_IDS
+def test_claim_table_is_complete_and_ordered():
+    """The table lists the paper's claim selection once each, in order, and names specs that exist."""
+    assert len(PAPER_IDS) >= 35 and PAPER_IDS == sorted(set(PAPER_IDS)), PAPER_IDS
+    for cid, specs in TABLE.items():
+        assert specs, f"docs/paper.md: {cid} names no spec"
+        for name in specs:
+            assert (SPECS / f"{name}.yaml").is_file(), f"docs/paper.md: {cid} names {name}"
 
 
-def test_every_domain_claim_is_covered(covered):
-    ids = list(DOMAIN_IDS)
-    if DOMAIN.is_file():  # the table wins over the copy where they differ
-        ids = domain_ids(DOMAIN.read_text(encoding="utf-8"))
-    missing = [cid for cid in ids if cid not in covered]
-    assert not missing, f"claims of DOMAIN.md §4 that no spec claim covers: {missing}"
+def test_every_paper_claim_is_covered(covered):
+    missing = [cid for cid in PAPER_IDS if cid not in covered]
+    assert not missing, f"claims of docs/paper.md that no spec claim covers: {missing}"
+
+
+def test_specs_named_in_the_table_cover_the_claim(covered):
+    wrong = [
+        f"{cid}: {name}"
+        for cid, specs in TABLE.items()
+        for name in specs
+        if not any(user.split(":")[0] == name for user in covered.get(cid, []))
+    ]
+    assert not wrong, f"docs/paper.md names specs that do not cover the claim: {wrong}"
 
 
 def test_covers_name_real_claims(loaded):
@@ -81,7 +89,7 @@ def test_covers_name_real_claims(loaded):
         for s in loaded
         for c in s.claims
         for cid in c.covers
-        if not CLAIM_ID.match(cid) or cid not in DOMAIN_IDS
+        if not CLAIM_ID.match(cid) or cid not in PAPER_IDS
     ]
     assert not bad, bad
 
@@ -143,7 +151,7 @@ def test_plan_shares_runs_across_specs(loaded):
 def test_readme_table_lists_every_claim_and_spec():
     text = (SPECS / "README.md").read_text(encoding="utf-8")
     rows = {m.group(1) for m in re.finditer(r"^\|\s*(C\d\d)\s*\|", text, re.M)}
-    assert set(DOMAIN_IDS) <= rows, sorted(set(DOMAIN_IDS) - rows)
+    assert set(PAPER_IDS) <= rows, sorted(set(PAPER_IDS) - rows)
     for path in paper_specs():
         assert path.name in text, f"specs/README.md does not mention {path.name}"
 

@@ -160,3 +160,30 @@ def test_describe_needs_no_data() -> None:
     cfg = normalize_config({"data": {"name": "cifar100", "data_dir": "/nonexistent"}})
     assert D.describe(cfg["data"]) == {"in_dim": 3072, "num_classes": 100}
     assert D.describe(normalize_config({})["data"]) == {"in_dim": 16, "num_classes": 10}
+
+
+def test_teacher_balanced_keeps_the_teacher_and_balances_its_classes() -> None:
+    """Same teacher and inputs as `teacher`; labels = argmax after per-class offsets fitted on
+    the training inputs, so every class holds 1/C of the training labels (the argmax teacher
+    gives one class about half of them)."""
+    kw = {"n_train": 4096, "n_test": 1024, "seed": 3}
+    bal = DATASETS["teacher_balanced"].factory(**kw)
+    arg = DATASETS["teacher"].factory(**kw)
+    assert torch.equal(bal.x_train, arg.x_train) and torch.equal(bal.x_test, arg.x_test)
+    share = torch.bincount(bal.y_train, minlength=10).double() / 4096
+    assert (share - 0.1).abs().max() < 0.01, share
+    assert torch.bincount(arg.y_train, minlength=10).max() / 4096 > 0.2  # the skew it removes
+    test_share = torch.bincount(bal.y_test, minlength=10).double() / 1024
+    assert (test_share - 0.1).abs().max() < 0.05, test_share
+    again = DATASETS["teacher_balanced"].factory(**kw)
+    assert torch.equal(again.y_train, bal.y_train) and torch.equal(again.y_test, bal.y_test)
+    # the labels are still the teacher's argmax wherever the offsets do not decide
+    assert (bal.y_train == arg.y_train).double().mean() > 0.3
+
+
+def test_balance_offsets_balance_a_skewed_score_table() -> None:
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randn(3000, 3, generator=g) + torch.tensor([2.0, 0.0, -1.0])
+    y = (scores.double() - D.balance_offsets(scores)).argmax(dim=1)
+    share = torch.bincount(y, minlength=3).double() / 3000
+    assert (share - 1 / 3).abs().max() < 0.01, share

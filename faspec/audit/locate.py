@@ -31,6 +31,7 @@ _FLOAT_ENVS = {
     "wrapfigure": "figure",
 }
 _FLOAT_RE = re.compile(r"\\begin\s*\{(" + "|".join(_FLOAT_ENVS) + r")(\*?)\}")
+_FLOAT_END_RE = re.compile(r"\\end\s*\{(" + "|".join(_FLOAT_ENVS) + r")(\*?)\}")
 _SECTION_RE = re.compile(r"\\(section|subsection|subsubsection)(\*?)\s*(?:\[[^\]]*\])?\s*\{")
 _APPENDIX_RE = re.compile(r"\\appendix(?![A-Za-z])")
 _ABSTRACT_RE = re.compile(r"\\begin\s*\{abstract\}(.*?)\\end\s*\{abstract\}", re.S)
@@ -76,7 +77,9 @@ class Location:
 class _FileInfo:
     source: Source
     clean: str
-    floats: list[_Float] = field(default_factory=list)
+    floats: list[_Float] = field(default_factory=list)  # in order of their start
+    float_starts: list[int] | None = None
+    mark_offsets: list[int] | None = None
     sections: list[_Section] = field(default_factory=list)
     initial: _Section | None = None
     marks: list[tuple[int, _Section]] = field(default_factory=list)  # section in force from here
@@ -92,21 +95,25 @@ def _strip_comments(text: str) -> str:
     return "\n".join(out)
 
 
-def _group_end(t: str, i: int) -> int:
-    """Index after the group whose '{' is at t[i-1] (i is just past the brace)."""
+_BRACE_OR_ESCAPE = re.compile(r"[\\{}]")
+
+
+def _group_end(t: str, i: int, limit: int | None = None) -> int:
+    """Index after the group whose '{' is at t[i-1] (i is just past the brace), or `limit`."""
     depth = 1
-    n = len(t)
-    while i < n and depth:
-        c = t[i]
+    n = len(t) if limit is None else min(limit, len(t))
+    while depth:
+        m = _BRACE_OR_ESCAPE.search(t, i, n)  # jump to the next brace or backslash
+        if m is None:
+            return n
+        c, i = m.group(), m.end()
         if c == "\\":
-            i += 2
-            continue
-        if c == "{":
+            i += 1
+        elif c == "{":
             depth += 1
-        elif c == "}":
+        else:
             depth -= 1
-        i += 1
-    return i
+    return min(i, n)
 
 
 def _plain(s: str) -> str:
@@ -128,16 +135,23 @@ class Locator:
     def _scan(self, src: Source) -> _FileInfo:
         t = _strip_comments(src.text)
         info = _FileInfo(src, t)
-        for m in _FLOAT_RE.finditer(t):
+        ends: dict[str, list[int]] = {}  # env -> ends of its \end{env}, found in one pass
+        for m in _FLOAT_END_RE.finditer(t):
+            ends.setdefault(m.group(1) + m.group(2), []).append(m.end())
+        begins = list(_FLOAT_RE.finditer(t))
+        for j, m in enumerate(begins):
             env = m.group(1) + m.group(2)
-            end_m = re.compile(r"\\end\s*\{" + re.escape(env) + r"\}").search(t, m.end())
-            end = end_m.end() if end_m else len(t)
+            at = ends.get(env, [])
+            k = bisect.bisect_right(at, m.end())
+            end = at[k] if k < len(at) else len(t)
+            if j + 1 < len(begins):  # floats do not nest: an unclosed one ends at the next
+                end = min(end, begins[j + 1].start())
             fl = _Float(_FLOAT_ENVS[m.group(1)], m.start(), end)
             body = t[m.end() : end]
             cm = _CAPTION_RE.search(body)
             if cm:
                 a = m.end() + cm.end()
-                b = _group_end(t, a)
+                b = min(_group_end(t, a, end), end + 1)
                 fl.caption = _plain(t[a : b - 1])
                 fl.caption_span = (a, b - 1)
             fl.labels = tuple(x.strip() for x in _LABEL_RE.findall(body))
@@ -145,7 +159,7 @@ class Locator:
         for m in _SECTION_RE.finditer(t):
             if m.group(2):
                 continue
-            b = _group_end(t, m.end())
+            b = _group_end(t, m.end(), m.end() + 2000)  # a title, not the rest of the file
             title = _plain(t[m.end() : b - 1])
             lm = re.compile(r"\s*\\label\s*\{([^{}]*)\}").match(t, b)
             sec = _Section(m.start(), m.group(1), title, (lm.group(1).strip(),) if lm else ())
@@ -217,13 +231,14 @@ class Locator:
         if info is None:
             return Location()
         loc = Location()
-        fl = next((f for f in info.floats if f.start <= offset < f.end), None)
+        fl = _float_at(info, offset)
         if fl is not None:
             loc.in_float = True
             loc.float_kind, loc.float_number = fl.kind, fl.number or None
             loc.caption, loc.labels = fl.caption, fl.labels
-        offs = [at for at, _ in info.marks]
-        k = bisect.bisect_right(offs, offset) - 1
+        if info.mark_offsets is None:
+            info.mark_offsets = [at for at, _ in info.marks]
+        k = bisect.bisect_right(info.mark_offsets, offset) - 1
         sec = info.marks[k][1] if k >= 0 else info.initial
         if sec is not None:
             loc.section_number, loc.section_title = sec.number, sec.title
@@ -244,7 +259,7 @@ class Locator:
         if info is None:
             return ""
         t = info.clean
-        fl = next((f for f in info.floats if f.start <= start < f.end), None)
+        fl = _float_at(info, start)
         caption = ""
         in_caption = False
         if fl is not None and fl.caption_span != (0, 0):
@@ -257,6 +272,38 @@ class Locator:
         lo, hi = fl.caption_span if in_caption and fl is not None else (0, len(t))
         s = _sentence(t, start, end, lo, hi)
         return _plain(s if in_caption or not caption else s + " " + caption)
+
+    def parts(self, file: str, start: int, end: int) -> tuple[str, str, str, bool]:
+        """(sentence before, sentence after, raw caption, in a table's body) for [start, end).
+
+        The raw LaTeX (comments blanked) of the sentence around the number, split at it; in
+        a caption, the caption's sentence; in a table's body no sentence (cells are none),
+        only the caption of its float."""
+        info = self.files.get(file)
+        if info is None:
+            return "", "", "", False
+        t = info.clean
+        fl = _float_at(info, start)
+        caption, lo, hi = "", 0, len(t)
+        if fl is not None and fl.caption_span != (0, 0):
+            a, b = fl.caption_span
+            caption = t[a:b]
+            if a <= start < b:
+                lo, hi = a, b
+        if fl is not None and fl.kind == "table" and lo == 0:
+            return "", "", caption, True
+        a, b = _sentence_span(t, start, end, lo, hi)
+        return t[a:start], t[end:b], caption, False
+
+
+def _float_at(info: _FileInfo, offset: int) -> _Float | None:
+    """The float holding `offset` (floats do not nest; found by bisection, not a scan)."""
+    if info.float_starts is None:
+        info.float_starts = [f.start for f in info.floats]
+    k = bisect.bisect_right(info.float_starts, offset) - 1
+    if k >= 0 and offset < info.floats[k].end:
+        return info.floats[k]
+    return None
 
 
 def _offset(text: str, line: int, col: int) -> int:
@@ -276,13 +323,20 @@ _SENT_END = re.compile(
 
 
 def _sentence(t: str, start: int, end: int, lo: int, hi: int, reach: int = 600) -> str:
+    a, b = _sentence_span(t, start, end, lo, hi, reach)
+    return t[a:b]
+
+
+def _sentence_span(
+    t: str, start: int, end: int, lo: int, hi: int, reach: int = 600
+) -> tuple[int, int]:
     lo, hi = max(lo, start - reach), min(hi, end + reach)
     a = lo
     for m in _SENT_END.finditer(t, lo, start):
         a = m.end()
     m = _SENT_END.search(t, end, hi)
     b = m.end() if m else hi
-    return t[a:b]
+    return a, max(b, end)
 
 
 # ---------------------------------------------------------------------------------- where:

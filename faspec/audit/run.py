@@ -44,8 +44,10 @@ def run(
     store: str | os.PathLike[str],
     allow_files: list[str] | None = None,
     values_file: str | os.PathLike[str] | None = None,
+    allow_outside: bool = False,
 ) -> AuditResult:
     """Measure every claim's values from `store`, then audit the paper against them."""
     values = claim_values(specs, plan, Store(store))
     files = list(allow_files) if allow_files else discover(paper)
-    return audit(paper, specs, plan, values, load_allowances(files), values_file)
+    allowances = load_allowances(files)
+    return audit(paper, specs, plan, values, allowances, values_file, allow_outside)

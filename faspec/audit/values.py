@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from faspec.spec.model import Claim, Reported, Spec
+from faspec.spec.reported import parse_key
 from faspec.store import Store
 
 if TYPE_CHECKING:  # the plan imports the trainer (torch); the audit itself does not need it
@@ -120,8 +121,9 @@ def _operands(claim: Claim) -> list[tuple[str, str, str, int | None, Reported | 
 
     walk(claim.expr)
     for key, rep in claim.reported.items():
-        label, _, metric = key.partition(".")
-        add(label, metric or None, None, rep)
+        label, metric, index, epoch = parse_key(key)  # `fa.cos_layers[0]`, `x.g_norm at epoch 4`
+        if epoch is None and not isinstance(index, tuple):  # one final value per run
+            add(label, metric or None, index, rep)
     return list(out.values())
 
 

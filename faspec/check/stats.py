@@ -6,7 +6,9 @@ Conventions, fixed here so that every table and verdict agrees:
 * Tests return `TestResult.p = None` when they cannot be computed (a group with n < 2): the
   caller reports "cannot test" (inconclusive) instead of inventing a p-value.
 * Zero standard error (every value of every group identical) is decided by the values: the
-  difference, if strictly on the claimed side, gives p = 0.0, otherwise p = 1.0. scipy would
+  difference, if strictly on the claimed side by more than numerical noise (NOISE_REL = 1e-6
+  relative to the values, at least 1e-6 absolute: a few float32 ulps), gives p = 0.0,
+  otherwise p = 1.0. scipy would
   return NaN there, and a claim such as `frozen.deep_cos < 0.1` on runs that all give exactly
   0.0 is settled by the data, not undecidable.
 * `b` may be a float constant instead of a sample: the test is then one-sample (ttest_1samp).
@@ -82,8 +84,8 @@ def diff_test(
         se2 = _var(x) / x.size + _var(y) / y.size
         d = float(x.mean()) - float(y.mean()) - delta
     if se2 == 0.0:
-        holds = {"greater": d > 0, "less": d < 0, "two-sided": d != 0}[alternative]
-        return TestResult(0.0 if holds else 1.0, note="zero variance: decided by the values")
+        ref = max(abs(float(x.mean())), 0.0 if y is None else abs(float(y.mean())), abs(delta))
+        return _zero_variance(d, alternative, ref)
     with warnings.catch_warnings():
         # scipy warns on nearly identical values (one seed-constant group); the result stands.
         warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
@@ -94,6 +96,26 @@ def diff_test(
             res = st.ttest_ind(x - delta, y, equal_var=equal_var, alternative=alternative)
             df = float(getattr(res, "df", np.nan))
     return TestResult(float(res.pvalue), float(res.statistic), df)
+
+
+# Runs store float32 computations: a few ulps of float32 (eps 1.2e-7) relative to the values.
+NOISE_REL = 1e-6
+
+
+def numerical_noise(scale: float) -> float:
+    """The largest difference that seed-constant values can show by rounding alone."""
+    return NOISE_REL * max(1.0, scale)
+
+
+def _zero_variance(d: float, alternative: Alternative, scale: float) -> TestResult:
+    """Every value identical within each group: the difference decides, p = 0 or 1, but only a
+    difference larger than numerical noise (NOISE_REL x max(1, |values|)) counts as shown."""
+    noise = numerical_noise(scale)
+    holds = {"greater": d > noise, "less": d < -noise, "two-sided": abs(d) > noise}[alternative]
+    note = "zero variance: decided by the values"
+    if not holds and abs(d) <= noise and d != 0:
+        note += f" (a difference of {d:.3g} is within numerical noise {noise:.2g})"
+    return TestResult(0.0 if holds else 1.0, note=note)
 
 
 def welch(a: Sample, b: Sample, alternative: Alternative = "greater") -> TestResult:
@@ -178,3 +200,81 @@ def agree_from_stats(
         )
     res = st.ttest_ind_from_stats(mean1, std1, n1, mean2, std2, n2, equal_var=False)
     return TestResult(float(res.pvalue), float(res.statistic))
+
+
+def diff_test_from_stats(
+    mean1: float,
+    std1: float,
+    n1: int,
+    mean2: float,
+    std2: float,
+    n2: int,
+    alternative: Alternative,
+    delta: float = 0.0,
+) -> TestResult:
+    """Welch test of H1: mean1 - mean2 {>, <, !=} delta from summary statistics (a measured
+    sample against a printed mean ± std with its n); zero spread is decided by the values."""
+    if n1 < 2 or n2 < 2:
+        return TestResult(None, note="a summary-statistics test needs n >= 2 on both sides")
+    d = mean1 - mean2 - delta
+    if std1 == 0 and std2 == 0:
+        return _zero_variance(d, alternative, max(abs(mean1), abs(mean2), abs(delta)))
+    res = st.ttest_ind_from_stats(
+        mean1 - delta, std1, n1, mean2, std2, n2, equal_var=False, alternative=alternative
+    )
+    return TestResult(float(res.pvalue), float(res.statistic))
+
+
+def tost_from_stats(
+    mean1: float, std1: float, n1: int, mean2: float, std2: float, n2: int, margin: float
+) -> TestResult:
+    """Equivalence within `margin` from summary statistics: the larger of two one-sided p."""
+    lo = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "greater", -margin)
+    hi = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "less", margin)
+    if lo.p is None or hi.p is None:
+        return TestResult(None, note=lo.note or hi.note)
+    return lo if lo.p >= hi.p else hi
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error rate, any dependence).
+
+    Sorted ascending p_(1) <= ... <= p_(m): adj_(i) = max over j <= i of min(1, (m-j+1) p_(j)),
+    returned in the input order. H_i is rejected at level alpha when adj_i < alpha.
+    """
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def holm_thresholds(pvalues: Sequence[float], alpha: float) -> list[float]:
+    """The level each p is compared with in Holm's procedure: alpha / (m - rank), rank 0-based
+    in ascending order (the step-down stops at the first p above its level)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [alpha] * m
+    for rank, i in enumerate(order):
+        out[i] = alpha / (m - rank)
+    return out
+
+
+def bh(pvalues: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate), by scipy."""
+    if not pvalues:
+        return []
+    return [float(x) for x in st.false_discovery_control(np.asarray(pvalues, dtype=float))]
+
+
+def bh_thresholds(pvalues: Sequence[float], alpha: float) -> list[float]:
+    """The level of each p in the BH step-up: rank/m x alpha (1-based rank, ascending)."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [alpha] * m
+    for rank, i in enumerate(order):
+        out[i] = alpha * (rank + 1) / m
+    return out

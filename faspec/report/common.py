@@ -82,3 +82,66 @@ def reported_row(r: dict[str, Any]) -> dict[str, str]:
         "status": str(r.get("status", "?")),
         "why": str(r.get("reason") or ""),
     }
+
+
+_CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
+
+
+def family_summary(verdicts: list[Any]) -> dict[str, Any]:
+    """The spec's family of tested claims, from the verdicts' `family` records: method, size
+    (claims decided by a test over seeds), alpha, and the smallest corrected threshold."""
+    fams = [getattr(v, "family", None) or {} for v in verdicts]
+    fams = [f for f in fams if f]
+    if not fams:
+        return {}
+    first = fams[0]
+    thresholds = [f["threshold"] for f in fams if f.get("threshold") is not None]
+    return {
+        "method": first.get("method"),
+        "size": first.get("size", 0),
+        "alpha": first.get("alpha"),
+        "smallest_threshold": min(thresholds) if thresholds else first.get("alpha"),
+    }
+
+
+def family_line(verdicts: list[Any]) -> str:
+    """'Family: 12 claims tested over seeds, Holm at alpha 0.05 (thresholds from 0.004167)'."""
+    s = family_summary(verdicts)
+    if not s:
+        return ""
+    name = _CORRECTION_NAMES.get(str(s["method"]), str(s["method"]))
+    return (
+        f"Family: {s['size']} claim(s) tested over seeds, {name} at alpha {fmt(s['alpha'])} "
+        f"(corrected thresholds from {fmt(s['smallest_threshold'])}); claims decided per seed "
+        "or by the protocol are outside it."
+    )
+
+
+def family_text(v: Any) -> str:
+    """One claim's place in the family: 'p 0.03, threshold 0.025 (Holm, 3 claims)' or why not."""
+    f = getattr(v, "family", None) or {}
+    if not f:
+        return ""
+    if "outside" in f:
+        return f"outside the family ({f['outside']})"
+    name = _CORRECTION_NAMES.get(str(f.get("method")), str(f.get("method")))
+    return (
+        f"p {fmt(f.get('p'))}, corrected threshold {fmt(f.get('threshold'))}, adjusted p "
+        f"{fmt(f.get('adjusted_p'))} ({name}, family of {f.get('size')})"
+    )
+
+
+def degenerate_values(numbers: Any) -> list[dict[str, Any]]:
+    """Every value a verdict marks as read against a degenerate BP reference (‖g_L‖ below the
+    protocol floor at the epoch read): {run, seed, method, metric, g_norm, floor, epoch}."""
+    out: list[dict[str, Any]] = []
+    if isinstance(numbers, dict):
+        for k, v in numbers.items():
+            if k == "degenerate_reference" and isinstance(v, list):
+                out += [x for x in v if isinstance(x, dict)]
+            else:
+                out += degenerate_values(v)
+    elif isinstance(numbers, list):
+        for v in numbers:
+            out += degenerate_values(v)
+    return out

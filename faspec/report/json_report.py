@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from faspec.report.common import STD_NOTE, counts, run_rows
+from faspec.report.common import STD_NOTE, counts, degenerate_values, family_summary, run_rows
 
 
 def build(
@@ -25,6 +25,7 @@ def build(
                 "experiment": claim.experiment,
                 "covers": list(claim.covers),
                 "run_details": run_rows(v.runs, results, configs),
+                "degenerate_reference": degenerate_values(v.numbers),
             }
         )
         claims.append(d)
@@ -35,6 +36,7 @@ def build(
         "counts": counts(verdicts),
         "ok": all(v.verdict == "pass" for v in verdicts),
         "std": STD_NOTE,
+        "family": family_summary(verdicts),
         **meta,
         "claims": claims,
     }

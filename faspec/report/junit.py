@@ -44,6 +44,19 @@ def _details(claim: dict[str, Any]) -> str:
         f"verdict: {claim.get('verdict')}",
         f"why: {claim.get('message')}",
     ]
+    fam = claim.get("family") or {}
+    if fam.get("outside"):
+        lines.append(f"family: outside ({fam['outside']}), {fam.get('size')} claim(s) tested")
+    elif fam:
+        lines.append(
+            f"family: {fam.get('method')} over {fam.get('size')} tested claim(s), p "
+            f"{fmt(fam.get('p'))}, corrected threshold {fmt(fam.get('threshold'))}"
+        )
+    for dv in claim.get("degenerate_reference") or []:
+        lines.append(
+            f"degenerate reference: {dv.get('method')} seed {dv.get('seed')} g_norm "
+            f"{fmt(dv.get('g_norm'))} < floor {fmt(dv.get('floor'))} at epoch {dv.get('epoch')}"
+        )
     for r in claim.get("reported") or []:
         if isinstance(r, dict):
             x = reported_row(r)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from faspec.report.common import STD_NOTE, counts, fmt, reported_row, run_rows
+from faspec.report.common import (
+    STD_NOTE,
+    counts,
+    degenerate_values,
+    family_line,
+    family_text,
+    fmt,
+    reported_row,
+    run_rows,
+)
 
 
 def _stat_rows(numbers: Any, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -61,6 +70,7 @@ def render(
         "",
         STD_NOTE,
         "",
+        *([family_line(verdicts), ""] if family_line(verdicts) else []),
         "| claim | where | expect | verdict | why |",
         "|---|---|---|---|---|",
     ]
@@ -75,6 +85,15 @@ def render(
             lines.append(f"- where: {claim.where_paper}")
         lines.append(f"- rule: {v.rule}")
         lines.append(f"- why: {v.message}")
+        if family_text(v):
+            lines.append(f"- family: {family_text(v)}")
+        for dv in degenerate_values(v.numbers):
+            lines.append(
+                f"- **degenerate reference**: {dv.get('method')} seed {dv.get('seed')} "
+                f"(run `{dv.get('run')}`): ‖g_L‖ {fmt(dv.get('g_norm'))} < floor "
+                f"{fmt(dv.get('floor'))} at epoch {dv.get('epoch')}; its {dv.get('metric')} is "
+                "measured against a numerically meaningless BP gradient"
+            )
         stats = _stat_rows(v.numbers)
         if stats:
             lines += [

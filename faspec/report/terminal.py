@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faspec.report.common import counts
+from faspec.report.common import counts, degenerate_values, family_line
 
 COLOURS = {
     "pass": "green",
@@ -30,7 +30,10 @@ def lines(
         tag = f"{v.verdict.upper():<12}"
         if colour:
             tag = click.style(tag, fg=COLOURS.get(v.verdict), bold=True)
-        out.append(f"  {tag} {claim.id:<{width}}  {claim.expect}  — {v.message}")
+        mark = " [degenerate reference]" if degenerate_values(v.numbers) else ""
+        out.append(f"  {tag} {claim.id:<{width}}  {claim.expect}  — {v.message}{mark}")
     c = counts(verdicts)
     out.append("  " + ", ".join(f"{n} {k}" for k, n in c.items() if n))
+    if family_line(verdicts):
+        out.append("  " + family_line(verdicts))
     return out

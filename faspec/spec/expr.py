@@ -3,26 +3,33 @@
 Claims are text written by people about their own paper, and specs may come from anywhere, so
 nothing is ever `eval`-ed: the grammar below is all there is.
 
-    expr       := or_expr
+    expr       := or_expr ["for" ["exactly" | "at" "least"] INT "of" INT "seeds"]
     or_expr    := and_expr ("or" and_expr)*
     and_expr   := not_expr ("and" not_expr)*
-    not_expr   := "not" not_expr | "(" expr ")" | predicate | comparison
-    comparison := term (RELOP term)+ ["by" "epoch" INT]
-    term       := NUMBER | operand
-    operand    := IDENT ["." IDENT] ["[" INT "]"]
+    not_expr   := "not" not_expr | "(" or_expr ")" | predicate | comparison
+    comparison := term (RELOP term)+ [epochs]
+    epochs     := "by" "epoch" INT | "at" "epoch" INT | "first" "at" "epoch" INT [tol]
+    tol        := ("±" | "+-") INT
+    term       := NUMBER | operand [("-" | "/") operand]
+    operand    := [IDENT ":"] IDENT ["." IDENT] ["[" layers "]"]
+    layers     := INT | "*" | [INT] ":" [INT]
     RELOP      := ">" | "<" | ">=" | "<=" | ">>" | "<<" | "~="
 
     predicate  := IDENT "is" ("trustworthy" | "walked_back")
-                | IDENT "fires" diags [("by" "epoch" INT) | ("first" "at" "epoch" INT)]
+                | IDENT "fires" diags [("by" "epoch" INT) | ("first" "at" "epoch" INT [tol])]
                 | IDENT "never" "fires" [diags] ["by" "epoch" INT]
     diags      := DIAG ("+" DIAG)*
     DIAG       := "a" | "b" | "c" | "d" | "D1" | "D2" | "D3"
 
-Precedence, loosest first: `or`, `and`, `not`, then a comparison chain or a predicate.
-`a > b > c` is a chain (every link must hold), as in Python. `by epoch N` belongs to the whole
-chain before it.
+Precedence, loosest first: `for K of N seeds` (on the whole expression only), `or`, `and`,
+`not`, then a comparison chain or a predicate. `a > b > c` is a chain (every link must hold), as
+in Python. `by epoch N` / `at epoch N` / `first at epoch N ± k` belong to the whole chain before
+it. `fa - frozen` and `sb.nudge / cb.nudge` (a difference / ratio of two seed samples) are
+compared with a number in a single link. `pen:fa_pen` is label `fa_pen` of experiment `pen`;
+`x.cos_layers[1:]` / `[*]` pools the layers with the seeds. Limits, each a located ExprError:
+MAX_LENGTH characters, MAX_DEPTH nested parentheses and `not`s, integers of MAX_INT_DIGITS.
 
-Predicates state the paper's diagnostic protocol (DOMAIN.md §3; docs/metrics.md) about one
+Predicates state the paper's diagnostic protocol (docs/metrics.md) about one
 method label; they are true or false per seed (faspec.check.claims decides them):
 
 * `dfa is walked_back` / `bp is trustworthy`: some / no diagnostic of the spec's protocol set
@@ -38,8 +45,9 @@ d (accuracy not clearing the frozen-blocks baseline), or the public protocol's n
 D2 = b, D3 = d (case-insensitive), joined by `+`; the AST holds the letters.
 
 Identifiers (method labels and metric names) start with a letter or `_` and continue with
-letters, digits, `_` or `-` (so `dfa_pen` and `dfa-pen` are both labels). A `-` is never an
-operator here, so this is unambiguous; a number after an operator may carry a sign (`a > -3`).
+letters, digits, `_` or `-` (so `dfa_pen` and `dfa-pen` are both labels): a `-` inside a word
+belongs to it, and a difference is written with spaces (`fa - frozen`); a number after an
+operator may carry a sign (`a > -3`).
 `and`, `or`, `not`, `by`, `epoch`, `is`, `fires`, `never` are keywords and cannot be labels
 (`trustworthy`, `walked_back`, `first`, `at` are words only where a predicate expects them).
 
@@ -49,154 +57,98 @@ Columns (`col`) are 0-based offsets into the expression text; the loader maps th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from faspec.spec.expr_ast import (
+    COMPLEMENT as COMPLEMENT,
+)
+from faspec.spec.expr_ast import (
+    COMPLEMENT_WITH_MARGIN as COMPLEMENT_WITH_MARGIN,
+)
+
+# the syntax tree and its walks are part of this module's interface (`E.Compare`, `E.walk`)
+from faspec.spec.expr_ast import (
+    DIAGNOSTICS as DIAGNOSTICS,
+)
+from faspec.spec.expr_ast import (
+    And as And,
+)
+from faspec.spec.expr_ast import (
+    Arith as Arith,
+)
+from faspec.spec.expr_ast import (
+    Compare as Compare,
+)
+from faspec.spec.expr_ast import (
+    Const as Const,
+)
+from faspec.spec.expr_ast import (
+    ExprError as ExprError,
+)
+from faspec.spec.expr_ast import (
+    ForSeeds as ForSeeds,
+)
+from faspec.spec.expr_ast import (
+    Node as Node,
+)
+from faspec.spec.expr_ast import (
+    Not as Not,
+)
+from faspec.spec.expr_ast import (
+    Operand as Operand,
+)
+from faspec.spec.expr_ast import (
+    Or as Or,
+)
+from faspec.spec.expr_ast import (
+    Predicate as Predicate,
+)
+from faspec.spec.expr_ast import (
+    Term as Term,
+)
+from faspec.spec.expr_ast import (
+    comparisons as comparisons,
+)
+from faspec.spec.expr_ast import (
+    experiments as experiments,
+)
+from faspec.spec.expr_ast import (
+    only_predicates as only_predicates,
+)
+from faspec.spec.expr_ast import (
+    operands as operands,
+)
+from faspec.spec.expr_ast import (
+    predicates as predicates,
+)
+from faspec.spec.expr_ast import (
+    push_not as push_not,
+)
+from faspec.spec.expr_ast import (
+    walk as walk,
+)
+from faspec.spec.expr_predicates import (
+    DIAGNOSTIC_NAMES as DIAGNOSTIC_NAMES,
+)
+from faspec.spec.expr_predicates import (
+    DIAGNOSTICS_HELP as DIAGNOSTICS_HELP,
+)
+from faspec.spec.expr_predicates import (
+    PREDICATE_KINDS as PREDICATE_KINDS,
+)
+from faspec.spec.expr_predicates import (
+    PredicateGrammar,
+)
 
 KEYWORDS = frozenset({"and", "or", "not", "by", "epoch", "is", "fires", "never"})
 PREDICATE_WORDS = ("is", "fires", "never")  # a label followed by one of these is a predicate
-DIAGNOSTICS = ("a", "b", "c", "d")
-# how a diagnostic may be written -> its letter (the public protocol's D1/D2/D3 = a/b/d)
-DIAGNOSTIC_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "d1": "a", "d2": "b", "d3": "d"}
-DIAGNOSTICS_HELP = "a, b, c, d (paper set) or D1, D2, D3 (public set: a, b, d), joined by '+'"
-PREDICATE_KINDS = ("trustworthy", "walked_back", "fires", "never", "first")
 RELOPS = (">=", "<=", ">>", "<<", "~=", ">", "<")  # longest first for the tokenizer
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-class ExprError(ValueError):
-    """A syntax error in a claim expression, at 0-based column `col` of the expression."""
-
-    def __init__(self, col: int, message: str) -> None:
-        super().__init__(f"col {col}: {message}")
-        self.col = col
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Operand:
-    """`method[.metric][[index]]`; `metric` None means the claim's `metric:` (default test_acc)."""
-
-    method: str
-    metric: str | None = None
-    index: int | None = None
-    col: int = 0
-
-    def metric_or(self, default: str) -> str:
-        return self.metric if self.metric is not None else default
-
-    def text(self, default_metric: str | None = None) -> str:
-        metric = self.metric if self.metric is not None else default_metric
-        out = self.method if metric is None else f"{self.method}.{metric}"
-        return out if self.index is None else f"{out}[{self.index}]"
-
-    def __str__(self) -> str:
-        return self.text()
-
-
-@dataclass(frozen=True)
-class Const:
-    value: float
-    col: int = 0
-    source: str = ""  # as written, for messages (`1e-7` rather than `1e-07`)
-
-    def __str__(self) -> str:
-        return self.source or repr(self.value)
-
-
-Term = Operand | Const
-
-
-@dataclass(frozen=True)
-class Compare:
-    """A chain `t0 op0 t1 op1 t2 ...`; it holds when every link `t_i op_i t_{i+1}` holds."""
-
-    operands: tuple[Term, ...]
-    ops: tuple[str, ...]
-    by_epoch: int | None = None
-    col: int = 0
-    op_cols: tuple[int, ...] = ()
-
-    def links(self) -> list[tuple[Term, str, Term]]:
-        return [(self.operands[i], op, self.operands[i + 1]) for i, op in enumerate(self.ops)]
-
-    def __str__(self) -> str:
-        parts = [str(self.operands[0])]
-        for op, term in zip(self.ops, self.operands[1:], strict=True):
-            parts += [op, str(term)]
-        if self.by_epoch is not None:
-            parts += ["by epoch", str(self.by_epoch)]
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Predicate:
-    """A protocol predicate about one method label, true or false per seed.
-
-    `kind`: "trustworthy", "walked_back", "fires" (`fires D [by epoch N]`), "never"
-    (`never fires [D] [by epoch N]`) or "first" (`fires D first at epoch N`). `diagnostics`
-    holds letters (a, b, c, d); empty means the protocol set of the runs (trustworthy,
-    walked_back, `never fires` without D). `epoch` is N of `by epoch N` / `first at epoch N`.
-    `written` keeps the diagnostics as the user wrote them (`D1+D2`), for messages.
-    """
-
-    method: str
-    kind: str
-    diagnostics: tuple[str, ...] = ()
-    epoch: int | None = None
-    col: int = 0
-    written: tuple[str, ...] = ()
-
-    def needs(self, protocol_set: Iterable[str]) -> tuple[str, ...]:
-        """The diagnostics this predicate reads, given the runs' protocol set (its letters)."""
-        return self.diagnostics or tuple(protocol_set)
-
-    def __str__(self) -> str:
-        diags = "+".join(self.written or self.diagnostics)
-        if self.kind in ("trustworthy", "walked_back"):
-            return f"{self.method} is {self.kind}"
-        if self.kind == "first":
-            return f"{self.method} fires {diags} first at epoch {self.epoch}"
-        head = (
-            f"{self.method} fires {diags}" if self.kind == "fires" else f"{self.method} never fires"
-        )
-        if self.kind == "never" and diags:
-            head += f" {diags}"
-        return head if self.epoch is None else f"{head} by epoch {self.epoch}"
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple[Node, ...]
-    col: int = 0
-
-    def __str__(self) -> str:
-        return " and ".join(_paren(i, (Or,)) for i in self.items)
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple[Node, ...]
-    col: int = 0
-
-    def __str__(self) -> str:
-        return " or ".join(str(i) for i in self.items)
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Node
-    col: int = 0
-
-    def __str__(self) -> str:
-        return "not " + _paren(self.item, (And, Or))
-
-
-Node = Compare | Predicate | And | Or | Not
-
-
-def _paren(node: Node, kinds: tuple[type, ...]) -> str:
-    return f"({node})" if isinstance(node, kinds) else str(node)
+# possessive quantifiers: a long run of digits never backtracks
+_NUMBER_RE = re.compile(r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?")
+MAX_DEPTH = 64  # nesting of parentheses and `not`: deeper is an ExprError, never a RecursionError
+MAX_INT_DIGITS = 6  # epoch numbers and layer indices: below a million
+MAX_LENGTH = 100_000  # characters of one expression
 
 
 @dataclass(frozen=True)
@@ -247,6 +199,10 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("+", "+", i))
             i += 1
             continue
+        if ch in "-/±:*":  # a difference or ratio of two operands; ± a tolerance in epochs
+            tokens.append(Token(ch, ch, i))
+            i += 1
+            continue
         m = IDENT_RE.match(text, i)
         if m is not None:
             word = m.group()
@@ -265,11 +221,20 @@ def _number_may_start(tokens: list[Token]) -> bool:
     return not tokens or tokens[-1].kind in ("op", "(", "kw")
 
 
-class _Parser:
+class _Parser(PredicateGrammar):
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_LENGTH:
+            raise ExprError(MAX_LENGTH, f"the expression is longer than {MAX_LENGTH} characters")
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, col: int) -> None:
+        """One more level of `(` or `not`; the parser is recursive, so depth is bounded."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(col, f"nested deeper than {MAX_DEPTH} levels of parentheses and 'not'")
 
     @property
     def tok(self) -> Token:
@@ -292,12 +257,44 @@ class _Parser:
         if self.tok.kind == "end":
             raise ExprError(0, "empty expression")
         node = self.or_expr()
+        if self.at_word("for"):
+            node = self.for_seeds(node)
         if self.tok.kind != "end":
             hint = ""
             if self.tok.kind in ("ident", "num"):
                 hint = " (missing 'and'/'or' or an operator?)"
             raise ExprError(self.tok.col, f"unexpected {_describe(self.tok)}{hint}")
         return node
+
+    def for_seeds(self, node: Node) -> ForSeeds:
+        """`... for [exactly | at least] K of N seeds`, after the whole expression."""
+        col = self.take().col
+        exact = False
+        if self.at_word("exactly"):
+            self.take()
+            exact = True
+        elif self.at_word("at") and self.peek.kind == "ident" and self.peek.text == "least":
+            self.take()
+            self.take()
+        k_tok = self.tok
+        k = self.epoch_number_as("a seed count K")
+        if not self.at_word("of"):
+            raise ExprError(self.tok.col, f"expected 'of N seeds', found {_describe(self.tok)}")
+        self.take()
+        n = self.epoch_number_as("a seed count N")
+        if not (self.at_word("seeds") or self.at_word("seed")):
+            raise ExprError(self.tok.col, f"expected 'seeds', found {_describe(self.tok)}")
+        self.take()
+        if not 1 <= k <= n:
+            raise ExprError(k_tok.col, f"'for {k} of {n} seeds' needs 1 <= K <= N")
+        return ForSeeds(node, k, n, exact, col)
+
+    def epoch_number_as(self, what: str) -> int:
+        tok = self.tok
+        if tok.kind != "num" or not re.fullmatch(r"\d+", tok.text):
+            raise ExprError(tok.col, f"expected {what} (an integer), found {_describe(tok)}")
+        self.take()
+        return _small_int(tok, what)
 
     def or_expr(self) -> Node:
         col = self.tok.col
@@ -318,10 +315,15 @@ class _Parser:
     def not_expr(self) -> Node:
         if self.at_kw("not"):
             col = self.take().col
-            return Not(self.not_expr(), col)
+            self.nest(col)
+            item = self.not_expr()
+            self.depth -= 1
+            return Not(item, col)
         if self.tok.kind == "(":
             open_tok = self.take()
+            self.nest(open_tok.col)
             node = self.or_expr()
+            self.depth -= 1
             if self.tok.kind != ")":
                 raise ExprError(
                     self.tok.col,
@@ -349,7 +351,7 @@ class _Parser:
                 tok.col, f"expected an epoch number (an integer >= 0), found {_describe(tok)}"
             )
         self.take()
-        return int(tok.text)
+        return _small_int(tok, "an epoch number")
 
     def by_epoch(self) -> int | None:
         """An optional `by epoch N`."""
@@ -367,107 +369,6 @@ class _Parser:
 
     def at_word(self, word: str) -> bool:
         return self.tok.kind == "ident" and self.tok.text == word
-
-    def diagnostics(self, after: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """`DIAG ("+" DIAG)*` -> (letters, as written)."""
-        letters: list[str] = []
-        written: list[str] = []
-        while True:
-            tok = self.tok
-            if tok.kind != "ident":
-                raise ExprError(
-                    tok.col,
-                    f"expected a diagnostic after {after!r} ({DIAGNOSTICS_HELP}), "
-                    f"found {_describe(tok)}",
-                )
-            letter = _diagnostic(tok.text)
-            if letter is None:
-                hint = " (join several with '+', e.g. a+b)" if "-" in tok.text else ""
-                raise ExprError(
-                    tok.col,
-                    f"unknown diagnostic {tok.text!r}; diagnostics are {DIAGNOSTICS_HELP}{hint}",
-                )
-            if letter in letters:
-                raise ExprError(
-                    tok.col,
-                    f"diagnostic {letter} is named twice"
-                    + (f" ({tok.text!r} is {letter})" if tok.text != letter else ""),
-                )
-            self.take()
-            letters.append(letter)
-            written.append(tok.text)
-            if self.tok.kind != "+":
-                return tuple(letters), tuple(written)
-            after = "+"
-            self.take()
-
-    def predicate(self) -> Predicate:
-        """`M is trustworthy|walked_back`, `M fires D [by epoch N | first at epoch N]`,
-        `M never fires [D] [by epoch N]`."""
-        label = self.take()
-        word = self.take()
-        col = label.col
-        method = label.text
-        if word.text == "is":
-            tok = self.tok
-            text = tok.text if tok.kind == "ident" else ""
-            if text == "trustworthy":
-                self.take()
-                node = Predicate(method, "trustworthy", col=col)
-            elif text in ("walked_back", "walked-back"):
-                self.take()
-                node = Predicate(method, "walked_back", col=col)
-            elif text == "walked" and self.peek.kind == "ident" and self.peek.text == "back":
-                self.take()
-                self.take()
-                node = Predicate(method, "walked_back", col=col)
-            else:
-                raise ExprError(
-                    tok.col,
-                    f"expected 'trustworthy' or 'walked_back' after 'is', found {_describe(tok)}",
-                )
-        elif word.text == "never":
-            if not self.at_kw("fires"):
-                raise ExprError(
-                    self.tok.col, f"expected 'fires' after 'never', found {_describe(self.tok)}"
-                )
-            self.take()
-            letters: tuple[str, ...] = ()
-            written: tuple[str, ...] = ()
-            if self.tok.kind == "ident" and not self.at_word("first"):
-                letters, written = self.diagnostics("fires")
-            if self.at_word("first"):
-                raise ExprError(
-                    self.tok.col,
-                    "'first at epoch N' goes with 'fires' (e.g. 'dfa fires a first at epoch 8')",
-                )
-            node = Predicate(method, "never", letters, self.by_epoch(), col, written)
-        else:  # fires
-            letters, written = self.diagnostics("fires")
-            if self.at_word("first"):
-                self.take()
-                if not self.at_word("at"):
-                    raise ExprError(
-                        self.tok.col,
-                        f"expected 'at epoch N' after 'first', found {_describe(self.tok)}",
-                    )
-                self.take()
-                if not self.at_kw("epoch"):
-                    raise ExprError(
-                        self.tok.col,
-                        f"expected 'epoch' after 'first at', found {_describe(self.tok)}",
-                    )
-                self.take()
-                node = Predicate(method, "first", letters, self.epoch_number(), col, written)
-            else:
-                node = Predicate(method, "fires", letters, self.by_epoch(), col, written)
-        if self.tok.kind == "op":
-            raise ExprError(
-                self.tok.col,
-                f"'{node}' is true or false per seed and cannot be compared with "
-                f"{self.tok.text!r}; combine predicates with and/or/not",
-            )
-        return node
 
     def comparison(self) -> Node:
         col = self.tok.col
@@ -492,7 +393,81 @@ class _Parser:
                 f"expected a relation (> < >= <= >> << ~=) after {self.text[col : self.tok.col].strip()!r}, "
                 f"found {_describe(self.tok)}",
             )
+        if any(isinstance(t, Arith) for t in terms) and len(ops) > 1:
+            raise ExprError(
+                col, "a difference or ratio term is compared in one link (e.g. 'fa - dfa > 0.09')"
+            )
+        for t, other in ((terms[0], terms[-1]), (terms[-1], terms[0])):
+            if isinstance(t, Arith) and not isinstance(other, Const):
+                raise ExprError(
+                    t.col,
+                    f"compare the {'difference' if t.op == '-' else 'ratio'} '{t}' with a number "
+                    "(e.g. 'fa - dfa > 0.09', 'sb.nudge / cb.nudge ~= 4.5')",
+                )
+        if self.at_word("at"):
+            self.take()
+            if not self.at_kw("epoch"):
+                raise ExprError(
+                    self.tok.col, f"expected 'epoch' after 'at', found {_describe(self.tok)}"
+                )
+            self.take()
+            return Compare(tuple(terms), tuple(ops), None, col, tuple(op_cols), self.epoch_number())
+        if self.at_word("first"):
+            self.take()
+            if not self.at_word("at"):
+                raise ExprError(
+                    self.tok.col,
+                    f"expected 'at epoch N' after 'first', found {_describe(self.tok)}",
+                )
+            self.take()
+            if not self.at_kw("epoch"):
+                raise ExprError(
+                    self.tok.col, f"expected 'epoch' after 'first at', found {_describe(self.tok)}"
+                )
+            self.take()
+            epoch = self.epoch_number()
+            return Compare(
+                tuple(terms), tuple(ops), None, col, tuple(op_cols), None, epoch, self.tolerance()
+            )
         return Compare(tuple(terms), tuple(ops), self.by_epoch(), col, tuple(op_cols))
+
+    def layers(self) -> tuple[int | None, tuple[int | None, int | None] | None]:
+        """Inside `[...]`: a layer `i`, all layers `*`, or a range `a:b` (either end optional)."""
+        if self.tok.kind == "*":
+            self.take()
+            return None, (None, None)
+        lo = self.layer_index() if self.tok.kind == "num" else None
+        if self.tok.kind != ":":
+            if lo is None:
+                raise ExprError(
+                    self.tok.col,
+                    "expected a layer index (an integer >= 0), a range a:b or *, found "
+                    + _describe(self.tok),
+                )
+            return lo, None
+        self.take()
+        hi = self.layer_index() if self.tok.kind == "num" else None
+        return None, (lo, hi)
+
+    def layer_index(self) -> int:
+        idx = self.tok
+        if not re.fullmatch(r"\d+", idx.text):
+            raise ExprError(
+                idx.col, f"expected a layer index (an integer >= 0), found {_describe(idx)}"
+            )
+        self.take()
+        return _small_int(idx, "a layer index")
+
+    def tolerance(self) -> int:
+        """An optional `± k` (or `+- k`) after an epoch number: k epochs either way."""
+        if self.tok.kind == "±":
+            self.take()
+        elif self.tok.kind == "+" and self.peek.kind == "-":
+            self.take()
+            self.take()
+        else:
+            return 0
+        return self.epoch_number()
 
     def term(self) -> Term:
         tok = self.tok
@@ -507,30 +482,47 @@ class _Parser:
             self.take()
             metric = None
             index = None
+            experiment = None
+            name = tok.text
+            if self.tok.kind == ":":  # `exp:label`: a method of another experiment
+                self.take()
+                label = self.expect("ident", "a method label after 'experiment:'")
+                experiment = tok.text
+                name = f"{experiment}:{label.text}"
             if self.tok.kind == ".":
                 self.take()
                 metric = self.expect("ident", "a metric name after '.'").text
+            pool = None
             if self.tok.kind == "[":
                 self.take()
-                idx = self.tok
-                if idx.kind != "num" or not re.fullmatch(r"\d+", idx.text):
-                    raise ExprError(
-                        idx.col, f"expected a layer index (an integer >= 0), found {_describe(idx)}"
-                    )
-                self.take()
-                index = int(idx.text)
+                index, pool = self.layers()
                 self.expect("]", "']'")
-            return Operand(tok.text, metric, index, tok.col)
+            left = Operand(name, metric, index, tok.col, pool, experiment)
+            if self.tok.kind in ("-", "/"):
+                op_tok = self.take()
+                right = self.term()
+                if not isinstance(right, Operand):
+                    raise ExprError(
+                        right.col,
+                        f"'{op_tok.text}' takes a method operand on each side (a difference or "
+                        "ratio of two seed samples), e.g. 'fa - frozen' or 'sb.nudge / cb.nudge'",
+                    )
+                return Arith(op_tok.text, left, right, tok.col)
+            return left
         if tok.kind == "kw":
             raise ExprError(tok.col, f"'{tok.text}' is a keyword; expected a method or a number")
         raise ExprError(tok.col, f"expected a method or a number, found {_describe(tok)}")
 
 
-def _diagnostic(name: str) -> str | None:
-    """The letter a diagnostic name stands for: a, b, c, d as written; D1, D2, D3 in any case."""
-    if len(name) == 1:
-        return name if name in DIAGNOSTICS else None
-    return DIAGNOSTIC_NAMES.get(name.lower())
+def _small_int(tok: Token, what: str) -> int:
+    """An integer token of at most MAX_INT_DIGITS digits (Python refuses to convert very long
+    digit strings, and no run has a million epochs or layers)."""
+    digits = tok.text.lstrip("0") or "0"
+    if len(digits) > MAX_INT_DIGITS:
+        raise ExprError(
+            tok.col, f"{what} must be below {10**MAX_INT_DIGITS:,}, got {len(digits)} digits"
+        )
+    return int(digits)
 
 
 def _describe(tok: Token) -> str:
@@ -540,32 +532,3 @@ def _describe(tok: Token) -> str:
 def parse(text: str) -> Node:
     """Parse a claim expression; raises ExprError with the 0-based column of the bad token."""
     return _Parser(text).parse()
-
-
-def walk(node: Node) -> Iterator[Node]:
-    """Every node of the tree, depth first, parents before children."""
-    yield node
-    if isinstance(node, And | Or):
-        for item in node.items:
-            yield from walk(item)
-    elif isinstance(node, Not):
-        yield from walk(node.item)
-
-
-def comparisons(node: Node) -> list[Compare]:
-    return [n for n in walk(node) if isinstance(n, Compare)]
-
-
-def predicates(node: Node) -> list[Predicate]:
-    """Every protocol predicate of the expression, in order of appearance."""
-    return [n for n in walk(node) if isinstance(n, Predicate)]
-
-
-def only_predicates(node: Node) -> bool:
-    """True when every leaf of the (sub)expression is a protocol predicate (no comparison)."""
-    return not comparisons(node)
-
-
-def operands(node: Node) -> list[Operand]:
-    """Every method operand of the expression, in order of appearance."""
-    return [t for c in comparisons(node) for t in c.operands if isinstance(t, Operand)]

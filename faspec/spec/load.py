@@ -2,37 +2,33 @@
 
 Every error a user can make in a spec is reported as `SpecError` with `file:line:col` and, where
 we can guess the intent, a hint ("did you mean 'dfa'?"); the CLI prints it and exits 2, never a
-traceback. To locate errors, the YAML is *composed* (not just loaded) so every node keeps its
-position, and a map from JSON pointer (`/experiments/depth/sweep/model.blocks/0`) to node is
-built alongside the data. All errors of a spec are collected (`SpecError.errors`); the exception
-itself is the first one by position.
+traceback. All errors of a spec are collected (`SpecError.errors`); the exception itself is the
+first one by position.
 
 Validation runs in layers, each only when the previous one is clean (later layers rely on the
-shape the earlier ones guarantee): YAML syntax -> JSON Schema (schema.json) -> names and
-semantics (registered methods and metrics, experiments, claim expressions, sweeps, margins).
+shape the earlier ones guarantee): bytes and YAML (`yamlpos`: forbidden characters, nesting,
+non-JSON types, numbers out of range, all located) -> JSON Schema (`validate`, schema.json) ->
+names and semantics here (registered methods and metrics, experiments, claim expressions,
+sweeps, margins).
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import itertools
-import json
 import math
-import re
 from collections.abc import Callable, Iterable
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-from jsonschema.exceptions import ValidationError, best_match
-
 from faspec.spec import expr as E
+from faspec.spec.errors import SpecError
+from faspec.spec.errors import choices_hint as _choices_hint
+from faspec.spec.errors import closest as _closest
+from faspec.spec.errors import raise_all as _raise
 from faspec.spec.model import (
     DEFAULT_ALPHA,
+    DEFAULT_CORRECTION,
     DEFAULT_METRIC_STATS,
     DEFAULT_TEST,
     Claim,
@@ -45,9 +41,18 @@ from faspec.spec.model import (
     Stats,
     Where,
 )
+from faspec.spec.reported import parse_key, parse_reported, read_reported  # noqa: F401
+from faspec.spec.validate import schema, schema_errors
+from faspec.spec.yamlpos import MAX_BYTES, MAX_NODES, PROFILE_KEYS
+from faspec.spec.yamlpos import Doc as _Doc
+from faspec.spec.yamlpos import deep_merge as _deep_merge
+from faspec.spec.yamlpos import ptr as _ptr
 
 __all__ = [
     "DEFAULT_METRIC_STATS",
+    "MAX_BYTES",
+    "MAX_NODES",
+    "PROFILE_KEYS",
     "SpecError",
     "load",
     "load_many",
@@ -56,432 +61,7 @@ __all__ = [
 ]
 
 SECTIONS = ("data", "model", "train", "measure")  # deep-merged from defaults
-PROFILE_KEYS = ("defaults", "experiments", "stats")  # what `profiles.<name>` may override
-MAX_NODES = 50_000  # far above any real spec (a few hundred to a few thousand)
 REPLACED = ("methods", "seeds", "resources")  # replaced as a whole
-
-
-class SpecError(Exception):
-    """An invalid spec, located: `str()` is `file:line:col: message (hint: ...)`.
-
-    `errors` holds every error found in the spec (this one first), so the CLI can print all of
-    them at once instead of making the user fix them one run at a time.
-    """
-
-    def __init__(self, where: Where, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.where = where
-        self.message = message
-        self.hint = hint
-        self.errors: list[SpecError] = [self]
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
-
-    def format_all(self) -> str:
-        return "\n".join(str(e) for e in self.errors)
-
-
-# --------------------------------------------------------------------------------------- schema
-
-
-@cache
-def _schema_text() -> str:
-    return resources.files("faspec.spec").joinpath("schema.json").read_text(encoding="utf-8")
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of spec language v1 (a fresh copy; safe to modify)."""
-    return json.loads(_schema_text())
-
-
-# Draft 2020-12 counts 42.0 as an integer; a seed written 42.0 is a typo we want to catch.
-_Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, x: isinstance(x, int) and not isinstance(x, bool)
-    ),
-)
-
-
-@cache
-def _validator() -> Any:
-    return _Validator(schema())
-
-
-# ----------------------------------------------------------------------------------------- YAML
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads `1e-3` as a float (YAML 1.1 demands `1.0e-3`; people don't)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in lst if tag != "tag:yaml.org,2002:float"]
-    for ch, lst in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-def _ptr(parent: str, key: str | int) -> str:
-    k = str(key).replace("~", "~0").replace("/", "~1")
-    return f"{parent}/{k}"
-
-
-class _Doc:
-    """The composed YAML of one file: data plus pointer -> (key node, value node) for locating."""
-
-    def __init__(self, filename: str, text: str) -> None:
-        self.filename = filename
-        self.text = text
-        self.nodes: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
-        self.errors: list[SpecError] = []
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-            if root is None:
-                raise SpecError(
-                    Where(filename, 1, 1), "the file is empty", "a spec starts with `faspec: 1`"
-                )
-            self.data = loader.construct_document(root)
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            problem = e.problem or e.context or "invalid YAML"
-            raise SpecError(
-                Where(filename, line, col), f"invalid YAML: {problem}", _yaml_hint(e)
-            ) from None
-        except yaml.YAMLError as e:  # pragma: no cover - unmarked reader errors
-            raise SpecError(Where(filename, 1, 1), f"invalid YAML: {e}") from None
-        finally:
-            loader.dispose()
-        self._index(None, root, "", set())
-
-    def _index(self, key: yaml.Node | None, node: yaml.Node, ptr: str, stack: set[int]) -> None:
-        if ptr in self.nodes:
-            return  # a merged (`<<:`) key that the mapping itself overrides
-        self.nodes[ptr] = (key, node)
-        if (
-            len(self.nodes) > MAX_NODES
-        ):  # nested aliases can expand exponentially ("billion laughs")
-            raise SpecError(
-                self.at_node(node),
-                f"the spec expands to more than {MAX_NODES} values",
-                "are YAML aliases (*name) nested inside each other?",
-            )
-        if id(node) in stack:  # a recursive alias; the schema will reject the data anyway
-            return
-        stack = stack | {id(node)}
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._index(None, item, _ptr(ptr, i), stack)
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict[str, yaml.Node] = {}
-            merges: list[yaml.Node] = []
-            for k, v in node.value:
-                if k.tag == _MERGE_TAG:
-                    merges.append(v)
-                    continue
-                if not isinstance(k, yaml.ScalarNode) or k.tag != "tag:yaml.org,2002:str":
-                    shown = k.value if isinstance(k, yaml.ScalarNode) else "a collection"
-                    hint = "quote it" if isinstance(k, yaml.ScalarNode) else ""
-                    self.errors.append(
-                        SpecError(self.at_node(k), f"key {shown!r} is not a string", hint)
-                    )
-                    continue
-                if k.value in seen:
-                    first = seen[k.value].start_mark.line + 1
-                    self.errors.append(
-                        SpecError(
-                            self.at_node(k),
-                            f"duplicate key {k.value!r} (first given on line {first})",
-                            "YAML keeps only the last one; remove or rename one of them",
-                        )
-                    )
-                seen[k.value] = k
-                self._index(k, v, _ptr(ptr, k.value), stack)
-            for m in merges:
-                for sub in m.value if isinstance(m, yaml.SequenceNode) else [m]:
-                    if isinstance(sub, yaml.MappingNode):
-                        for k, v in sub.value:
-                            if isinstance(k, yaml.ScalarNode):
-                                self._index(k, v, _ptr(ptr, k.value), stack)
-
-    def apply_profile(self, name: str) -> list[SpecError]:
-        """Deep-merge `profiles.<name>` over the document (see PROFILE_KEYS), keeping positions.
-
-        A profile is a partial spec: mappings merge, anything else (lists, scalars) replaces.
-        Overridden values are located at the profile's own lines, so errors they cause point
-        there.
-        """
-        data = self.data if isinstance(self.data, dict) else {}
-        profiles = data.get("profiles")
-        if not isinstance(profiles, dict) or name not in profiles:
-            known = list(profiles) if isinstance(profiles, dict) else []
-            where = self.where("/profiles", key=True) if known else Where(self.filename, 1, 1)
-            hint = _choices_hint(name, known, "profiles") or (
-                f"add `profiles: {{{name}: {{defaults: {{...}}}}}}` to the spec"
-            )
-            return [SpecError(where, f"profile '{name}' is not defined in this spec", hint)]
-        prefix = _ptr("/profiles", name)
-        over = profiles[name]
-        if not isinstance(over, dict):
-            return [SpecError(self.where(prefix), f"profile '{name}' must be a mapping")]
-        errors = [
-            SpecError(
-                self.where(_ptr(prefix, k), key=True),
-                f"a profile cannot override '{k}'",
-                f"a profile may override {', '.join(PROFILE_KEYS)}",
-            )
-            for k in over
-            if k not in PROFILE_KEYS
-        ]
-        exps = data.get("experiments")
-        for exp in over.get("experiments") or {}:
-            if isinstance(exps, dict) and exp not in exps:
-                errors.append(
-                    SpecError(
-                        self.where(_ptr(_ptr(prefix, "experiments"), exp), key=True),
-                        f"profile '{name}' overrides experiment '{exp}', which does not exist",
-                        _choices_hint(exp, exps, "experiments"),
-                    )
-                )
-        if errors:
-            return errors
-        self.data = _deep_merge(data, over)
-        for ptr, entry in list(self.nodes.items()):
-            if ptr.startswith(prefix + "/"):
-                self.nodes[ptr[len(prefix) :]] = entry
-        return []
-
-    def at_node(self, node: yaml.Node) -> Where:
-        return Where(self.filename, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def node(self, ptr: str) -> yaml.Node | None:
-        entry = self.nodes.get(ptr)
-        return entry[1] if entry else None
-
-    def where(self, ptr: str, key: bool = False) -> Where:
-        """Position of the value (or its key) at `ptr`, else of the nearest enclosing node."""
-        p = ptr
-        while True:
-            entry = self.nodes.get(p)
-            if entry is not None:
-                k, v = entry
-                return self.at_node(k if key and k is not None else v)
-            if not p:
-                return Where(self.filename, 1, 1)
-            p = p.rsplit("/", 1)[0]
-            key = False
-
-    def scalar_text(self, ptr: str) -> str | None:
-        node = self.node(ptr)
-        return node.value if isinstance(node, yaml.ScalarNode) else None
-
-    def where_in_scalar(self, ptr: str, offset: int) -> Where:
-        """Where character `offset` of the string value at `ptr` lies in the file.
-
-        Exact for plain and quoted one-line scalars (the usual `expect: fa > dfa`); for
-        multi-line and block scalars the n-th non-blank character of the value is matched
-        to the n-th non-blank character of the source, which is right unless escapes are used.
-        """
-        node = self.node(ptr)
-        if not isinstance(node, yaml.ScalarNode):
-            return self.where(ptr)
-        value = node.value
-        start = node.start_mark.index
-        if node.style in ('"', "'"):
-            start += 1
-        elif node.style in ("|", ">"):
-            nl = self.text.find("\n", start)
-            start = nl + 1 if nl >= 0 else start
-        offset = max(0, min(offset, len(value)))
-        src_nb = [i for i in range(start, node.end_mark.index) if not self.text[i].isspace()]
-        val_nb = [i for i, ch in enumerate(value) if not ch.isspace()]
-        before = sum(1 for i in val_nb if i < offset)
-        if offset < len(value) and not value[offset].isspace() and before < len(src_nb):
-            src = src_nb[before]
-        elif before and before - 1 < len(src_nb):
-            src = src_nb[before - 1] + (offset - val_nb[before - 1])
-        else:
-            src = start + offset
-        line = self.text.count("\n", 0, src)
-        col = src - (self.text.rfind("\n", 0, src) + 1)
-        return Where(self.filename, line + 1, col + 1)
-
-
-def _yaml_hint(e: yaml.MarkedYAMLError) -> str:
-    problem = e.problem or ""
-    if "mapping values are not allowed" in problem:
-        return "a value containing ': ' must be quoted, or an indentation is off"
-    if "found character '\\t'" in problem or "\\t" in problem:
-        return "YAML does not allow tabs for indentation; use spaces"
-    if "could not find expected ':'" in problem:
-        return "a key needs ': ' after it; check the indentation of this line"
-    if e.context and e.context_mark:
-        return f"{e.context} started at line {e.context_mark.line + 1}"
-    return "check the indentation and quoting around this position"
-
-
-# ------------------------------------------------------------------------------- schema errors
-
-
-def _path_label(path: Iterable[Any]) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def _json_type(x: Any) -> str:
-    if x is None:
-        return "null"
-    if isinstance(x, bool):
-        return "a boolean"
-    if isinstance(x, int):
-        return "an integer"
-    if isinstance(x, float):
-        return "a number"
-    if isinstance(x, str):
-        return "a string"
-    if isinstance(x, list):
-        return "a list"
-    if isinstance(x, dict):
-        return "a mapping"
-    return type(x).__name__
-
-
-_TYPE_WORDS = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean (true/false)",
-    "array": "a list",
-    "object": "a mapping",
-    "null": "null",
-}
-
-
-def _closest(word: str, options: Iterable[str]) -> str:
-    hits = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
-    return f"did you mean '{hits[0]}'?" if hits else ""
-
-
-def _choices_hint(word: str, options: Iterable[str], what: str) -> str:
-    opts = sorted(options)
-    close = _closest(word, opts)
-    if close:
-        return close
-    return f"{what}: {', '.join(opts)}" if opts else ""
-
-
-def _pick(err: ValidationError) -> ValidationError:
-    """For anyOf/oneOf, descend to the branch the user evidently meant (by the value's type).
-
-    Branches whose `type` does not fit the value are dropped; if one branch is left and its
-    error lies deeper than the value itself (or the alternatives carry no `x-message`), that
-    error is the useful one. Otherwise the alternatives' own `x-message` says it best.
-    """
-    while err.validator in ("anyOf", "oneOf") and err.context:
-        typed = [e for e in err.context if not (e.validator == "type" and not e.relative_path)]
-        if not typed or len({e.relative_schema_path[0] for e in typed}) != 1:
-            return err
-        sub = best_match(typed)
-        if not sub.relative_path and isinstance(err.schema, dict) and "x-message" in err.schema:
-            return err
-        err = sub
-    return err
-
-
-def _schema_error(err: ValidationError, doc: _Doc) -> SpecError:
-    err = _pick(err)
-    path = list(err.absolute_path)
-    ptr = "".join(_ptr("", p) for p in path)
-    label = _path_label(path) or "the spec"
-    schema_ = err.schema if isinstance(err.schema, dict) else {}
-    custom = schema_.get("x-message")
-    v = err.validator
-    inst = err.instance
-    where = doc.where(ptr)
-    hint = ""
-    if v in ("anyOf", "oneOf"):
-        msg = f"{label}: {custom or 'does not have any of the allowed forms'} (got {_json_type(inst)})"
-    elif "propertyNames" in err.schema_path:
-        where = doc.where(_ptr(ptr, inst), key=True)
-        msg = f"{label}: key {inst!r} is not allowed: {custom or err.message}"
-    elif v == "required":
-        missing = [k for k in err.validator_value if isinstance(inst, dict) and k not in inst]
-        name = missing[0] if missing else "?"
-        msg = f"{label}: missing required key '{name}'"
-        hint = f"{'a spec' if not path else label} needs {', '.join(err.validator_value)}"
-        if path == [] and name == "faspec":
-            hint = "a spec starts with `faspec: 1`"
-    elif v == "additionalProperties":
-        allowed = set(schema_.get("properties", {}))
-        extra = [k for k in inst if k not in allowed] if isinstance(inst, dict) else []
-        name = extra[0] if extra else "?"
-        where = doc.where(_ptr(ptr, name), key=True)
-        msg = f"{label}: unknown key '{name}'"
-        hint = _choices_hint(name, allowed, "allowed keys")
-    elif v == "type":
-        want = (
-            err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        )
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in want)
-        msg = f"{label}: {custom or 'must be ' + words} (got {_json_type(inst)} {inst!r})"
-        if isinstance(inst, str) and "integer" in want and re.fullmatch(r"-?\d+", inst.strip()):
-            hint = "remove the quotes"
-    elif v == "const":
-        msg = f"{label}: {custom or f'must be {err.validator_value!r}'} (got {inst!r})"
-    elif v == "enum":
-        opts = [str(o) for o in err.validator_value]
-        msg = f"{label}: {inst!r} is not one of {', '.join(opts)}"
-        hint = _closest(str(inst), opts)
-    elif v == "minItems":
-        if len(path) >= 2 and path[-2] == "sweep":
-            msg = f"sweep axis '{path[-1]}' has no values"
-            hint = "give at least one value, e.g. [4], or remove the axis"
-        else:
-            msg = f"{label}: must not be empty"
-    elif v == "minProperties":
-        msg = f"{label}: must not be empty"
-    elif v == "uniqueItems":
-        seen: set[Any] = set()
-        dup_i = 0
-        for i, x in enumerate(inst):
-            key = json.dumps(x, sort_keys=True)
-            if key in seen:
-                dup_i = i
-                break
-            seen.add(key)
-        where = doc.where(_ptr(ptr, dup_i))
-        msg = f"{label}: {inst[dup_i]!r} is repeated"
-    elif v == "pattern":
-        msg = f"{label}: {inst!r} is not valid: {custom or 'must match ' + err.validator_value}"
-    elif v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        rel = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[
-            v
-        ]
-        msg = f"{label}: must be {rel} {err.validator_value} (got {inst!r})"
-    elif v == "minLength":
-        msg = f"{label}: must not be empty"
-    else:
-        msg = f"{label}: {custom or err.message}"
-    return SpecError(where, msg, hint)
-
 
 # ------------------------------------------------------------------------------------ registry
 
@@ -531,16 +111,6 @@ def _merge_section(section: str, base: dict[str, Any], over: dict[str, Any]) -> 
     return _deep_merge(base, over)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     d = cfg
@@ -549,65 +119,6 @@ def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
             d[p] = {}
         d = d[p]
     d[parts[-1]] = copy.deepcopy(value)
-
-
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_REPORTED_RE = re.compile(
-    rf"^\s*(?P<mean>{_NUM})\s*(?:(?:±|\+-|\+/-)\s*(?P<std>{_NUM}))?\s*"
-    r"(?:\(\s*n\s*=\s*(?P<n>\d+)\s*\))?\s*$"
-)
-
-
-def _decimals(text: str) -> int | None:
-    """Decimal places a number was printed with (`0.401` -> 3, `4.0e-3` -> 4), None if unknown."""
-    m = re.fullmatch(r"\s*[-+]?(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?\s*", text)
-    if not m or not (m.group(1) or m.group(2)):
-        return None
-    places = len(m.group(2) or "")
-    return places - int(m.group(3) or 0)
-
-
-def parse_reported(value: Any, text: str | None = None, std_text: str | None = None) -> Reported:
-    """A printed value -> Reported; raises ValueError with a readable message on bad syntax."""
-    if isinstance(value, bool):
-        raise ValueError("a reported value must be a number, not a boolean")
-    if isinstance(value, int | float):
-        src = text if text is not None else repr(value)
-        return Reported(float(value), text=src, decimals=_decimals(src))
-    if isinstance(value, dict):
-        mean = value["mean"]
-        std = value.get("std")
-        n = value.get("n")
-        src = text if text is not None else str(mean)
-        std_src = std_text if std_text is not None else str(std)
-        shown = (
-            src
-            + (f" ± {std_src}" if std is not None else "")
-            + (f" (n={n})" if n is not None else "")
-        )
-        return Reported(
-            float(mean),
-            None if std is None else float(std),
-            n,
-            text=shown,
-            decimals=_decimals(src),
-            std_decimals=None if std_text is None else _decimals(std_text),
-        )
-    if isinstance(value, str):
-        m = _REPORTED_RE.match(value)
-        if not m:
-            raise ValueError(f"cannot read {value!r} as a reported value")
-        std = m.group("std")
-        n = m.group("n")
-        return Reported(
-            float(m.group("mean")),
-            None if std is None else float(std),
-            None if n is None else int(n),
-            text=value.strip(),
-            decimals=_decimals(m.group("mean")),
-            std_decimals=None if std is None else _decimals(std),
-        )
-    raise ValueError(f"cannot read {value!r} as a reported value")
 
 
 class _Builder:
@@ -642,9 +153,24 @@ class _Builder:
                 continue
             base = metrics.get(name, MetricStats())
             metrics[name] = MetricStats(**{**base.to_dict(), **fields})
+        for key in ("alpha",):
+            if key in raw and not _finite(raw[key]):
+                self.err(self.at(_ptr("/stats", key)), f"stats: {key} must be a finite number")
+        for name, fields in (raw.get("metrics") or {}).items():
+            for key, value in fields.items():
+                if key != "scale" and not _finite(value):
+                    self.err(
+                        self.at(_ptr(_ptr("/stats/metrics", name), key)),
+                        f"stats: {name}.{key} must be a finite number, not {value!r}",
+                        "an infinite margin would silently turn the check off",
+                    )
         return Stats(
-            alpha=float(raw.get("alpha", DEFAULT_ALPHA)),
+            alpha=float(raw.get("alpha", DEFAULT_ALPHA))
+            if _finite(raw.get("alpha", 0.05))
+            else DEFAULT_ALPHA,
             test=str(raw.get("test", DEFAULT_TEST)),
+            correction=str(raw.get("correction", DEFAULT_CORRECTION)),
+            family=str(raw.get("family", "spec")),
             metrics=metrics,
         )
 
@@ -845,6 +371,8 @@ class _Builder:
         eptr = _ptr(cptr, "expect")
         try:
             node = E.parse(raw["expect"])
+            # `not` over `by epoch N` over seeds has no complement: located here
+            E.push_not(node, per_seed=raw.get("seeds") is not None)
         except E.ExprError as e:
             self.err(self.doc.where_in_scalar(eptr, e.col), f"bad claim expression: {e.message}")
             return None
@@ -862,7 +390,25 @@ class _Builder:
                 ok = False
         for op in E.operands(node):
             where = self.doc.where_in_scalar(eptr, op.col)
-            if op.method not in labels:
+            if op.experiment is not None:  # `exp:label`: a method of another experiment
+                other = exps.get(op.experiment)
+                if other is None:
+                    self.err(
+                        where,
+                        f"'{op.method}' names experiment '{op.experiment}', which does not exist",
+                        _choices_hint(op.experiment, exps, "experiments"),
+                    )
+                    ok = False
+                elif op.label not in [m.label for m in other.methods]:
+                    olabels = [m.label for m in other.methods]
+                    self.err(
+                        where,
+                        f"method '{op.label}' is not in experiment '{op.experiment}'",
+                        _closest(op.label, olabels)
+                        or f"experiment '{op.experiment}' has {', '.join(olabels)}",
+                    )
+                    ok = False
+            elif op.method not in labels:
                 hint = (
                     _closest(op.method, labels)
                     or f"experiment '{exp.name}' has {', '.join(labels)}"
@@ -886,7 +432,13 @@ class _Builder:
                     "per-layer metrics end in _layers, e.g. cos_layers[0]",
                 )
                 ok = False
-            if op.index is None and layered:
+            if op.pool is not None and not layered:
+                self.err(
+                    where,
+                    f"'{op.text(metric)}': {m} is a scalar metric; only per-layer metrics pool layers",
+                )
+                ok = False
+            if op.index is None and op.pool is None and layered:
                 self.err(
                     where,
                     f"'{op.text(metric)}' is a per-layer list; pick a layer",
@@ -896,6 +448,19 @@ class _Builder:
         if ok:
             self.check_links(node, metric, stats, eptr)
         seeds = raw.get("seeds")
+        if isinstance(node, E.ForSeeds):
+            if seeds is not None:
+                self.err(
+                    self.at(_ptr(cptr, "seeds"), key=True),
+                    f"the expression says 'for {node.k} of {node.n} seeds'; seeds: says it again",
+                    "keep one of them",
+                )
+            elif node.n != len(exp.seeds):
+                self.err(
+                    self.doc.where_in_scalar(eptr, node.col),
+                    f"'for {node.k} of {node.n} seeds' but experiment '{exp.name}' has "
+                    f"{len(exp.seeds)} seeds",
+                )
         if isinstance(seeds, str) and "/" in seeds:
             k, n = (int(x) for x in seeds.split("/"))
             sptr = _ptr(cptr, "seeds")
@@ -968,34 +533,19 @@ class _Builder:
             )
         for key, value in (raw.get("reported") or {}).items():
             kptr = _ptr(rptr, key)
-            label, _, rmetric = key.partition(".")
-            if label not in labels:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: method '{label}' is not in experiment '{exp.name}'",
-                    _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
-                )
-            if rmetric and rmetric not in self.metrics:
-                self.err(
-                    self.at(kptr, key=True),
-                    f"reported: unknown metric '{rmetric}'",
-                    _choices_hint(rmetric, self.metrics, "metrics"),
-                )
-            elif rmetric.endswith("_layers") or (not rmetric and metric.endswith("_layers")):
-                self.err(
-                    self.at(kptr, key=True),
-                    "reported: per-layer metrics cannot be reported as one number",
-                )
-            text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
-            std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
             try:
-                reported[key] = parse_reported(value, text, std_text)
+                rep = self.reported_entry(key, value, kptr, exp, labels, metric)
             except ValueError as e:
                 self.err(
                     self.at(kptr),
                     f"reported: {e}",
-                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401 or {mean: 0.401, std: 0.009, n: 3}',
+                    'write "0.401 ± 0.009", "0.401 +- 0.009 (n=3)", 0.401, {mean: 0.401, std: '
+                    "0.009, n: 3}, a per-seed list [0.457, 0.444, 0.439], {min: .., max: ..} or "
+                    '{below: frozen, count: "2/3"}',
                 )
+                continue
+            if rep is not None:
+                reported[key] = rep
         return Claim(
             id=cid,
             expect=raw["expect"],
@@ -1011,13 +561,74 @@ class _Builder:
             where=self.at(cptr),
             expect_where=self.at(eptr),
             baseline=baseline_label(exp),
+            reference=str(raw.get("reference", "valid")),
         )
+
+    def reported_entry(
+        self, key: str, value: Any, kptr: str, exp: Experiment, labels: list[str], metric: str
+    ) -> Reported | None:
+        """One `reported:` entry; key errors are reported here (None), value errors raised."""
+        try:
+            label, rmetric, index, _ = parse_key(key)
+        except ValueError as e:
+            self.err(self.at(kptr, key=True), f"reported: {e}")
+            return None
+        ok = True
+        if label not in labels:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: method '{label}' is not in experiment '{exp.name}'",
+                _closest(label, labels) or f"experiment '{exp.name}' has {', '.join(labels)}",
+            )
+            ok = False
+        m = rmetric or metric
+        if rmetric and rmetric not in self.metrics:
+            self.err(
+                self.at(kptr, key=True),
+                f"reported: unknown metric '{rmetric}'",
+                _choices_hint(rmetric, self.metrics, "metrics"),
+            )
+            ok = False
+        elif m.endswith("_layers") and index is None:  # (a pooled [a:b] / [*] is a tuple)
+            self.err(
+                self.at(kptr, key=True),
+                "reported: a per-layer metric is reported per layer",
+                f"write {label}.{m}[0]",
+            )
+            ok = False
+        elif index is not None and not m.endswith("_layers"):  # a layer or a pooled range
+            self.err(self.at(kptr, key=True), f"reported: {m} is a scalar metric and has no layers")
+            ok = False
+        if isinstance(value, dict) and "below" in value and value["below"] not in labels:
+            self.err(
+                self.at(_ptr(kptr, "below")),
+                f"reported: below '{value['below']}', which is not in experiment '{exp.name}'",
+            )
+            ok = False
+        if isinstance(value, list) and len(value) != len(exp.seeds):
+            raise ValueError(
+                f"{len(value)} per-seed values for the {len(exp.seeds)} seeds of experiment "
+                f"'{exp.name}' ({exp.seeds})"
+            )
+        text = self.doc.scalar_text(_ptr(kptr, "mean") if isinstance(value, dict) else kptr)
+        std_text = self.doc.scalar_text(_ptr(kptr, "std")) if isinstance(value, dict) else None
+        rep = read_reported(key, value, text, std_text)
+        if rep.count is not None and rep.count[1] != len(exp.seeds):
+            raise ValueError(
+                f"count {rep.count[0]}/{rep.count[1]} but experiment '{exp.name}' has "
+                f"{len(exp.seeds)} seeds"
+            )
+        return rep if ok else None
 
     def check_links(self, node: E.Node, metric: str, stats: Stats, eptr: str) -> None:
         """Margins exist where the relation needs them; constants make sense on the metric's scale."""
         for cmp in E.comparisons(node):
             for j, (left, op, right) in enumerate(cmp.links()):
                 where = self.doc.where_in_scalar(eptr, cmp.op_cols[j])
+                arith = next((t for t in (left, right) if isinstance(t, E.Arith)), None)
+                if arith is not None:
+                    self.check_arith(arith, op, cmp, metric, stats, eptr)
+                    continue
                 ops = [t for t in (left, right) if isinstance(t, E.Operand)]
                 if not ops:
                     self.err(
@@ -1067,6 +678,47 @@ class _Builder:
                         self.err(
                             self.doc.where_in_scalar(eptr, t.col), f"the constant {t} is not finite"
                         )
+
+    def check_arith(
+        self, t: E.Arith, op: str, cmp: E.Compare, metric: str, stats: Stats, eptr: str
+    ) -> None:
+        """`a - b` / `a / b`: one metric on both sides; a difference needs a linear metric (and
+        its margins for ~= >> <<); a ratio a positive constant; read at the end or at epoch N."""
+        where = self.doc.where_in_scalar(eptr, t.col)
+        names = [t.left.metric_or(metric), t.right.metric_or(metric)]
+        if names[0] != names[1]:
+            self.err(where, f"'{t}' combines {names[0]} with {names[1]}; use one metric")
+            return
+        ms = stats.metric(names[0])
+        if t.op == "-" and ms.scale == "log":
+            self.err(
+                where,
+                f"'{t}': {names[0]} is compared on a log scale; a difference of it means little",
+                f"write a ratio: {t.left} / {t.right}",
+            )
+            return
+        if t.op == "-" and op in ("~=", ">>", "<<"):
+            field_ = "close" if op == "~=" else "much"
+            if getattr(ms, field_) is None:
+                self.err(
+                    where,
+                    f"'{op}' on {names[0]}, which has no {field_} margin",
+                    f"set stats.metrics.{names[0]}.{field_}",
+                )
+        if cmp.by_epoch is not None or cmp.first_epoch is not None:
+            self.err(
+                where, f"'{t}' is read at the end of training or 'at epoch N', not {cmp.epoch_text}"
+            )
+        const = next((x for x in cmp.operands if isinstance(x, E.Const)), None)
+        if const is not None and not math.isfinite(const.value):
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col), f"the constant {const} is not finite"
+            )
+        elif const is not None and t.op == "/" and not const.value > 0:
+            self.err(
+                self.doc.where_in_scalar(eptr, const.col),
+                f"a ratio is compared on a log10 scale; the constant {const} must be positive",
+            )
 
     def build(self) -> Spec:
         stats = self.stats()
@@ -1119,6 +771,11 @@ def baseline_label(exp: Experiment) -> str:
     return label
 
 
+def _finite(x: Any) -> bool:
+    """A real number that is neither NaN nor infinite (YAML reads `.nan` and `.inf` as floats)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _same(a: Any, b: Any) -> bool:
     """Sweep value equality without True == 1 surprises."""
     return (
@@ -1132,17 +789,6 @@ def _same(a: Any, b: Any) -> bool:
             and a == b
         )
     )
-
-
-def _raise(errors: list[SpecError]) -> None:
-    unique = {
-        (str(e.where), e.message, e.hint): e for e in errors
-    }  # defaults repeat per experiment
-    errors = sorted(unique.values(), key=lambda e: (e.where.line, e.where.col))
-    if errors:
-        first = errors[0]
-        first.errors = errors
-        raise first
 
 
 # --------------------------------------------------------------------------------------- public
@@ -1159,10 +805,7 @@ def load_text(text: str, filename: str = "<spec>", profile: str | None = None) -
     _raise(doc.errors)
     if profile is not None:
         _raise(doc.apply_profile(profile))
-    errors = sorted(
-        _validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))
-    )
-    _raise([_schema_error(e, doc) for e in errors])
+    _raise(schema_errors(doc))
     builder = _Builder(doc, Path(filename))
     spec = builder.build()
     _raise(builder.errors)
@@ -1170,20 +813,44 @@ def load_text(text: str, filename: str = "<spec>", profile: str | None = None) -
     return spec
 
 
+def read_text(p: Path) -> str:
+    """A spec file's text, or SpecError: missing, a folder, unreadable, too large, not UTF-8
+    (located at the first bad byte)."""
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise SpecError(
+                Where(str(p), 0, 0), "is a folder", "give spec files or folders of them"
+            )
+        if size > MAX_BYTES:
+            raise SpecError(
+                Where(str(p), 0, 0),
+                f"is {size} bytes; a spec is read only up to {MAX_BYTES} bytes",
+                "a spec is a few kB; split it into several files",
+            )
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(Where(str(p), 0, 0), "no such file") from None
+    except PermissionError:
+        raise SpecError(Where(str(p), 0, 0), "permission denied (cannot read it)") from None
+    except OSError as e:
+        raise SpecError(Where(str(p), 0, 0), f"cannot read it: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start)
+        col = len(data[data.rfind(b"\n", 0, e.start) + 1 : e.start].decode("utf-8", "replace"))
+        raise SpecError(
+            Where(str(p), line + 1, col + 1),
+            f"not UTF-8 text: byte 0x{data[e.start]:02x} ({e.reason})",
+            "save the file as UTF-8",
+        ) from None
+
+
 def load(path: str | Path, profile: str | None = None) -> Spec:
     """Load one spec file (see load_text for `profile`)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(Where(str(p), 0, 0), "no such spec file") from None
-    except IsADirectoryError:
-        raise SpecError(
-            Where(str(p), 0, 0), "is a directory", "use load_many for directories"
-        ) from None
-    except UnicodeDecodeError as e:
-        raise SpecError(Where(str(p), 1, 1), f"not UTF-8 text: {e.reason}") from None
-    return load_text(text, str(p), profile)
+    return load_text(read_text(p), str(p), profile)
 
 
 def load_many(paths: Iterable[str | Path] | str | Path, profile: str | None = None) -> list[Spec]:
@@ -1217,7 +884,7 @@ def load_many(paths: Iterable[str | Path] | str | Path, profile: str | None = No
 
 def _name_pos(spec: Spec) -> tuple[int, int]:
     try:
-        doc = _Doc(str(spec.path), spec.path.read_text(encoding="utf-8"))
+        doc = _Doc(str(spec.path), read_text(spec.path))
         w = doc.where("/name")
         return w.line, w.col
     except (OSError, SpecError):

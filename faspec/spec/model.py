@@ -63,6 +63,16 @@ class Reported:
     text: str = ""
     decimals: int | None = None  # decimal places the mean was printed with (None: unknown)
     std_decimals: int | None = None  # likewise for the std
+    # the other printed forms (then `mean` is only for display): per seed in the experiment's
+    # seed order, the range over seeds, or "n of N seeds below <label>"
+    per_seed: list[float] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    below: str | None = None
+    count: tuple[int, int] | None = None
+    # where the number is read: a layer of a per-layer metric, a logged epoch (None: final)
+    index: Any = None  # a layer, or (start, stop) for layers pooled with the seeds
+    epoch: int | None = None
 
     def resolution(self) -> float | None:
         """Half a unit of the last printed digit: how far rounding alone can move the mean."""
@@ -90,6 +100,9 @@ class Claim:
     # The method label of the frozen-blocks baseline that protocol diagnostic (d) compares with:
     # the experiment's own `frozen` entry, else the label under which the plan adds it.
     baseline: str = "frozen"
+    # "valid": a cosine-type value read where ‖g_L‖ < the protocol floor makes the comparison
+    # inconclusive; "allow_degenerate": it is used, and marked in the report
+    reference: str = "valid"
 
 
 @dataclass
@@ -119,6 +132,7 @@ def _log_metric() -> MetricStats:
 # norms span orders of magnitude, so they are compared as ratios on a log10 scale.
 DEFAULT_ALPHA = 0.05
 DEFAULT_TEST = "welch"
+DEFAULT_CORRECTION = "holm"  # see faspec/check/family.py and the README's claim section
 DEFAULT_METRIC_STATS: dict[str, MetricStats] = {
     "test_acc": MetricStats(close=0.01, much=0.05),
     "train_loss": MetricStats(close=0.05, much=0.2),
@@ -137,6 +151,10 @@ DEFAULT_METRIC_STATS: dict[str, MetricStats] = {
 class Stats:
     alpha: float = DEFAULT_ALPHA
     test: str = DEFAULT_TEST  # "welch" or "student"
+    correction: str = DEFAULT_CORRECTION  # "holm", "bh" or "none", over the spec's claims
+    family: str = (
+        "spec"  # "spec": the spec's claims; "run": every `family: run` spec verified together
+    )
     metrics: dict[str, MetricStats] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricStats:

@@ -8,7 +8,7 @@ Synthetic tasks are drawn from the *data seed* (`data.seed`), independent of the
 task stays fixed across an experiment's seeds, which vary only init, feedback and batch order.
 The ladder draws teacher weights, training inputs and test inputs from separate streams (changing
 `n_train` keeps its test set); the embedded `teacher` task keeps the reference trainer's single
-stream so that DOMAIN.md's figures can be checked against it (see `teacher`).
+stream so that docs/paper.md's figures can be checked against it (see `teacher`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def teacher(
 
     Draw order (one CPU generator seeded with the data seed): W1, b1, W2, then x for
     n_train + n_test samples; the first n_train are the training set. This order reproduces
-    DOMAIN.md's reference figures (BP 0.910 vs 0.912, frozen 0.817 vs 0.819 at data seed 0),
+    docs/paper.md's reference figures (BP 0.910 vs 0.912, frozen 0.817 vs 0.819 at data seed 0),
     whereas other draws of the same distribution give BP anywhere in 0.86-0.90: the task, not
     only its distribution, is part of the reference. The price: the test set depends on n_train.
     """
@@ -83,6 +83,55 @@ def teacher(
     w2 = torch.randn(hidden, classes, generator=g) / math.sqrt(hidden)
     x = torch.randn(n_train + n_test, in_dim, generator=g)
     y = (torch.relu(x @ w1 + b1) @ w2).argmax(dim=1)
+    return Data(
+        x[:n_train].contiguous(),
+        y[:n_train].contiguous(),
+        x[n_train:].contiguous(),
+        y[n_train:].contiguous(),
+        classes,
+        in_dim,
+        (in_dim,),
+    )
+
+
+def balance_offsets(scores: Tensor, iters: int = 3000) -> Tensor:
+    """Per-class offsets c such that argmax(scores − c) puts about 1/C of the rows in every
+    class: a deterministic fixed-step search (c_k rises while class k holds more than its share)
+    on the given rows (float64, no randomness)."""
+    s = scores.double()
+    n, k = s.shape
+    c = torch.zeros(k, dtype=torch.float64)
+    step = 0.5 * float(s.std())
+    for i in range(iters):
+        share = torch.bincount((s - c).argmax(dim=1), minlength=k).double() / n
+        c += step / (1.0 + i / 100.0) * (share - 1.0 / k)
+    return c
+
+
+def teacher_balanced(
+    in_dim: int = 16,
+    hidden: int = 32,
+    classes: int = 10,
+    n_train: int = 16384,
+    n_test: int = 2048,
+    seed: int = 0,
+) -> Data:
+    """`teacher` with every class holding about 1/C of the samples.
+
+    The argmax teacher gives one class about half of the labels; then every sample's gradient
+    points much the same way and the stability diagnostic (c) fires for every method, BP
+    included. Here the same teacher and inputs (same draws, same order) are labelled by
+    argmax(outputs − c), with per-class offsets c fitted on the training inputs
+    (`balance_offsets`) and applied to both sets. Still the argmax of a one-hidden-layer ReLU
+    net shifted by constants, so the same kind of boundary; only the class priors change.
+    """
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(in_dim, hidden, generator=g) / math.sqrt(in_dim)
+    b1 = torch.randn(hidden, generator=g) * 0.5
+    w2 = torch.randn(hidden, classes, generator=g) / math.sqrt(hidden)
+    x = torch.randn(n_train + n_test, in_dim, generator=g)
+    scores = torch.relu(x @ w1 + b1) @ w2
+    y = (scores.double() - balance_offsets(scores[:n_train])).argmax(dim=1)
     return Data(
         x[:n_train].contiguous(),
         y[:n_train].contiguous(),
@@ -132,7 +181,7 @@ def ladder(
 # ---------------------------------------------------------------- CIFAR -------------------
 
 # Per-channel statistics of the training sets. CIFAR-10's are the paper's [X]. For CIFAR-100 we
-# use its own training-set statistics rather than CIFAR-10's (DOMAIN.md does not say which the
+# use its own training-set statistics rather than CIFAR-10's (docs/paper.md does not say which the
 # paper used; the difference is a small affine change of the inputs).
 CIFAR_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),

@@ -40,6 +40,7 @@ from faspec.train.methods.base import Method
 from faspec.train.null import null_cosines
 from faspec.train.rng import generator
 from faspec.train.stack import Stacked
+from faspec.train.tracker import NULL_FIELDS, Tracker
 
 OnEpoch = Callable[[int, int, dict[str, Any]], None]  # (member k, epoch, log entry)
 
@@ -173,7 +174,7 @@ def train(
         s |= {0, epochs}
     logs: list[list[dict[str, Any]]] = [[] for _ in cfgs]
     status, errors = ["ok"] * K, [None] * K
-    trackers = [measure.Tracker(c) for c in cfgs]
+    trackers = [Tracker(c) for c in cfgs]
 
     def record(k: int, epoch: int, train_loss: Any) -> None:
         entry = trackers[k].entry(
@@ -214,9 +215,11 @@ def train(
                 errors[k] = f"non-finite training loss in epoch {epoch}"
         if all(s != "ok" for s in status):
             break
+        mean_ce = ce_sum / steps_per_epoch
+        for k in range(K):  # loss_decrease's reference is epoch 1's loss, logged or not
+            trackers[k].note_train_loss(epoch, mean_ce[k])
         if any(epoch in logged[k] and status[k] == "ok" for k in range(K)):
             members.sync()
-            mean_ce = ce_sum / steps_per_epoch
             for k in range(K):
                 if status[k] == "ok" and epoch in logged[k]:
                     record(k, epoch, mean_ce[k])
@@ -238,7 +241,7 @@ def train(
                 draws,
                 cfg["seed"],
             )
-            final.update({f: null[f] for f in measure.NULL_FIELDS})
+            final.update({f: null[f] for f in NULL_FIELDS})
         result = {
             "status": status[k],
             "error": errors[k],

@@ -1,4 +1,4 @@
-"""Metrics logged at every logged epoch (DOMAIN.md §3), and the conventions they follow.
+"""Metrics logged at every logged epoch (docs/paper.md), and the conventions they follow.
 
 docs/metrics.md is the reference (every metric, its formula, its options, where it is stored);
 this docstring keeps the conventions next to the code that must honour them.
@@ -15,7 +15,8 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   middle values for an even count).
 * g_l = `torch.autograd.grad` of the **batch-mean** CE w.r.t. h_l. It therefore carries a 1/N
   factor (‖g_L‖ ≈ 1e-3 at init for N = 1024), and the protocol's gradient floor ‖g_L‖ < 1e-7
-  is stated in this convention and in fp32. A per-sample (summed) gradient would be N times
+  is stated in this convention, in fp32, for N = `protocol.g_floor_batch` (1024): on another
+  evaluation batch the floor is scaled by 1024/N (`faspec.protocol.g_floor_at`). A per-sample (summed) gradient would be N times
   larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention.
 * Credits a_l are per sample (not divided by N); cosines are scale-free, so this does not
   matter for them, only for norms.
@@ -27,7 +28,7 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   cosine and is left out of the mean; a layer with no defined sample gives null. Below the
   gradient floor the cosine is still computed (it is exact arithmetic on the g we have), but
   the entry's `ref_degenerate` flag says the reference itself is past (b) and not to be trusted
-  (DOMAIN.md §5: "no cosine when ‖g_L‖ < 1e-7" — we keep the number and flag it).
+  (docs/paper.md: "no cosine when ‖g_L‖ < 1e-7" — we keep the number and flag it).
 * deep = layers 1..L (deep_cos, rho, nudge); gamma (Γ) = mean over l = 0..L (layer 0 dominates
   DFA's Γ); growth = max_l median‖h_{l+1}‖ / median‖h_l‖ (protocol (a)).
 * ρ and nudging difference the loss of a perturbed forward pass. With ε = 1e-3 and ‖h‖ ~ 1e8
@@ -47,16 +48,14 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec import protocol as P
 from faspec.config import MEASURE_DIAGNOSTIC_OPTIONS
 from faspec.train.methods.base import Method, exact_gradients
 
@@ -334,21 +333,40 @@ def credit_summaries(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Metrics a method reports about itself (`method.extra_metrics(model, x, y)`, optional): null
+# for every other method, so that every log entry has the same keys.
+METHOD_METRICS = ("ep_residual",)
+
+
+def method_diagnostics(p: Probe) -> dict[str, Any]:
+    """The method's own metrics on the evaluation batch (EP: its free phase's residual)."""
+    out: dict[str, Any] = dict.fromkeys(METHOD_METRICS)
+    extra = getattr(p.method, "extra_metrics", None)
+    if extra is not None:
+        out.update(extra(p.model, p.x, p.y))
+    return out
+
+
 DIAGNOSTICS: list[Callable[[Probe], dict[str, Any]]] = [
     layer_diagnostics,
     credit_diagnostics,
     stability_diagnostics,
     sparsity_diagnostics,
+    method_diagnostics,
 ]
 DERIVED: list[Callable[[dict[str, Any]], dict[str, Any]]] = [scalar_summaries, credit_summaries]
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, x: Tensor, y: Tensor, chunk: int) -> Tensor:
-    """Fraction of correct argmax predictions (a device scalar)."""
+def accuracy(
+    model: nn.Module, x: Tensor, y: Tensor, chunk: int, method: Method | None = None
+) -> Tensor:
+    """Fraction of correct argmax predictions (a device scalar). A method with its own
+    `predict(model, x) -> logits` (EP: the free equilibrium) predicts; else the model does."""
+    predict = getattr(method, "predict", None) or (lambda _m, xb: model(xb))
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for i in range(0, len(x), chunk):
-        correct += (model(x[i : i + chunk]).argmax(dim=-1) == y[i : i + chunk]).sum()
+        correct += (predict(model, x[i : i + chunk]).argmax(dim=-1) == y[i : i + chunk]).sum()
     return correct.double() / max(len(x), 1)
 
 
@@ -410,7 +428,7 @@ def epoch_entry(
     model.eval()
     try:
         raw: dict[str, Any] = {
-            "test_acc": accuracy(model, x_test, y_test, eval_batch),
+            "test_acc": accuracy(model, x_test, y_test, eval_batch, method),
             "train_loss": train_loss,
         }
         p = make_probe(
@@ -424,105 +442,3 @@ def epoch_entry(
     for derive in DERIVED:
         entry.update(derive(entry))
     return entry
-
-
-def probe_seed(run_seed: int, epoch: int) -> int:
-    """The seed of ρ's directions at one logged epoch of one run (independent of the run's
-    training streams, different at every epoch)."""
-    state = np.random.SeedSequence([int(run_seed), 0x6D656173, int(epoch)]).generate_state(2)
-    return int((int(state[0]) << 31) ^ int(state[1]))
-
-
-# Final-only fields (result["final"]), always present: null when not computed.
-NULL_FIELDS = (
-    "null_cos_layers",
-    "null_cos_std_layers",
-    "null_deep_cos",
-    "null_deep_cos_std",
-    "null_gamma",
-    "null_gamma_std",
-    "null_draws",
-)
-
-
-class Tracker:
-    """Measures one run: the log entries with their protocol flags, then the final block.
-
-    Keeps the state that spans epochs: the reference training loss (epoch 0) and which
-    diagnostics have fired so far. In each entry `fired_a`/`fired_b` mean "has fired at a logged
-    epoch <= this one", `fired_c` (judged at the final epoch by default, protocol.stability_at)
-    means "fires at this epoch", and `trustworthy` is the run-decided verdict if training
-    stopped here; so the last entry agrees with the run's protocol block.
-    """
-
-    def __init__(self, cfg: dict[str, Any]) -> None:
-        ms = cfg["measure"]
-        self.seed = int(cfg["seed"])
-        self.method_cfg = cfg["method"]
-        self.opts = MeasureOptions.from_config(ms)
-        self.protocol = {**P.defaults(), **ms.get("protocol", {})}
-        self.first_loss: float | None = None
-        self.fired: dict[str, bool | None] = dict.fromkeys(P.RUN_DECIDED)
-
-    def entry(
-        self,
-        model: nn.Module,
-        method: Method,
-        x_test: Tensor,
-        y_test: Tensor,
-        epoch: int,
-        train_loss: Tensor | float | None,
-    ) -> dict[str, Any]:
-        """The log entry of one logged epoch (metrics + protocol flags)."""
-        e = epoch_entry(
-            model,
-            method,
-            x_test,
-            y_test,
-            self.opts.eval_batch,
-            epoch,
-            train_loss,
-            self.opts,
-            probe_seed(self.seed, epoch),
-        )
-        e.update(self.update(e))
-        return e
-
-    def update(self, e: dict[str, Any]) -> dict[str, Any]:
-        """loss_decrease, ref_degenerate, fired_a/b/c (cumulative), trustworthy, from one
-        entry of plain floats (entries must come in epoch order)."""
-        out: dict[str, Any] = {}
-        loss = e.get("train_loss")
-        if self.first_loss is None and loss is not None:
-            self.first_loss = loss
-        out["loss_decrease"] = (
-            None if loss is None or self.first_loss is None else self.first_loss - loss
-        )
-        now = {d: P.fires(d, e.get(P.RULES[d][0]), self.protocol) for d in P.RUN_DECIDED}
-        out["ref_degenerate"] = None if now["b"] is None else int(now["b"])
-        for d in P.RUN_DECIDED:
-            if P.window(d, self.protocol) == "final":  # judged where training stops: now
-                self.fired[d] = now[d]
-            elif now[d] is not None:
-                self.fired[d] = bool(self.fired[d]) or now[d]
-            out[f"fired_{d}"] = None if self.fired[d] is None else int(self.fired[d])
-        decided = [d for d in P.SETS[self.protocol["set"]] if d in P.RUN_DECIDED]
-        out["trustworthy"] = 0 if any(self.fired[d] for d in decided) else 1
-        return out
-
-    def finish(self, log: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(result["final"], result["protocol"]): the last entry's scalars plus the run-level
-        fields (critical values, first firing epochs); the null_* fields are None here, the
-        trainer fills them (`faspec.train.null.null_cosines`) when measure.null_draws asks."""
-        final: dict[str, Any] = {}
-        if log:
-            final = {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}
-        block = P.evaluate(log, self.protocol)
-        final.update(P.extremes(log))
-        for d in P.RUN_DECIDED:
-            final[f"fired_{d}"] = None if block["fired"][d] is None else int(block["fired"][d])
-            final[f"first_fire_{d}"] = block["first_epoch"][d]
-        verdict = block["verdict"]
-        final["trustworthy"] = None if verdict == "undecided" else int(verdict == "trustworthy")
-        final.update(dict.fromkeys(NULL_FIELDS))
-        return final, block

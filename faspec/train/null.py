@@ -75,8 +75,10 @@ def null_cosines(
 
     Returns (plain floats, None where undefined): ``cos_layers`` (the training feedback),
     ``deep_cos``, ``gamma``; ``null_cos_layers`` / ``null_cos_std_layers`` (per layer, mean and
-    std over draws), ``null_deep_cos`` / ``null_deep_cos_std`` and ``null_gamma`` /
-    ``null_gamma_std`` (of the per-draw averages over layers 1..L / 0..L),
+    std over draws), ``null_deep_cos`` (mean over draws of the per-draw average over layers 1..L),
+    ``null_deep_cos_std`` (the paper's ±: the per-layer std over draws, averaged over layers
+    1..L), ``null_deep_cos_draw_std`` (std over draws of the per-draw deep average, about half
+    as large), ``null_gamma`` / ``null_gamma_std`` (mean / std of the per-draw average over 0..L),
     ``null_deep_cos_values`` (one per draw), ``null_draws`` (0 when not applicable) and
     ``reason`` (why not, or None).
     """
@@ -85,6 +87,7 @@ def null_cosines(
         "null_cos_std_layers": None,
         "null_deep_cos": None,
         "null_deep_cos_std": None,
+        "null_deep_cos_draw_std": None,
         "null_gamma": None,
         "null_gamma_std": None,
         "null_deep_cos_values": None,
@@ -125,12 +128,14 @@ def null_cosines(
     deep = [_mean(r[1:]) if n_layers > 1 else None for r in rows]
     gamma = [_mean(r) for r in rows]
     cols = [[r[i] for r in rows] for i in range(n_layers)]
+    std_layers = [_std(c) for c in cols]
     return {
         **out,
         "null_cos_layers": [_mean(c) for c in cols],
-        "null_cos_std_layers": [_std(c) for c in cols],
+        "null_cos_std_layers": std_layers,
         "null_deep_cos": _mean(deep),
-        "null_deep_cos_std": _std(deep),
+        "null_deep_cos_std": _mean(std_layers[1:]) if n_layers > 1 else None,
+        "null_deep_cos_draw_std": _std(deep),
         "null_gamma": _mean(gamma),
         "null_gamma_std": _std(gamma),
         "null_deep_cos_values": deep,

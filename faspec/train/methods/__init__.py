@@ -23,6 +23,7 @@ from faspec.train.methods.bridges import Bridge, CreditBridge, StateBridge
 from faspec.train.methods.dfa import DFA
 from faspec.train.methods.ep import EP
 from faspec.train.methods.fa import FA
+from faspec.train.methods.pc import PC
 
 __all__ = [
     "BP",
@@ -35,6 +36,7 @@ __all__ = [
     "BlockLocalMethod",
     "Frozen",
     "Method",
+    "PC",
     "StateBridge",
     "UnitForward",
     "block_local_loss",

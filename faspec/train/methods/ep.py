@@ -1,51 +1,61 @@
-"""EP: equilibrium propagation (Scellier & Bengio 2017) on a feedforward chain of units.
+"""EP: equilibrium propagation (Scellier & Bengio 2017) on the arch contract's chains of units.
 
-DOMAIN.md §2 reconstructs EP on the residual MLP; this module implements that reconstruction,
-with every [G] choice exposed as an option (docs/methods.md).
+The states s_0..s_L are free variables, one per hidden state of the arch contract (s_0 in the
+place of h_0, s_{l+1} in the place of h_{l+1}); x is clamped. With e(x) = embed(x),
+F_l(s) = combine(s, block_l(s)) (= s + f_l(s) with a skip, f_l(s) without) and κ = `self_weight`:
 
-Energy. Let e_0 = embed(x) and F_l(h) = combine(h, block_l(h)), which is h + f_l(h) with a skip.
-Then
+    E(s; β) = Σ_n (κ/2)‖s_n‖² − ⟨s_0, e(x)⟩ − Σ_l ⟨s_{l+1}, F_l(s_l)⟩ + β·Σ_i CE(head(s_L)_i, y_i)
 
-    E(h; β) = ½‖h_0 − e_0‖² + Σ_l ½‖h_{l+1} − F_l(h_l)‖² + β·Σ_i CE(head_logits(h_L)_i, y_i).
+summed over the batch (samples do not interact: the blocks' LayerNorm is per sample). Its
+stationary condition couples every layer to the one below through F and to the one above
+through the *transpose* of F's Jacobian (symmetric feedback):
 
-The first term is dropped when `clamp_h0` holds; then h_0 = e_0 stays fixed. The CE is summed
-over samples, so every sample's states feel β times their own per-sample gradient.
+    κ s_0 = e(x) + J_{F_0}(s_0)ᵀ s_1,
+    κ s_n = F_{n−1}(s_{n−1}) + J_{F_n}(s_n)ᵀ s_{n+1},
+    κ s_L = F_{L−1}(s_{L−1}) − β ∂CE/∂s_L.
 
-Free phase. The feedforward states are the exact minimum of E at β = 0, where E = 0. So the free
-phase is the ordinary forward pass and needs no relaxation.
+Why κ = 2 by default: with the identity skip the quadratic part of E is a chain whose Hessian
+has κ on the diagonal and −1 beside it; its eigenvalues are κ − 2cos(kπ/(L+2)), all positive
+for κ ≥ 2 and some negative for κ = 1 (the free phase then runs away). The price: the free
+equilibrium is not the feedforward pass (with f = 0 it is s_n = e·(L+1−n)/(L+2)), so EP trains
+an energy-based (Hopfield-like) network built from the same parameters, not the feedforward
+MLP. docs/methods.md says so next to the figures.
 
-Nudged phase. Start at h^free and take `steps` gradient steps h ← h − `step_size`·∇_h E(h; β).
-With `nudge: centred`, run the phase at +β and at −β.
+Phases. Free: `free_steps` gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size`
+per sample, halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks'
+curvature makes a fixed step oscillate), from the feedforward pass
+(`start: feedforward`, default) or from zeros. Nudged: `nudged_steps` steps of the same dynamics
+at +β from the free equilibrium s*; with `nudge: centred` also at −β from s*.
 
-Credit, in the ascent convention (a ≈ ∂CE/∂h):
+Parameter update. The trainer backpropagates a surrogate whose gradient is EP's estimate:
 
-* `credit: state` (the paper's notes):
+    (Ê(s^β) − Ê(s*))/(βN)          one-sided
+    (Ê(s^{+β}) − Ê(s^{−β}))/(2βN)  centred
 
-      a_l = −(h^β_l − h^free_l)/β                 (centred: −(h^{+β}_l − h^{−β}_l)/(2β))
+where Ê = −⟨s_0, e(x)⟩ − Σ_l⟨s_{l+1}, F_l(s_l)⟩ (the parameter-dependent part of E at β = 0) is
+evaluated on *detached* states, so only ∂E/∂θ flows; N turns the sum over samples into the batch
+mean. `out_ln` and the head, which sit outside the states, get their ordinary gradient of the
+batch-mean CE at s*. By the EP theorem the surrogate's gradient tends to the gradient of the
+batch-mean CE at the free equilibrium as β → 0 (tested against implicit differentiation).
+`penalty` adds λ·Σ_l mean‖f_l(s*_l)‖².
 
-  A clamped h_0 never moves, so its credit is 0.
-* `credit: error` (the principled credit):
+Prediction: logits head(s*_L) (`predict: equilibrium`, default) or the feedforward pass.
+Credit (diagnostics only): a_l = −(s^β_l − s*_l)/β (centred: −(s^{+β}_l − s^{−β}_l)/(2β)).
+Convergence is reported per logged epoch as `ep_residual` = ‖∂E/∂s(s*; 0)‖ / ‖κ s*‖ over the
+evaluation batch (0 at an exact equilibrium).
 
-      a_l = −ε_l/β,  where ε_0 = h_0 − e_0 and ε_{l+1} = h_{l+1} − F_l(h_l) at the nudged state
-
-  With a clamped h_0, a_0 = ∂E/∂h_0 / β, the force on the clamped layer. At a relaxed fixed point,
-  stationarity gives ε_l = J_lᵀ ε_{l+1} and ε_L = −β·∂CE/∂h_L. So −ε_l/β → ∂CE/∂h_l, the BP
-  gradient, as β → 0 (tested). State differences add up the errors of the layers below them and
-  are biased, which is DOMAIN.md's caveat.
-
-Every unit then trains with the block-local loss (`block_local_loss`). The embed unit uses a_0,
-block l uses a_{l+1}, and out_ln and the head use the CE.
-
-Any architecture with the contract has this energy: ResMLP, StudentNet, SmallCNN (no skip,
-F_l = block_l) and ViT-Mini (flattened token sets). With BatchNorm in training mode, the
-relaxation normalizes with the nudged batch's statistics but leaves the running statistics as
-the free phase set them (`preserve_batchnorm_stats`).
-
-Cost per step: `steps` forward and backward passes of the network, twice with centred nudging.
+Supported: `resmlp`, `student` and `cnn`. In SmallCNN, BatchNorm would couple the samples of a
+batch; inside the energy (every phase, the update, the prediction) it normalizes with its running
+statistics instead, so E stays a sum over samples, and the training-mode feedforward pass that
+starts the free phase is what updates those statistics (once per step, as for BP). Refused: `vit`
+(not implemented: ConfigError).
+Cost per training step: free_steps + nudged_steps (×2 centred) forward+backward passes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -53,15 +63,26 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faspec.components import EP_OPTIONS as EP_OPTIONS  # declared there, torch-free
-from faspec.train.methods.base import (
-    BlockLocalMethod,
-    UnitForward,
-    preserve_batchnorm_stats,
-)
+from faspec.train.methods.base import Method
 
 
-class EP(BlockLocalMethod):
-    """Equilibrium propagation with block-local updates; see the module docstring."""
+@contextmanager
+def batchnorm_running_stats(model: nn.Module) -> Iterator[None]:
+    """BatchNorm normalizes with its running statistics inside (eval mode, nothing updated), so
+    that the energy is a sum over samples; the previous modes come back afterwards."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    modes = [m.training for m in bns]
+    for m in bns:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(bns, modes, strict=True):
+            m.train(mode)
+
+
+class EP(Method):
+    """Equilibrium propagation with a symmetric-feedback energy; see the module docstring."""
 
     name = "ep"
 
@@ -71,86 +92,174 @@ class EP(BlockLocalMethod):
         num_classes: int,
         generator: torch.Generator,
         beta: float = 0.5,
-        steps: int = 20,
-        step_size: float = 0.2,
-        credit: str = "state",
-        nudge: str = "one_sided",
-        clamp_h0: bool = False,
+        free_steps: int = 40,
+        nudged_steps: int = 20,
+        step_size: float = 0.5,
+        self_weight: float = 2.0,
+        nudge: str = "centred",
+        start: str = "feedforward",
+        predict: str = "equilibrium",
         **options: Any,
     ) -> None:
         super().__init__(model, num_classes, generator, **options)
         self.beta = float(beta)
-        self.steps = int(steps)
+        self.free_steps = int(free_steps)
+        self.nudged_steps = int(nudged_steps)
         self.step_size = float(step_size)
-        self.credit = credit
+        self.kappa = float(self_weight)
         self.nudge = nudge
-        self.clamp_h0 = bool(clamp_h0)
+        self.start = start
+        self.predict_from = predict
 
     # -- the energy ---------------------------------------------------------------------------
 
-    def errors(self, model: nn.Module, e0: Tensor, hs: list[Tensor]) -> list[Tensor]:
-        """Prediction errors [ε_0, ε_1..ε_L] of the states `hs` (ε_0 = h_0 − e_0)."""
-        out = [hs[0] - e0]
+    def coupling(self, model: nn.Module, e: Tensor, s: list[Tensor]) -> Tensor:
+        """Ê(s) per sample: −⟨s_0, e⟩ − Σ_l ⟨s_{l+1}, F_l(s_l)⟩ (shape (N,))."""
+        out = -(s[0] * e).flatten(1).sum(dim=1)
         for i, block in enumerate(model.blocks):
-            out.append(hs[i + 1] - model.combine(hs[i], block(hs[i])))
+            out = out - (s[i + 1] * model.combine(s[i], block(s[i]))).flatten(1).sum(dim=1)
         return out
 
     def energy(
-        self, model: nn.Module, e0: Tensor, hs: list[Tensor], y: Tensor, beta: float
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
     ) -> Tensor:
-        """E(h; β), summed over the batch (see the module docstring)."""
-        eps = self.errors(model, e0, hs)
-        first = 1 if self.clamp_h0 else 0
-        e = sum(0.5 * eps[i].pow(2).sum() for i in range(first, len(eps)))
-        ce = F.cross_entropy(model.head_logits(hs[-1]), y, reduction="sum")
-        return e + beta * ce
+        """E(s; β) summed over the batch (module docstring)."""
+        return self.sample_energy(model, e, s, y, beta).sum()
 
-    def relax(
-        self, model: nn.Module, e0: Tensor, h_free: list[Tensor], y: Tensor, beta: float
-    ) -> list[Tensor]:
-        """The nudged states after `steps` gradient steps on E(·; β) from the free states."""
-        hs = [h.detach().clone() for h in h_free]
-        first = 1 if self.clamp_h0 else 0
-        with torch.enable_grad(), preserve_batchnorm_stats(model):
-            for _ in range(self.steps):
-                free = [h.requires_grad_(True) if i >= first else h for i, h in enumerate(hs)]
-                grads = torch.autograd.grad(
-                    self.energy(model, e0, free, y, beta), free[first:], allow_unused=True
-                )
-                new = hs[:first]
-                for h, g in zip(free[first:], grads, strict=True):
-                    new.append((h - self.step_size * g if g is not None else h).detach())
-                hs = new
-        return hs
-
-    def _phase_credit(
-        self, model: nn.Module, e0: Tensor, h_free: list[Tensor], hs: list[Tensor], y: Tensor
-    ) -> list[Tensor]:
-        """β × credit of one phase (not yet divided by β): −(h^β − h^free) or −ε."""
-        if self.credit == "state":
-            return [-(h - h0) for h, h0 in zip(hs, h_free, strict=True)]
-        with torch.enable_grad(), preserve_batchnorm_stats(model):
-            if self.clamp_h0:  # the force on the clamped layer: ∂E/∂h_0 = −J_0ᵀ ε_1
-                h0 = hs[0].detach().requires_grad_(True)
-                eps1 = hs[1] - model.combine(h0, model.blocks[0](h0)) if model.blocks else None
-                a0 = (
-                    torch.autograd.grad((eps1.detach() * eps1).sum(), h0)[0]
-                    if eps1 is not None
-                    else torch.zeros_like(h0)
-                )
-            eps = [t.detach() for t in self.errors(model, e0, hs)]
-        out = [-t for t in eps]
-        if self.clamp_h0:
-            out[0] = a0.detach()
+    def sample_energy(
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
+    ) -> Tensor:
+        """E(s; β) of every sample (shape (N,)); samples do not interact."""
+        out = 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
+        out = out + self.coupling(model, e, s)
+        if beta:
+            out = out + beta * F.cross_entropy(model.head_logits(s[-1]), y, reduction="none")
         return out
 
-    def credits_from(self, model: nn.Module, fwd: UnitForward, y: Tensor) -> list[Tensor]:
-        e0 = fwd.units[0].detach()
-        h_free = [h.detach() for h in fwd.hs]
-        plus = self._phase_credit(model, e0, h_free, self.relax(model, e0, h_free, y, self.beta), y)
-        if self.nudge == "one_sided":
-            return [a / self.beta for a in plus]
-        minus = self._phase_credit(
-            model, e0, h_free, self.relax(model, e0, h_free, y, -self.beta), y
-        )
-        return [(p - m) / (2 * self.beta) for p, m in zip(plus, minus, strict=True)]
+    def grad_states(
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
+    ) -> tuple[Tensor, list[Tensor]]:
+        """(per-sample E, ∂E/∂s_n for every layer); no parameter gradient is accumulated."""
+        with torch.enable_grad():
+            free = [t.detach().requires_grad_(True) for t in s]
+            per = self.sample_energy(model, e.detach(), free, y, beta)
+            grads = torch.autograd.grad(per.sum(), free)
+        return per.detach(), [g.detach() for g in grads]
+
+    def relax(
+        self,
+        model: nn.Module,
+        e: Tensor,
+        s: list[Tensor],
+        y: Tensor,
+        beta: float,
+        steps: int,
+    ) -> list[Tensor]:
+        """`steps` gradient steps on E(·; β) from the states `s`, each sample with its own
+        step α ≤ `step_size`. A step is taken when it lowers the sample's energy by the Armijo
+        amount, or — once E changes by less than its own rounding — when it shrinks the
+        sample's gradient; otherwise it is refused and α halved (accepted: α doubles).
+        So E never rises beyond rounding, the relaxation cannot oscillate or run away, and at
+        a strict minimum it converges linearly down to the floating-point floor. One forward
+        and backward pass per step (the gradient at the candidate serves the next step)."""
+        s = [t.detach() for t in s]
+        shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
+        alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
+        per, grads = self.grad_states(model, e, s, y, beta)
+        sq = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
+        for _ in range(steps):
+            cand = [t - alpha * g for t, g in zip(s, grads, strict=True)]
+            new, ngrads = self.grad_states(model, e, cand, y, beta)
+            nsq = sum(g.pow(2).flatten(1).sum(dim=1) for g in ngrads)
+            tol = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)  # rounding of E itself
+            ok = (new <= per - 1e-4 * alpha.flatten() * sq) | ((new <= per + tol) & (nsq < sq))
+            okb = ok.reshape(shape)
+            s = [torch.where(okb, c, t) for c, t in zip(cand, s, strict=True)]
+            grads = [torch.where(okb, c, t) for c, t in zip(ngrads, grads, strict=True)]
+            per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
+            alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
+        return s
+
+    def initial_states(self, model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """(e(x), the free phase's starting states): the feedforward pass or zeros."""
+        with torch.no_grad():
+            e = model.embed(x.flatten(1))
+            hs = [e]
+            for block in model.blocks:
+                hs.append(model.combine(hs[-1], block(hs[-1])))
+        if self.start == "zeros":
+            hs = [torch.zeros_like(h) for h in hs]
+        return e, hs
+
+    def free_equilibrium(
+        self, model: nn.Module, x: Tensor, y: Tensor, steps: int | None = None
+    ) -> tuple[Tensor, list[Tensor]]:
+        """(e(x), s*): the free phase (β = 0; y is not used by it)."""
+        _, s0 = self.initial_states(model, x)  # a training-mode pass updates BN's statistics
+        with batchnorm_running_stats(model), torch.no_grad():
+            e = model.embed(x.flatten(1))
+        with batchnorm_running_stats(model):
+            steps = self.free_steps if steps is None else steps
+            return e, self.relax(model, e, s0, y, 0.0, steps)
+
+    def phases(
+        self, model: nn.Module, x: Tensor, y: Tensor
+    ) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
+        """(e, s*, s^{+β}, s^{−β} or s*): the free and nudged phases, nudged ones from s*."""
+        e, s_free = self.free_equilibrium(model, x, y)
+        with batchnorm_running_stats(model):
+            plus = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
+            if self.nudge == "centred":
+                minus = self.relax(model, e, s_free, y, -self.beta, self.nudged_steps)
+            else:
+                minus = s_free
+        return e, s_free, plus, minus
+
+    # -- the Method interface -----------------------------------------------------------------
+
+    def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        _, s_free, plus, minus = self.phases(model, x, y)
+        with batchnorm_running_stats(model):
+            e = model.embed(x.flatten(1))  # with its graph: embed's parameters get ∂Ê/∂θ
+            scale = (2.0 if self.nudge == "centred" else 1.0) * self.beta * len(x)
+            diff = self.coupling(model, e, plus) - self.coupling(model, e, minus)
+            surrogate = diff.sum() / scale
+            ce = F.cross_entropy(model.head_logits(s_free[-1]), y)  # out_ln and head only
+            loss = surrogate + ce
+            if self.penalty:
+                for i, block in enumerate(model.blocks):
+                    f = block(s_free[i]).flatten(1)
+                    loss = loss + self.penalty * f.pow(2).sum(dim=-1).mean()
+        return loss, ce.detach()
+
+    @torch.no_grad()
+    def credits(self, model: nn.Module, x: Tensor, y: Tensor) -> list[Tensor]:
+        """a_l = −(s^{+β}_l − s^{−β or free}_l)/(β or 2β): the notes' state-difference credit."""
+        _, _, plus, minus = self.phases(model, x, y)
+        scale = (2.0 if self.nudge == "centred" else 1.0) * self.beta
+        return [-(p - m) / scale for p, m in zip(plus, minus, strict=True)]
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, x: Tensor) -> Tensor:
+        """Logits of the prediction: head(s*_L) or the feedforward pass (`predict`)."""
+        if self.predict_from == "feedforward":
+            return model(x)
+        dummy = torch.zeros(len(x), dtype=torch.long, device=x.device)
+        s_last = self.free_equilibrium(model, x, dummy)[1][-1]
+        with batchnorm_running_stats(model):
+            return model.head_logits(s_last)
+
+    def residual(self, model: nn.Module, e: Tensor, s: list[Tensor]) -> Tensor:
+        """‖∂E/∂s(s; 0)‖ / ‖κ s‖ over the whole batch (0 at an exact free equilibrium)."""
+        dummy = torch.zeros(len(e), dtype=torch.long, device=e.device)
+        with batchnorm_running_stats(model):
+            _, grads = self.grad_states(model, e, s, dummy, 0.0)
+        num = torch.sqrt(sum(g.double().pow(2).sum() for g in grads))
+        den = self.kappa * torch.sqrt(sum(t.double().pow(2).sum() for t in s))
+        return num / den
+
+    @torch.no_grad()
+    def extra_metrics(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        """Per logged epoch: `ep_residual` of the free phase on the evaluation batch."""
+        e, s_free = self.free_equilibrium(model, x, y)
+        return {"ep_residual": self.residual(model, e, s_free)}

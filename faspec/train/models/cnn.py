@@ -1,4 +1,4 @@
-"""SmallCNN (DOMAIN.md §1): three conv+BatchNorm stages, one fully connected layer, a head, and
+"""SmallCNN (docs/paper.md): three conv+BatchNorm stages, one fully connected layer, a head, and
 no terminal LayerNorm.
 
 Units in the arch contract. The first stage is `embed` (its output is h_0). The second and third

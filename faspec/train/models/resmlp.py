@@ -1,4 +1,4 @@
-"""ResMLP: the paper's primary architecture (DOMAIN.md §1).
+"""ResMLP: the paper's primary architecture (docs/paper.md).
 
 embed = Linear(in_dim, d); L pre-LN residual blocks f_l = Linear(hidden->d) ∘ act ∘
 Linear(d->hidden) ∘ LayerNorm(d), h_{l+1} = h_l + f_l(h_l) (or f_l(h_l) without `skip`); a terminal

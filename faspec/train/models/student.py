@@ -1,4 +1,4 @@
-"""StudentNet: the synthetic teacher–student network of the φ_α ladder (DOMAIN.md §1).
+"""StudentNet: the synthetic teacher–student network of the φ_α ladder (docs/paper.md).
 
 A ResMLP with φ_α(z) = (1−α)z + α·tanh(z) blocks and *no* terminal LayerNorm, at the paper's
 d=128. It is a preset of `ResMLP` (same code path, so the block-local machinery and the

@@ -1,4 +1,4 @@
-"""ViT-Mini (DOMAIN.md §1): patch embedding + cls token, L pre-LN transformer blocks, terminal LN,
+"""ViT-Mini (docs/paper.md): patch embedding + cls token, L pre-LN transformer blocks, terminal LN,
 head on the cls token.
 
 Arch contract on tokens. h_l is the *whole token set* (cls first, then the patches), flattened

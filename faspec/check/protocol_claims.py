@@ -1,0 +1,451 @@
+"""Protocol predicates (`dfa is walked_back`, `bp never fires b`, `dfa fires a first at epoch 4`):
+a boolean per run from the protocol block it recorded, (d) folded in against the frozen-blocks
+run of the same seed; a predicate-only expression holds per seed, on every (or k) seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from faspec.check.base import Ctx, Out, SeedRun, Stop, _check_runs, _g, _last_line
+from faspec.spec import expr as E
+
+# ------------------------------------------------------------------------ protocol predicates
+
+
+def _protocol() -> Any:
+    """faspec.protocol (pure Python)."""
+    from faspec import protocol
+
+    return protocol
+
+
+def _all3(values: Iterable[bool | None]) -> bool | None:
+    """Three-valued `and`: a False decides; else an unknown leaves it unknown."""
+    vals = list(values)
+    if any(v is False for v in vals):
+        return False
+    return None if any(v is None for v in vals) else True
+
+
+def _any3(values: Iterable[bool | None]) -> bool | None:
+    """Three-valued `or`: a True decides; else an unknown leaves it unknown."""
+    vals = list(values)
+    if any(v is True for v in vals):
+        return True
+    return None if any(v is None for v in vals) else False
+
+
+def _not3(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+@dataclass
+class _Proto:
+    """What the protocol says about one run (one label, one seed), (d) folded in when needed."""
+
+    label: str
+    seed: int
+    run_id: str
+    set: str
+    diagnostics: tuple[str, ...]  # the set's letters
+    thresholds: dict[str, Any]
+    fired: dict[str, bool | None]  # a b c d; None = not judged (pending)
+    first: dict[str, int | None]  # first logged epoch at which it fired (None: never)
+    values: dict[str, Any]  # the deciding values
+    verdict: str  # over the set; "d" pending when not needed
+    text: str  # 'walked back (a+b)' / 'FAIL(D1+D2)' / 'trustworthy'
+    pending: list[str]
+    frozen_run: str | None = None
+
+    def fired_by(self, diag: str, epoch: int | None) -> bool | None:
+        """Fires for the run, and (with `epoch`) first fired at a logged epoch <= epoch."""
+        fired = self.fired.get(diag)
+        if fired is None or epoch is None or not fired:
+            return fired
+        first = self.first.get(diag)
+        return first is not None and first <= epoch
+
+
+def _block_of(run: SeedRun, label: str) -> dict[str, Any]:
+    block = (run.result or {}).get("protocol")
+    if not isinstance(block, dict) or not isinstance(block.get("fired"), dict):
+        raise Stop(
+            "error",
+            f"run {run.run_id} ({label}, seed {run.seed}) has no protocol block "
+            "(result['protocol']): it was stored before runs recorded the protocol; train it again",
+        )
+    return block
+
+
+def _set_of(block: dict[str, Any]) -> tuple[str, ...]:
+    P = _protocol()
+    diags = block.get("diagnostics")
+    if isinstance(diags, list) and diags:
+        return tuple(diags)
+    return P.SETS.get(str(block.get("set")), P.SETS["paper"])
+
+
+def _known(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
+    """The run's protocol facts from its stored block (thresholds as the run recorded them);
+    with `frozen`, (d): final test_acc < frozen final test_acc + margin_pp / 100."""
+    P = _protocol()
+    res = run.result or {}
+    block = _block_of(run, label)
+    final = res.get("final") or {}
+    thresholds = {**P.defaults(), **(block.get("thresholds") or {})}
+    diagnostics = _set_of(block)
+    fired = {d: block["fired"].get(d) for d in E.DIAGNOSTICS}
+    first_epoch = block.get("first_epoch") or {}
+    first = {d: first_epoch.get(d) if fired[d] else None for d in E.DIAGNOSTICS}
+    crit = block.get("critical") or {}
+    values: dict[str, Any] = {
+        "growth_max": final.get("growth_max", crit.get("a")),
+        "g_norm_min": final.get("g_norm_min", crit.get("b")),
+        "stability": crit.get("c", final.get("stability")),
+        "stability_max": final.get("stability_max"),
+        "test_acc": final.get("test_acc"),
+    }
+    frozen_run = None
+    if frozen is not None:
+        frozen_run = frozen.run_id
+        acc = final.get("test_acc")
+        facc = ((frozen.result or {}).get("final") or {}).get("test_acc")
+        acc = acc if _known(acc) else None
+        facc = facc if _known(facc) else None
+        margin = float(thresholds["margin_pp"])
+        fired["d"] = P.fires_d(acc, facc, margin)
+        if fired["d"]:
+            first["d"] = next(
+                (
+                    e.get("epoch")
+                    for e in res.get("log") or []
+                    if _known(e.get("test_acc")) and P.fires_d(e["test_acc"], facc, margin)
+                ),
+                None,
+            )
+        values.update(
+            frozen_acc=facc,
+            margin_pp=None if acc is None or facc is None else (acc - facc) * 100.0,
+        )
+    pending = [d for d in diagnostics if fired[d] is None]
+    fired_set = [d for d in diagnostics if fired[d]]
+    verdict = "walked back" if fired_set else "trustworthy"
+    text = P.label(str(block.get("set", "paper")), fired_set, verdict)
+    if pending and not fired_set:
+        text += f" (pending: {'+'.join(pending)})"
+    return _Proto(
+        label,
+        run.seed,
+        run.run_id,
+        str(block.get("set", "paper")),
+        diagnostics,
+        thresholds,
+        fired,
+        first,
+        values,
+        verdict,
+        text,
+        pending,
+        frozen_run,
+    )
+
+
+def _pred_holds(p: E.Predicate, pr: _Proto) -> bool | None:
+    """One predicate on one run (three-valued: None when a diagnostic it reads is pending)."""
+    diags = p.needs(pr.diagnostics)
+    if p.kind in ("trustworthy", "walked_back"):
+        walked = _any3(pr.fired[d] for d in diags)
+        return walked if p.kind == "walked_back" else _not3(walked)
+    if p.kind == "first":
+        return _all3(
+            None
+            if pr.fired[d] is None
+            else bool(pr.fired[d])
+            and pr.first[d] is not None
+            and abs(pr.first[d] - p.epoch) <= p.tolerance  # type: ignore[operator]
+            for d in diags
+        )
+    by = [pr.fired_by(d, p.epoch) for d in diags]
+    return _all3(by) if p.kind == "fires" else _all3(_not3(x) for x in by)
+
+
+def _tree3(node: E.Node, value: Any) -> bool | None:
+    """A predicate-only expression on one seed, three-valued."""
+    if isinstance(node, E.Predicate):
+        return value(node)
+    if isinstance(node, E.Not):
+        return _not3(_tree3(node.item, value))
+    if isinstance(node, E.And):
+        return _all3(_tree3(i, value) for i in node.items)
+    if isinstance(node, E.Or):
+        return _any3(_tree3(i, value) for i in node.items)
+    raise TypeError(f"not a predicate expression: {node}")  # pragma: no cover
+
+
+_DIAG_VALUES = {
+    "a": ("growth_max",),
+    "b": ("g_norm_min",),
+    "c": ("stability", "stability_max"),
+    "d": ("test_acc", "frozen_acc", "margin_pp"),
+}
+
+
+def _why(pr: _Proto, diag: str) -> str:
+    """Why a diagnostic fired or not on this run: its deciding value against the threshold."""
+    t, v = pr.thresholds, pr.values
+    if diag == "a":
+        return f"growth_max {_g(v['growth_max'], 3)} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
+    if diag == "b":
+        return f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_g(t['g_floor'])}"
+    if diag == "c":
+        where = "final" if str(t.get("stability_at", "final")) == "final" else "max"
+        return (
+            f"stability ({where}) {_g(v['stability'], 3)} "
+            f"{'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
+        )
+    m = v.get("margin_pp")
+    return (
+        f"test_acc {_g(v.get('test_acc'))} vs frozen {_g(v.get('frozen_acc'))}: "
+        f"{'n/a' if m is None else f'{m:+.2f}'} pp {'<' if pr.fired['d'] else '>='} "
+        f"{_g(t['margin_pp'])}"
+    )
+
+
+def _proto_detail(pr: _Proto, diags: Iterable[str]) -> str:
+    """'dfa walked back (a+b): a at epoch 8 (growth_max 6.1e+03 > 50), ...'."""
+    parts = []
+    for d in diags:
+        if pr.fired[d] is None:
+            parts.append(f"{d} not judged (its value is null)")
+        elif pr.fired[d]:
+            at = f" first at epoch {pr.first[d]}" if pr.first[d] is not None else ""
+            parts.append(f"{d} fires{at} ({_why(pr, d)})")
+        else:
+            parts.append(f"{d} does not fire ({_why(pr, d)})")
+    return f"{pr.label} {pr.text}: " + ", ".join(parts)
+
+
+def _proto_brief(pr: _Proto, diags: list[str]) -> str:
+    """'bp trustworthy' / 'dfa walked back (a+b): a first at epoch 8, ...' when the predicates
+    read the whole set; else what the diagnostics they read did ('bp: a, b do not fire')."""
+    fired = [
+        f"{d} first at epoch {pr.first[d]}" if pr.first[d] is not None else f"{d} fires"
+        for d in diags
+        if pr.fired[d]
+    ]
+    quiet = [d for d in diags if pr.fired[d] is False]
+    if set(pr.diagnostics) <= set(diags):
+        return f"{pr.label} {pr.text}" + (f": {', '.join(fired)}" if fired else "")
+    parts = fired + (
+        [f"{', '.join(quiet)} {'does' if len(quiet) == 1 else 'do'} not fire"] if quiet else []
+    )
+    return f"{pr.label}: " + ", ".join(parts)
+
+
+def _diag_rule(diag: str, t: dict[str, Any], baseline: str) -> str:
+    if diag == "a":
+        return f"(a) growth > {_g(t['growth'])} at any logged epoch"
+    if diag == "b":
+        return f"(b) g_norm < {_g(t['g_floor'])} at any logged epoch"
+    if diag == "c":
+        at = "the final" if str(t.get("stability_at", "final")) == "final" else "any"
+        return f"(c) stability > {_g(t['stability'])} at {at} logged epoch"
+    return (
+        f"(d) final test_acc < final test_acc of '{baseline}' (same point and seed) "
+        f"+ {_g(t['margin_pp'])} pp"
+    )
+
+
+def _baseline_runs(
+    baseline: str, pdata: dict[str, list[SeedRun]], seeds: list[int]
+) -> dict[int, SeedRun]:
+    """The frozen-blocks runs (d) compares with, by seed; raises Stop naming what is missing."""
+    by_seed = {r.seed: r for r in pdata.get(baseline) or []}
+    bad: list[str] = []
+    missing: list[str] = []
+    for s in seeds:
+        r = by_seed.get(s)
+        if r is None:
+            missing.append(f"'{baseline}' seed {s} (not among this point's runs)")
+        elif r.result is None:
+            missing.append(f"'{baseline}' seed {s} (run {r.run_id})")
+        elif r.result.get("status", "ok") != "ok":
+            bad.append(
+                f"run {r.run_id} ({baseline}, seed {s}) {r.result.get('status')}: "
+                f"{_last_line(r.result.get('error'))}"
+            )
+    if bad:
+        raise Stop("error", "the frozen-blocks baseline of (d) failed: " + "; ".join(bad))
+    if missing:
+        raise Stop(
+            "unsourced",
+            "no result for the frozen-blocks baseline that diagnostic (d) compares with: "
+            + ", ".join(missing),
+        )
+    return {s: by_seed[s] for s in seeds}
+
+
+def _eval_predicates(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
+    """A predicate-only (sub)expression: a boolean per seed (runs paired by seed value), which
+    must hold on every seed (or at least k with `seeds: k/n`)."""
+    preds = E.predicates(node)
+    labels = list(dict.fromkeys(p.method for p in preds))
+    expr_text = str(node)
+    runs = [r.run_id for label in labels for r in pdata.get(label) or []]
+    baseline = ctx.claim.baseline
+    try:
+        runs = _check_runs(labels, pdata)
+        seeds = [r.seed for r in pdata[labels[0]]]
+        if any({r.seed for r in pdata[label]} != set(seeds) for label in labels[1:]):
+            raise Stop(
+                "error",
+                "the methods have different seeds, so they cannot be paired by seed: "
+                + "; ".join(f"{label}: {sorted(r.seed for r in pdata[label])}" for label in labels),
+            )
+        need_d = {
+            label: any(
+                "d" in p.needs(_set_of(_block_of(r, label)))
+                for p in preds
+                if p.method == label
+                for r in pdata[label]
+            )
+            for label in labels
+        }
+        frozen: dict[int, SeedRun] = {}
+        if any(need_d.values()):
+            runs += [r.run_id for r in pdata.get(baseline) or [] if r.seed in seeds]
+            frozen = _baseline_runs(baseline, pdata, seeds)
+        protos = {
+            (label, r.seed): _proto_of(r, label, frozen.get(r.seed) if need_d[label] else None)
+            for label in labels
+            for r in pdata[label]
+        }
+        k, n = ctx.per_seed if ctx.per_seed is not None else (None, None)
+        if n is not None and n != len(seeds):
+            raise Stop("error", f"seeds: {k}/{n} but {len(seeds)} seeds have results")
+        used = {
+            label: list(
+                dict.fromkeys(
+                    d
+                    for p in preds
+                    if p.method == label
+                    for d in p.needs(protos[(label, seeds[0])].diagnostics)
+                )
+            )
+            for label in labels
+        }
+        rows: list[dict[str, Any]] = []
+        for s in seeds:
+            holds = _tree3(node, lambda p, s=s: _pred_holds(p, protos[(p.method, s)]))
+            if holds is None:
+                pend = [
+                    f"{label} ({', '.join(d for d in used[label] if protos[(label, s)].fired[d] is None)})"
+                    for label in labels
+                    if any(protos[(label, s)].fired[d] is None for d in used[label])
+                ]
+                raise Stop(
+                    "error",
+                    f"cannot decide '{expr_text}' at seed {s}: a diagnostic it reads was not "
+                    f"judged (its value is null) for {', '.join(pend)}",
+                )
+            rows.append(_predicate_row(s, holds, preds, labels, used, protos))
+    except Stop as stop:
+        return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
+    need = len(seeds) if k is None else k
+    held = sum(r["holds"] for r in rows)
+    ok, who = ctx.seeds_needed(held, len(seeds))
+    verdict = "pass" if ok else "fail"
+    if verdict == "pass":
+        message = f"holds for {held} of {len(seeds)} seeds (needs {who}): " + "; ".join(
+            f"seed {s}: "
+            + ", ".join(_proto_brief(protos[(label, s)], used[label]) for label in labels)
+            for s in seeds
+        )
+    else:
+        s = next(r["seed"] for r in rows if not r["holds"])
+        message = (
+            f"holds for {held} of {len(seeds)} seeds, needs {who}; fails at seed {s}: "
+            + "; ".join(_proto_detail(protos[(label, s)], used[label]) for label in labels)
+        )
+    pr0 = protos[(labels[0], seeds[0])]
+    diags_used = sorted({d for ds in used.values() for d in ds})
+    rule = (
+        f"{expr_text}, a protocol predicate per seed (runs paired by seed), must hold for {who} "
+        f"(n={len(seeds)}); protocol set '{pr0.set}' ({'+'.join(pr0.diagnostics)}), thresholds "
+        f"as the runs recorded them: "
+        + "; ".join(_diag_rule(d, pr0.thresholds, baseline) for d in diags_used)
+    )
+    if any(p.epoch is not None and p.kind != "first" for p in preds):
+        rule += "; 'fires by epoch N': fires for the run and first fired at a logged epoch <= N"
+    numbers = {
+        "expr": expr_text,
+        "per_seed": rows,
+        "held": held,
+        "needed": need,
+        "of": len(seeds),
+        "protocol": {
+            "set": pr0.set,
+            "diagnostics": list(pr0.diagnostics),
+            "thresholds": pr0.thresholds,
+            "baseline": baseline if frozen else None,
+        },
+    }
+    return Out(verdict, message, rule, numbers, list(dict.fromkeys(runs)))
+
+
+def _predicate_row(
+    seed: int,
+    holds: bool,
+    preds: list[E.Predicate],
+    labels: list[str],
+    used: dict[str, list[str]],
+    protos: dict[tuple[str, int], _Proto],
+) -> dict[str, Any]:
+    """One seed of a predicate claim: whether it holds, and per method what the protocol said
+    (fired diagnostics, first epochs, verdict) with the deciding values."""
+    values: dict[str, Any] = {}
+    detail: dict[str, Any] = {}
+    for label in labels:
+        pr = protos[(label, seed)]
+        diags = list(dict.fromkeys([*pr.diagnostics, *used[label]]))
+        values[f"{label}.verdict"] = pr.text
+        fired = [d for d in diags if pr.fired[d]]
+        values[f"{label}.fired"] = "+".join(fired) or "none"
+        for d in fired:
+            if pr.first[d] is not None:
+                values[f"{label}.first_{d}"] = pr.first[d]
+        for d in used[label]:
+            for key in _DIAG_VALUES[d]:
+                if pr.values.get(key) is not None:
+                    values[f"{label}.{key}"] = pr.values[key]
+        detail[label] = {
+            "run": pr.run_id,
+            "set": pr.set,
+            "verdict": pr.verdict,
+            "label": pr.text,
+            "fired": {d: pr.fired[d] for d in diags},
+            "first_epoch": {d: pr.first[d] for d in diags},
+            "values": {k: v for k, v in pr.values.items() if v is not None},
+            "pending": pr.pending,
+            **({"frozen_run": pr.frozen_run} if pr.frozen_run else {}),
+        }
+    epochs = [
+        protos[(p.method, seed)].first[p.diagnostics[0]]
+        for p in preds
+        if p.kind in ("fires", "first") and len(p.diagnostics) == 1
+    ]
+    return {
+        "seed": seed,
+        "holds": holds,
+        "epoch": epochs[0] if len(preds) == 1 and epochs else None,
+        "values": values,
+        "protocol": detail,
+    }

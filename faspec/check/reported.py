@@ -1,0 +1,361 @@
+"""`reported:` checks: does a number the paper prints agree with the measured runs?
+
+Three outcomes, never "agrees" for want of evidence (statuses `agree`, `mismatch`,
+`inconclusive`; the claim becomes pass / fail / inconclusive accordingly):
+
+* **agree**: the measured mean rounds to the printed number at its printed digits (whatever n
+  is), or equivalence is shown: TOST within the reproduction margin, p < alpha. The margin is
+  the metric's `close` (`close_ratio` on log-scale metrics, tested on log10), or half a unit of
+  the printed last digit where that is wider. Against a printed mean ± std with its n the TOST
+  is a two-sample Welch TOST from summary statistics; otherwise one-sample against the number.
+* **mismatch**: a difference is shown: the measured mean lies outside the margin and a
+  two-sided test against the printed number gives p < alpha; or the paper's n differs from the
+  seeds measured; or the printed std is the ddof=0 std.
+* **inconclusive** (cannot tell): neither, with the seeds that would decide it at the observed
+  effect (p >= alpha either way).
+
+One run (n = 1, a single-seed experiment) has no spread to test: like a per-seed value, it
+agrees within the reproduction margin and disagrees outside it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from faspec.check import stats as S
+from faspec.check.base import (
+    Ctx,
+    SeedRun,
+    Stop,
+    _check_runs,
+    _final,
+    _final_entry,
+    _g,
+    _log_entry,
+    _pick,
+    degenerate_reference,
+    is_cosine_metric,
+)
+from faspec.spec import expr as E
+from faspec.spec.model import Reported
+
+# --------------------------------------------------------------------------------- reported
+
+
+def _check_reported(
+    key: str, rep: Reported, pdata: dict[str, list[SeedRun]], ctx: Ctx
+) -> dict[str, Any]:
+    """Does the paper's number agree with the measured runs? (see module doc and schema)."""
+    label, metric = _label_metric(key, ctx)
+    entry: dict[str, Any] = {
+        "method": label,
+        "metric": E.Operand(
+            label,
+            metric,
+            None if isinstance(rep.index, tuple) else rep.index,
+            pool=rep.index if isinstance(rep.index, tuple) else None,
+        )
+        .text()
+        .partition(".")[2],
+        "reported": {"mean": rep.mean, "std": rep.std, "n": rep.n, "text": rep.text},
+    }
+    if rep.epoch is not None:
+        entry["epoch"] = rep.epoch
+    pool = rep.index if isinstance(rep.index, tuple) else None
+    op = E.Operand(label, metric, None if pool else rep.index, pool=pool)
+    try:
+        entry["runs"] = _check_runs([label], pdata)
+        runs = pdata[label]
+        where = [_entry_at(r, rep.epoch) for r in runs]
+        if pool is not None:  # seeds x layers as one sample, the way the paper pooled them
+            raw, seeds = _pooled(runs, where, op, metric)
+        else:
+            raw = [_value(r, op, metric, rep.epoch) for r in runs]
+            seeds = [r.seed for r in runs]
+        below = None
+        if rep.below is not None:
+            entry["runs"] += _check_runs([rep.below], pdata)
+            by_seed = {
+                r.seed: _value(r, E.Operand(rep.below, metric, rep.index), metric, rep.epoch)
+                for r in pdata[rep.below]
+            }
+            below = [by_seed.get(s) for s in seeds]
+    except Stop as stop:
+        entry.update(status=stop.verdict, reason=stop.message)
+        return entry
+    entry["measured"] = _measured(raw)
+    entry["measured"]["seeds"] = seeds
+    if is_cosine_metric(metric):
+        dead = [
+            {"method": label, "metric": metric, **d}
+            for r, e in zip(runs, where, strict=True)
+            if (d := degenerate_reference(r, e)) is not None
+        ]
+        if dead:
+            entry["degenerate_reference"] = dead
+            if ctx.claim.reference != "allow_degenerate":
+                entry.update(
+                    status="inconclusive",
+                    outcome="cannot tell",
+                    reason=f"degenerate BP reference: ‖g_L‖ {_g(dead[0]['g_norm'], 3)} < floor "
+                    f"{_g(dead[0]['floor'])} (seed {dead[0]['seed']}) where {metric} is read",
+                )
+                return entry
+    log = ctx.stats.metric(metric).scale == "log"
+    if rep.per_seed is not None or rep.minimum is not None:
+        entry.update(_per_value(rep, raw, seeds, ctx, log, metric))
+    elif rep.count is not None:
+        entry.update(_count_below(rep, raw, below, seeds))
+    else:
+        entry.update(_decide(rep, raw, ctx, log, metric))
+    return entry
+
+
+def _pooled(
+    runs: list[SeedRun], entries: list[dict[str, Any]], op: E.Operand, metric: str
+) -> tuple[list[float], list[Any]]:
+    raw: list[float] = []
+    keys: list[Any] = []
+    for run, entry in zip(runs, entries, strict=True):
+        layers = entry.get(metric)
+        where = f"run {run.run_id}, seed {run.seed}"
+        if not isinstance(layers, list):
+            raise Stop("error", f"{metric} is not a per-layer list ({where})")
+        for i in list(range(len(layers)))[slice(*op.pool)]:  # type: ignore[misc]
+            raw.append(_pick(layers, E.Operand(op.method, metric, i), metric, where))
+            keys.append([run.seed, i])
+    if not raw:
+        raise Stop("error", f"{op}: no layer in that range")
+    return raw, keys
+
+
+def _label_metric(key: str, ctx: Ctx) -> tuple[str, str]:
+    from faspec.spec.reported import parse_key  # the key grammar lives with the spec
+
+    label, metric, _, _ = parse_key(key)
+    return label, metric or ctx.claim.metric
+
+
+def _entry_at(run: SeedRun, epoch: int | None) -> dict[str, Any]:
+    if epoch is None:
+        return _final_entry(run)
+    return _log_entry(run, E.Operand("reported"), epoch)
+
+
+def _value(run: SeedRun, op: E.Operand, metric: str, epoch: int | None) -> float:
+    """The value a reported number is compared with; a first-firing epoch that is null (the
+    diagnostic never fired) is infinite: later than any printed epoch, so it disagrees."""
+    if metric.startswith("first_fire_"):
+        entry = _entry_at(run, epoch)
+        if entry.get(metric) is None and metric in entry:
+            return math.inf
+    if epoch is None:
+        return _final(run, op, metric)
+    entry = _entry_at(run, epoch)
+    return _pick(entry.get(metric), op, metric, f"run {run.run_id}, seed {run.seed}, epoch {epoch}")
+
+
+def _margin_of(rep: Reported, ctx: Ctx, metric: str, log: bool) -> tuple[float, str]:
+    """The reproduction margin of one printed value: close (close_ratio on log scale) or half
+    a unit of the printed last digit, the wider."""
+    ms = ctx.stats.metric(metric)
+    tol = rep.resolution() or 0.0
+    if log:
+        return max(ms.close_ratio or 1.0, 1.0), f"ratio {_g(max(ms.close_ratio or 1.0, 1.0), 3)}"
+    margin = max(ms.close or 0.0, tol)
+    return margin, _g(margin)
+
+
+def _close(x: float, printed: float, rep: Reported, margin: float, log: bool) -> bool:
+    tol = rep.resolution() or 0.0
+    if abs(x - printed) <= tol * (1 + 1e-9):
+        return True
+    if log:
+        return x > 0 and printed > 0 and max(x / printed, printed / x) <= margin
+    return abs(x - printed) <= margin
+
+
+def _per_value(
+    rep: Reported, raw: list[float], seeds: list[int], ctx: Ctx, log: bool, metric: str
+) -> dict[str, Any]:
+    """Per-seed values (in the experiment's seed order) or the min/max over seeds: each single
+    run's value agrees within the reproduction margin; one run has no spread to test, so the
+    margin is the whole rule."""
+    margin, conf = _margin_of(rep, ctx, metric, log)
+    if rep.per_seed is not None:
+        pairs = [(f"seed {s}", x, p) for s, x, p in zip(seeds, raw, rep.per_seed, strict=True)]
+    else:
+        pairs = [("min", min(raw), rep.minimum), ("max", max(raw), rep.maximum)]
+    off = [(w, x, p) for w, x, p in pairs if not _close(x, p, rep, margin, log)]  # type: ignore[arg-type]
+    out: dict[str, Any] = {
+        "test": f"each value within {conf} (the metric's close margin or the printed digits)",
+        "margin": margin,
+        "per_value": [{"what": w, "measured": x, "paper": p} for w, x, p in pairs],
+    }
+    if off:
+        w, x, p = off[0]
+        out.update(
+            status="mismatch",
+            outcome="disagrees",
+            reason=f"{rep.text} vs measured {[_g(v) for v in raw]}: {w} {_g(x)} vs {_g(p)} "
+            f"is outside {conf}",
+        )
+    else:
+        out.update(status="agree", outcome="agrees", reason="")
+    return out
+
+
+def _count_below(
+    rep: Reported, raw: list[float], below: list[float | None] | None, seeds: list[int]
+) -> dict[str, Any]:
+    """`{below: frozen, count: "n/N"}`: n of the N seeds are below that method at the same seed."""
+    assert rep.count is not None and below is not None
+    if any(b is None for b in below):
+        missing = [s for s, b in zip(seeds, below, strict=True) if b is None]
+        return {"status": "error", "reason": f"no '{rep.below}' run for seeds {missing}"}
+    n = sum(1 for x, b in zip(raw, below, strict=True) if x < b)  # type: ignore[operator]
+    k, of = rep.count
+    out: dict[str, Any] = {"test": f"count of seeds below {rep.below}", "count": n}
+    if n == k and of == len(raw):
+        out.update(status="agree", outcome="agrees", reason="")
+    else:
+        out.update(
+            status="mismatch",
+            outcome="disagrees",
+            reason=f"the paper says {k}/{of} seeds below {rep.below}; measured {n}/{len(raw)}",
+        )
+    return out
+
+
+def _measured(raw: list[float]) -> dict[str, Any]:
+    if not all(math.isfinite(x) for x in raw):  # a never-fired first epoch (inf): no mean
+        return {"mean": None, "std": None, "n": len(raw), "values": raw}
+    mean, std = S.mean_std(raw)
+    std0 = float(np.std(raw, ddof=0))
+    return {"mean": mean, "std": std, "std_ddof0": std0, "n": len(raw), "values": raw}
+
+
+def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -> dict[str, Any]:
+    """status (agree / mismatch / inconclusive), reason, and the tests behind them."""
+    mean, std = S.mean_std(raw)
+    n = len(raw)
+    out: dict[str, Any] = {}
+    measured = f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={n})"
+    reasons: list[str] = []
+    if rep.n is not None and rep.n != n:
+        reasons.append(f"the paper says n={rep.n}; {n} seed(s) measured")
+    elif rep.std is not None and n < 2:
+        reasons.append("the paper prints a std, which needs at least 2 seeds; 1 seed measured")
+    if rep.std is not None and std is not None:
+        std0 = float(np.std(raw, ddof=0))
+        stol = rep.std_resolution() or 1e-12
+        if abs(rep.std - std0) <= stol and abs(rep.std - std) > stol:
+            reasons.append(
+                f"the reported std {_g(rep.std)} is the ddof=0 std ({_g(std0, 3)}); "
+                f"with ddof=1 it is {_g(std, 3)}"
+            )
+    tol = rep.resolution() or 0.0
+    if abs(mean - rep.mean) <= tol * (1 + 1e-9):
+        out.update(
+            test=f"the measured mean rounds to the printed {rep.text} (±{_g(tol)})",
+            outcome="agrees",
+        )
+        return _status(out, reasons, "agree", "")
+    ms = ctx.stats.metric(metric)
+    if log:
+        if not (mean > 0 and rep.mean > 0 and all(x > 0 for x in raw)):
+            out["outcome"] = "cannot tell"
+            return _status(out, reasons, "inconclusive", "a log-scale value is not positive")
+        xs = np.log10(np.asarray(raw, dtype=float))
+        ref = math.log10(rep.mean)
+        rmargin = math.log10(ms.close_ratio) if ms.close_ratio else 0.0
+        dmargin = math.log10((rep.mean + tol) / rep.mean) if tol else 0.0
+        margin = max(rmargin, dmargin)
+        scale = "log10"
+        conf = f"ratio {_g(10**margin, 3)}"
+    else:
+        xs = np.asarray(raw, dtype=float)
+        ref = rep.mean
+        margin = max(ms.close or 0.0, tol)
+        scale = "linear"
+        conf = f"{_g(margin)}"
+    d = float(xs.mean()) - ref
+    out.update(margin=margin, scale=scale)
+    if margin <= 0:
+        out["outcome"] = "cannot tell"
+        return _status(out, reasons, "inconclusive", f"{metric} has no close margin")
+    if n == 1:  # one run: no spread to test; as a per-seed value, the margin is the whole rule
+        out["test"] = f"one run: within the reproduction margin {conf} (no spread to test)"
+        if abs(d) <= margin:
+            out["outcome"] = "agrees"
+            return _status(out, reasons, "agree", "")
+        out["outcome"] = "disagrees"
+        what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
+        return _status(
+            out, reasons, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
+        )
+    two_sample = rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2
+    if two_sample:
+        sd_rep = rep.std if not log else None
+        if log:  # a printed std of a log-scale metric is not on the log10 scale: one-sample
+            two_sample = False
+    if two_sample:
+        sx = float(np.std(xs, ddof=1))
+        eq = S.tost_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, margin)  # type: ignore[arg-type]
+        df = S.diff_test_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, "two-sided")  # type: ignore[arg-type]
+        test = "Welch TOST and two-sided Welch test from summary statistics"
+    else:
+        eq = S.tost(xs, ref, margin) if n >= 2 else S.TestResult(None, note="1 seed")
+        df = S.diff_test(xs, ref, "two-sided") if n >= 2 else S.TestResult(None, note="1 seed")
+        test = "one-sample TOST and two-sided one-sample t-test against the printed number"
+    out.update(
+        test=f"{test}, margin {conf}",
+        p=eq.p,
+        p_equivalence=eq.p,
+        p_difference=df.p,
+    )
+    alpha = ctx.alpha
+    shown = f"{rep.text} vs measured {measured}"
+    if eq.p is not None and eq.p < alpha:
+        out["outcome"] = "agrees"
+        return _status(out, reasons, "agree", "")
+    if df.p is not None and df.p < alpha and abs(d) > margin:
+        out["outcome"] = "disagrees"
+        what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
+        return _status(
+            out,
+            reasons,
+            "mismatch",
+            f"{shown}: {what}, outside the margin {conf}; difference p={_g(df.p, 2)} < {alpha}",
+        )
+    sd = float(np.std(xs, ddof=1)) if n >= 2 else None
+    effect = margin - abs(d) if abs(d) < margin else abs(d) - margin
+    need = None if sd is None else S.seeds_needed(effect, sd, None, alpha)
+    out.update(outcome="cannot tell", seeds_needed=need)
+    if sd is None:
+        why = "1 seed measured: no spread to test agreement with"
+    else:
+        why = (
+            f"neither equivalence within {conf} (TOST p={_g(eq.p, 2)}) nor a difference "
+            f"(p={_g(df.p, 2)}) is shown at alpha {alpha}"
+        )
+    hint = (
+        f"; about {need} seeds would decide it"
+        if need
+        else "; a test needs at least 2 seeds"
+        if sd is None
+        else ""
+    )
+    return _status(out, reasons, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
+
+
+def _status(out: dict[str, Any], reasons: list[str], status: str, why: str) -> dict[str, Any]:
+    """A seed-count or ddof mismatch is a mismatch whatever the test says."""
+    if reasons:
+        out.update(status="mismatch", reason="; ".join([*reasons, *([why] if why else [])]))
+    else:
+        out.update(status=status, reason=why)
+    return out
