@@ -1,5 +1,6 @@
-"""The `faspec` command: parse, call, print, exit code. Only the CLI modules print
-(this one, cli_exits: how a command ends, cli_progress: live progress of verify).
+"""The `faspec` command: the click surface (options, arguments, help); parse, call, print, exit
+code. Only the CLI modules print (this one, cli_exits: how a command ends, cli_verify: verify's
+training and its decide-and-report step, cli_progress: live progress of verify).
 
 Exit codes, so that CI can tell a result from a bug:
 
@@ -14,9 +15,7 @@ Exit codes, so that CI can tell a result from a bug:
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from faspec.cli_exits import (
     Main,
     input_error,
 )
-from faspec.cli_progress import Progress
+from faspec.cli_verify import decide_and_report, profile_banner, train_missing_runs
 
 
 def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
@@ -84,14 +83,6 @@ PROFILE = click.option(
     default=None,
     help="Apply the specs' `profiles: NAME` entry (e.g. smoke: tiny sizes); every spec must define it.",
 )
-
-
-def _profile_banner(profile: str) -> str:
-    return (
-        f"*** PROFILE {profile.upper()}: the specs' `{profile}` profile is applied (tiny sizes, few "
-        "epochs, synthetic data): NOT the paper's setting; verdicts say the pipeline runs, not "
-        "that the claims hold ***"
-    )
 
 
 @main.command()
@@ -156,109 +147,19 @@ def verify(
     profile: str | None = None,
 ) -> None:
     """Run what is missing, check every claim, write the reports."""
-    from faspec.verify import train_missing
-
     loaded = _load(specs, profile)
     if profile and not quiet:
-        click.echo(_profile_banner(profile), err=True)
+        click.echo(profile_banner(profile), err=True)
     plan = _plan(loaded)
     st = _store(store)
     summary = None
     if not no_run:
-
-        def make_executor() -> Any:
-            if executor == "local":
-                from faspec.execute.local import LocalExecutor
-
-                return LocalExecutor(device)
-            from faspec.execute.ray_exec import RayExecutor
-
-            if not quiet:
-                click.echo(
-                    "starting Ray…" if not address else f"attaching to Ray at {address}…", err=True
-                )
-            return RayExecutor(address=address, device=device, cpus=cpus, gpus=gpus)
-
-        from faspec.verify import runs_to_train
-
-        missing, _ = runs_to_train(plan, st, retry_failed)
-        if not quiet:
-            click.echo(
-                f"{len(plan.runs)} runs needed: {len(plan.runs) - len(missing)} cached, {len(missing)} to train",
-                err=True,
-            )
-        prog = Progress(plan, len(missing), not quiet)
-        try:
-            summary = train_missing(
-                plan, st, make_executor, prog.event, retry_failed, prog.finished
-            )
-        except KeyboardInterrupt:
-            click.echo(
-                "\ninterrupted: completed runs are stored; run verify again to resume", err=True
-            )
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # Leave at once: tearing Ray down while replies of cancelled tasks arrive can abort
-            # inside Ray's core worker. The store is already consistent (atomic writes), the run
-            # locks are released with the process, and a Ray that this verify started shares
-            # its fate.
-            os._exit(130)
-    _decide_and_report(
+        summary = train_missing_runs(
+            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet
+        )
+    decide_and_report(
         loaded, plan, st, reports_dir, summary, junit_file=junit_file, profile=profile
     )
-
-
-def _decide_and_report(
-    loaded: list[Any],
-    plan: Any,
-    st: Any,
-    reports_dir: str,
-    summary: Any,
-    junit_file: str | None = None,
-    profile: str | None = None,
-) -> None:
-    from faspec.report import html, json_report, junit, markdown, terminal
-    from faspec.store import StoreError
-    from faspec.verify import decide_all
-
-    try:
-        outcomes = decide_all(loaded, plan, st)
-    except StoreError as e:
-        input_error(e)
-    results = {rid: st.get(rid) for rid in plan.runs}
-    meta = {
-        "faspec": faspec.__version__,
-        "store": str(st.root),
-        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    if summary is not None:
-        meta["trained"] = len(summary.trained)
-        meta["train_wall_s"] = round(summary.wall_s, 2)
-    if profile:
-        meta["profile"] = profile
-    colour = sys.stdout.isatty()
-    out_dir = Path(reports_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    reports: list[dict[str, Any]] = []
-    for oc in outcomes:
-        for line in terminal.lines(oc.spec, oc.verdicts, colour, profile=profile):
-            click.echo(line)
-        args = (oc.spec, oc.verdicts, results, plan.runs, meta)
-        (out_dir / f"{oc.spec.name}.md").write_text(markdown.render(*args))
-        report_text = json_report.render(*args)
-        (out_dir / f"{oc.spec.name}.json").write_text(report_text)
-        report = json.loads(report_text)  # HTML and JUnit show exactly what the JSON report holds
-        reports.append(report)
-        cells = html.cells_for(plan, oc.spec.name)
-        (out_dir / f"{oc.spec.name}.html").write_text(html.render(report, results, cells))
-    (out_dir / "index.html").write_text(html.render_index(out_dir))
-    if junit_file:
-        Path(junit_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit_file).write_text(junit.render(reports))
-    if profile:
-        click.echo(_profile_banner(profile))
-    click.echo(f"reports in {out_dir}/", err=True)
-    sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)
 
 
 def _estimate(estimate: Any, *args: Any) -> Any:
@@ -329,7 +230,7 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
     missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])
     click.echo(f"{est.text()}; still to train: {duration(missing.packed_s)}")
     if profile:
-        click.echo(_profile_banner(profile))
+        click.echo(profile_banner(profile))
 
 
 @main.command()

@@ -3,15 +3,19 @@
 Promise: everything a user can get wrong in a spec file (bytes, YAML, schema, names, claims) is
 raised as `SpecError`, whose `str()` is `file:line:col: message (hint: ...)`; the CLI prints it
 and exits 2. Nothing here knows YAML or the schema: it is the vocabulary the front end
-(`yamlpos`), the validation (`validate`) and the claim building (`load`) share.
+(`yamlpos`), the validation (`validate`) and the building (`build`, `build_claims`) share.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from faspec.spec.model import Where
+
+if TYPE_CHECKING:
+    from faspec.spec.yamlpos import Doc
 
 
 class SpecError(Exception):
@@ -61,3 +65,22 @@ def raise_all(errors: list[SpecError]) -> None:
         first = ordered[0]
         first.errors = ordered
         raise first
+
+
+class Collector:
+    """Collects the located errors of one parsed document instead of stopping at the first.
+
+    `errors` may be shared between collectors (the spec builder and its claim builder), so that
+    `raise_all` reports every problem of the file in one go.
+    """
+
+    def __init__(self, doc: Doc, errors: list[SpecError] | None = None) -> None:
+        self.doc = doc
+        self.errors: list[SpecError] = [] if errors is None else errors
+
+    def err(self, where: Where, message: str, hint: str = "") -> None:
+        self.errors.append(SpecError(where, message, hint))
+
+    def at(self, ptr: str, key: bool = False) -> Where:
+        """The position of JSON pointer `ptr` (of its key when `key`)."""
+        return self.doc.where(ptr, key)

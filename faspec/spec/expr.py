@@ -1,4 +1,4 @@
-"""The claim expression language: a tokenizer and a recursive-descent parser into an AST.
+"""The claim expression language: a recursive-descent parser into an AST (tokens: expr_tokens).
 
 Claims are text written by people about their own paper, and specs may come from anywhere, so
 nothing is ever `eval`-ed: the grammar below is all there is.
@@ -57,7 +57,6 @@ Columns (`col`) are 0-based offsets into the expression text; the loader maps th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from faspec.spec.expr_ast import (
     COMPLEMENT as COMPLEMENT,
@@ -140,85 +139,18 @@ from faspec.spec.expr_predicates import (
     PredicateGrammar,
 )
 
-KEYWORDS = frozenset({"and", "or", "not", "by", "epoch", "is", "fires", "never"})
+# the tokenizer's vocabulary is part of this module's interface too (`E.KEYWORDS`, `tokenize`)
+from faspec.spec.expr_tokens import IDENT_RE as IDENT_RE
+from faspec.spec.expr_tokens import KEYWORDS as KEYWORDS
+from faspec.spec.expr_tokens import RELOPS as RELOPS
+from faspec.spec.expr_tokens import Token as Token
+from faspec.spec.expr_tokens import describe as _describe
+from faspec.spec.expr_tokens import tokenize as tokenize
+
 PREDICATE_WORDS = ("is", "fires", "never")  # a label followed by one of these is a predicate
-RELOPS = (">=", "<=", ">>", "<<", "~=", ">", "<")  # longest first for the tokenizer
-IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-# possessive quantifiers: a long run of digits never backtracks
-_NUMBER_RE = re.compile(r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?")
 MAX_DEPTH = 64  # nesting of parentheses and `not`: deeper is an ExprError, never a RecursionError
 MAX_INT_DIGITS = 6  # epoch numbers and layer indices: below a million
 MAX_LENGTH = 100_000  # characters of one expression
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "num", "ident", "kw", "op", "(", ")", "[", "]", ".", "+", "end"
-    text: str
-    col: int
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split an expression into tokens; an unknown character is an ExprError at its column."""
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        op = next((o for o in RELOPS if text.startswith(o, i)), None)
-        if op is not None:
-            tokens.append(Token("op", op, i))
-            i += len(op)
-            continue
-        if ch == "=" or text.startswith("!=", i):
-            raise ExprError(
-                i,
-                "'=' is not a relation here; use '~=' (equal within the metric's close margin)",
-            )
-        if ch in "()[].":
-            # A '.' directly followed by a digit starts a number such as `.5`.
-            if ch == "." and i + 1 < n and text[i + 1].isdigit() and _number_may_start(tokens):
-                pass
-            else:
-                tokens.append(Token(ch, ch, i))
-                i += 1
-                continue
-        if ch.isdigit() or ch in "+-." and _number_may_start(tokens):
-            m = _NUMBER_RE.match(text, i)
-            if m is None or m.end() == i:
-                raise ExprError(i, f"unexpected {ch!r}")
-            end = m.end()
-            if end < n and (text[end].isalpha() or text[end] == "_"):
-                raise ExprError(end, f"malformed number {text[i : end + 1]!r}")
-            tokens.append(Token("num", m.group(), i))
-            i = end
-            continue
-        if ch == "+":  # joins diagnostics (`a+b`); a sign where a number may start is handled above
-            tokens.append(Token("+", "+", i))
-            i += 1
-            continue
-        if ch in "-/±:*":  # a difference or ratio of two operands; ± a tolerance in epochs
-            tokens.append(Token(ch, ch, i))
-            i += 1
-            continue
-        m = IDENT_RE.match(text, i)
-        if m is not None:
-            word = m.group()
-            if word.endswith("-"):
-                raise ExprError(i + len(word) - 1, f"an identifier cannot end in '-': {word!r}")
-            tokens.append(Token("kw" if word in KEYWORDS else "ident", word, i))
-            i = m.end()
-            continue
-        raise ExprError(i, f"unexpected character {ch!r}")
-    tokens.append(Token("end", "", n))
-    return tokens
-
-
-def _number_may_start(tokens: list[Token]) -> bool:
-    """A sign or leading '.' starts a number only where a term is expected (after an operator)."""
-    return not tokens or tokens[-1].kind in ("op", "(", "kw")
 
 
 class _Parser(PredicateGrammar):
@@ -523,10 +455,6 @@ def _small_int(tok: Token, what: str) -> int:
             tok.col, f"{what} must be below {10**MAX_INT_DIGITS:,}, got {len(digits)} digits"
         )
     return int(digits)
-
-
-def _describe(tok: Token) -> str:
-    return "the end of the expression" if tok.kind == "end" else repr(tok.text)
 
 
 def parse(text: str) -> Node:

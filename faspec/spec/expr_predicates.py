@@ -8,15 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from faspec.spec.expr_ast import DIAGNOSTICS, ExprError, Predicate
+from faspec.spec.expr_tokens import describe as _describe
 
 # how a diagnostic may be written -> its letter (the public protocol's D1/D2/D3 = a/b/d)
 DIAGNOSTIC_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "d1": "a", "d2": "b", "d3": "d"}
 DIAGNOSTICS_HELP = "a, b, c, d (paper set) or D1, D2, D3 (public set: a, b, d), joined by '+'"
 PREDICATE_KINDS = ("trustworthy", "walked_back", "fires", "never", "first")
-
-
-def _describe(tok: Any) -> str:
-    return "the end of the expression" if tok.kind == "end" else repr(tok.text)
 
 
 class PredicateGrammar:

@@ -168,7 +168,9 @@ class Doc:
                 loader.dispose()
 
     # -- the checks every node passes before it is constructed
-    def _scalar(self, node: yaml.ScalarNode, bad: list[SpecError]) -> None:
+    def _scalar(self, node: yaml.ScalarNode, at: str, bad: list[SpecError]) -> None:
+        field = ".".join(p.replace("~1", "/").replace("~0", "~") for p in at.split("/")[1:])
+        named = f"{field}: " if field else ""
         tag, text = node.tag, node.value
         if tag == _TAG + "int":
             digits = text.lstrip("+-").replace("_", "").replace(":", "")
@@ -182,12 +184,12 @@ class Doc:
                 bad.append(
                     SpecError(
                         self.at_node(node),
-                        f"{_short(text)} is not an integer a spec can hold",
+                        named + f"{_short(text)} is not an integer a spec can hold",
                         f"integers are at most {MAX_INT} in size; quote it if it is meant as text",
                     )
                 )
         elif tag == _TAG + "bool" and text.lower() not in yaml.SafeLoader.bool_values:
-            bad.append(SpecError(self.at_node(node), f"{_short(text)!r} is not a boolean"))
+            bad.append(SpecError(self.at_node(node), named + f"{_short(text)!r} is not a boolean"))
         elif tag == _TAG + "float":
             low = text.lower().lstrip("+-")
             try:
@@ -198,7 +200,7 @@ class Doc:
                 bad.append(
                     SpecError(
                         self.at_node(node),
-                        f"{_short(text)} is not a finite number",
+                        named + f"{_short(text)} is not a finite number",
                         "numbers in a spec must be finite; quote it if it is meant as text",
                     )
                 )
@@ -246,7 +248,7 @@ class Doc:
             )
             return
         if isinstance(node, yaml.ScalarNode):
-            self._scalar(node, bad)
+            self._scalar(node, at, bad)
             return
         stack = stack | {id(node)}
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,136 @@
+"""`faspec verify` after its options are parsed: train what is missing, then decide and report.
+
+Promise: `train_missing_runs` trains the plan's missing runs on the chosen executor with live
+progress on stderr, and on Ctrl-C leaves at once with exit 130 (completed runs are stored; a
+second verify resumes); `decide_and_report` decides every claim from the store, prints the
+verdicts, writes the per-spec reports (Markdown, JSON, HTML; HTML and JUnit show exactly what the
+JSON holds) and the index, and exits 0 when every claim passes, 1 otherwise, 2 on a broken store.
+Part of the CLI: it prints.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+import faspec
+from faspec.cli_exits import EXIT_CLAIMS, EXIT_OK, input_error
+from faspec.cli_progress import Progress
+
+
+def profile_banner(profile: str) -> str:
+    """The warning printed with every result of a profiled (e.g. smoke) run: not the paper's."""
+    return (
+        f"*** PROFILE {profile.upper()}: the specs' `{profile}` profile is applied (tiny sizes, few "
+        "epochs, synthetic data): NOT the paper's setting; verdicts say the pipeline runs, not "
+        "that the claims hold ***"
+    )
+
+
+def train_missing_runs(
+    plan: Any,
+    st: Any,
+    executor: str,
+    address: str | None,
+    device: str,
+    cpus: float,
+    gpus: float,
+    retry_failed: bool,
+    quiet: bool,
+) -> Any:
+    """Train the runs of `plan` that `st` lacks (or holds as failed, with `retry_failed`) and
+    return the training summary; Ctrl-C exits 130 at once."""
+    from faspec.verify import runs_to_train, train_missing
+
+    def make_executor() -> Any:
+        if executor == "local":
+            from faspec.execute.local import LocalExecutor
+
+            return LocalExecutor(device)
+        from faspec.execute.ray_exec import RayExecutor
+
+        if not quiet:
+            click.echo(
+                "starting Ray…" if not address else f"attaching to Ray at {address}…", err=True
+            )
+        return RayExecutor(address=address, device=device, cpus=cpus, gpus=gpus)
+
+    missing, _ = runs_to_train(plan, st, retry_failed)
+    if not quiet:
+        click.echo(
+            f"{len(plan.runs)} runs needed: {len(plan.runs) - len(missing)} cached, {len(missing)} to train",
+            err=True,
+        )
+    prog = Progress(plan, len(missing), not quiet)
+    try:
+        return train_missing(plan, st, make_executor, prog.event, retry_failed, prog.finished)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: completed runs are stored; run verify again to resume", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Leave at once: tearing Ray down while replies of cancelled tasks arrive can abort
+        # inside Ray's core worker. The store is already consistent (atomic writes), the run
+        # locks are released with the process, and a Ray that this verify started shares
+        # its fate.
+        os._exit(130)
+
+
+def decide_and_report(
+    loaded: list[Any],
+    plan: Any,
+    st: Any,
+    reports_dir: str,
+    summary: Any,
+    junit_file: str | None = None,
+    profile: str | None = None,
+) -> None:
+    """Decide every claim from the store, print the verdicts, write the reports (Markdown, JSON,
+    HTML, index, JUnit when asked), and exit 0 when every claim passes, else 1."""
+    from faspec.report import html, json_report, junit, markdown, terminal
+    from faspec.store import StoreError
+    from faspec.verify import decide_all
+
+    try:
+        outcomes = decide_all(loaded, plan, st)
+    except StoreError as e:
+        input_error(e)
+    results = {rid: st.get(rid) for rid in plan.runs}
+    meta = {
+        "faspec": faspec.__version__,
+        "store": str(st.root),
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if summary is not None:
+        meta["trained"] = len(summary.trained)
+        meta["train_wall_s"] = round(summary.wall_s, 2)
+    if profile:
+        meta["profile"] = profile
+    colour = sys.stdout.isatty()
+    out_dir = Path(reports_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports: list[dict[str, Any]] = []
+    for oc in outcomes:
+        for line in terminal.lines(oc.spec, oc.verdicts, colour, profile=profile):
+            click.echo(line)
+        args = (oc.spec, oc.verdicts, results, plan.runs, meta)
+        (out_dir / f"{oc.spec.name}.md").write_text(markdown.render(*args))
+        report_text = json_report.render(*args)
+        (out_dir / f"{oc.spec.name}.json").write_text(report_text)
+        report = json.loads(report_text)  # HTML and JUnit show exactly what the JSON report holds
+        reports.append(report)
+        cells = html.cells_for(plan, oc.spec.name)
+        (out_dir / f"{oc.spec.name}.html").write_text(html.render(report, results, cells))
+    (out_dir / "index.html").write_text(html.render_index(out_dir))
+    if junit_file:
+        Path(junit_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit_file).write_text(junit.render(reports))
+    if profile:
+        click.echo(profile_banner(profile))
+    click.echo(f"reports in {out_dir}/", err=True)
+    sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)
