@@ -1,7 +1,8 @@
 """The import graph of faspec: no circle, and a check path that never loads the trainer or torch.
 
 Every import statement counts, also those deferred into function bodies: a deferred import is
-for a heavy optional dependency, never to hide a circle. The graph is read from the source
+for a heavy optional dependency, never to hide a circle. Only imports under `if TYPE_CHECKING:`
+are left out: they never run. The graph is read from the source
 (ast), so a circle in a branch that no test executes is found too. The second half runs the CLI
 with torch, torchvision and ray made unimportable: planning and `verify --no-run` must work.
 """
@@ -52,7 +53,17 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     to the deepest module that exists; others by their top-level name)."""
     out: set[str] = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    type_only = {  # `if TYPE_CHECKING:` blocks never run: annotations only, not an import
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
