@@ -228,7 +228,7 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
     )
     est = _estimate(estimate, p.runs)
     missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])
-    click.echo(f"{est.text()}; still to train: {duration(missing.total_s)}")
+    click.echo(f"{est.text()}; still to train: {duration(missing.packed_s)}")
     if profile:
         click.echo(profile_banner(profile))
 
@@ -415,7 +415,8 @@ def schema() -> None:
 @main.command()
 def methods() -> None:
     """Every registered method, architecture and dataset, with options and version."""
-    from faspec.train import registry
+    import faspec.components  # noqa: F401  (declares the built-ins)
+    from faspec import registry
 
     for title, reg in (
         ("methods", registry.METHODS),

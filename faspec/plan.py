@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec.config import (  # the run id is the config's identity: defined beside hash_view
+    ConfigError,
+    normalize_config,
+    run_hash,
+)
+from faspec.protocol import SETS as PROTOCOL_SETS
+from faspec.protocol import defaults as protocol_defaults
 from faspec.results import flatten
 from faspec.spec import expr as E
 from faspec.spec.model import Claim, Experiment, PointKey, Spec, Where
 from faspec.store import Store
-from faspec.train import ConfigError, hash_view, normalize_config
-from faspec.train.protocol import SETS as PROTOCOL_SETS
-from faspec.train.protocol import defaults as protocol_defaults
-
-HASH_CHARS = 16
 
 
 class PlanError(Exception):
@@ -40,15 +40,6 @@ class PlanError(Exception):
     def __init__(self, where: Where, message: str, hint: str = "") -> None:
         self.where, self.message, self.hint = where, message, hint
         super().__init__(f"{where}: {message}" + (f" (hint: {hint})" if hint else ""))
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def run_hash(config: dict[str, Any]) -> str:
-    """The run id: sha256 of the canonical JSON of what identifies the result (see hash_view)."""
-    return hashlib.sha256(canonical_json(hash_view(config)).encode()).hexdigest()[:HASH_CHARS]
 
 
 @dataclass(frozen=True)

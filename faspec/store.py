@@ -32,6 +32,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from faspec import store_check
+from faspec.config import run_hash
 
 RESULT = "result.json"
 CONFIG = "config.json"
@@ -182,8 +183,6 @@ class Store:
             )
         if not isinstance(config, dict):
             raise StoreError(f"{cp}: holds {_kind(config)}, not a run config (a JSON object)")
-        from faspec.plan import run_hash  # the plan names runs; imported late: plan imports us
-
         try:
             h = run_hash(config)
         except (TypeError, ValueError, AttributeError) as e:

@@ -17,7 +17,8 @@ from typing import Any
 from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
 from faspec.check.family import correct_specs
 from faspec.execute.base import Event, Executor, Job
-from faspec.plan import Plan, canonical_json
+from faspec.plan import Plan
+from faspec.plan_cost import packs
 from faspec.spec.model import Spec
 from faspec.store import Store, Timeout
 
@@ -143,27 +144,15 @@ def train_missing(
     return summary
 
 
-def make_jobs(plan: Plan, run_ids: list[str]) -> list[Job]:
-    """One job per run, except that runs of one config differing only in seed become one packed
-    job when the config allows it (`train.pack_seeds` auto/true and a packable method and model)."""
-    from faspec.train.pack import pack_refusal
-
-    groups: dict[str, list[str]] = {}
-    singles: list[str] = []
-    for rid in run_ids:
-        cfg = plan.runs[rid]
-        if cfg["train"].get("pack_seeds", "false") == "false" or pack_refusal(cfg):
-            singles.append(rid)
-            continue
-        key = canonical_json({k: v for k, v in cfg.items() if k != "seed"})
-        groups.setdefault(key, []).append(rid)
+def make_jobs(plan: Plan, run_ids: list[str], max_pack: int | None = None) -> list[Job]:
+    """One job per run, except that runs which may share one batched model become packed jobs
+    (`faspec.plan_cost.packs`: packable method and architecture, one `pack_key`, at most
+    `pack_size` members; `max_pack` lowers that bound, 1 turns packing off)."""
+    grouped, singles = packs(plan.runs, run_ids, max_pack)
     jobs = [Job(rid, plan.runs[rid], plan.resources.get(rid, {})) for rid in singles]
-    for rids in groups.values():
-        if len(rids) == 1:
-            jobs.append(Job(rids[0], plan.runs[rids[0]], plan.resources.get(rids[0], {})))
-        else:
-            members = [(r, plan.runs[r]) for r in rids]
-            jobs.append(Job(rids[0], plan.runs[rids[0]], plan.resources.get(rids[0], {}), members))
+    for chunk in grouped:
+        members = [(r, plan.runs[r]) for r in chunk]
+        jobs.append(Job(chunk[0], plan.runs[chunk[0]], plan.resources.get(chunk[0], {}), members))
     return jobs
 
 

@@ -6,10 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train import protocol as P
+from faspec import protocol as P
 from faspec.train.measure import (
     MeasureOptions,
-    Tracker,
     epoch_entry,
     make_probe,
     per_sample_cosine,
@@ -18,6 +17,7 @@ from faspec.train.measure import (
 )
 from faspec.train.methods import BP, DFA, FA, Method, exact_gradients
 from faspec.train.models import ResMLP
+from faspec.train.tracker import Tracker
 
 N, D, C, IN = 256, 16, 4, 8
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from faspec import protocol as P
 from faspec.train import ConfigError, normalize_config
-from faspec.train import protocol as P
 from faspec.train.tracker import Tracker
 
 

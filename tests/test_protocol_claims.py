@@ -33,7 +33,7 @@ def presult(
     thresholds: dict | None = None,
     critical: dict | None = None,
 ) -> dict:
-    """A stored result with a protocol block as faspec.train.protocol.evaluate writes it."""
+    """A stored result with a protocol block as faspec.protocol.evaluate writes it."""
     fired = {"a": False, "b": False, "c": False, **(fired or {})}
     first = {"a": None, "b": None, "c": None, **(first or {})}
     accs = accs if accs is not None else [0.1, acc * 0.9, acc]

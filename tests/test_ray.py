@@ -254,7 +254,15 @@ def test_killed_worker_is_retried_and_verdicts_unchanged(procs, cluster, tmp_pat
 
 
 def test_driver_killed_mid_spec_resumes_with_only_the_missing_runs(procs, cluster, tmp_path):
+    # one job per run: four jobs on the two 1-CPU nodes finish in two waves, so the kill after
+    # the first stored result lands mid-spec (two packs may finish within one 0.1 s poll)
     spec = write(tmp_path, name="d", epochs=12, n_train=4096)
+    text = (tmp_path / spec).read_text()
+    (tmp_path / spec).write_text(
+        text.replace(
+            "epochs: 12, batch_size: 128", "epochs: 12, batch_size: 128, pack_seeds: false"
+        )
+    )
     p = procs.popen(
         FASPEC + ["verify", spec, "--address", cluster, "--store", "store", "--reports", "rep"],
         stdout=subprocess.DEVNULL,

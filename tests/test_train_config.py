@@ -31,6 +31,7 @@ def test_defaults_filled_and_versions_present() -> None:
         "schedule": "cosine",
         "grad_clip": None,
         "precision": "fp32",
+        "compile": "auto",
         "pack_seeds": "auto",
     }
     assert cfg["measure"]["epochs"] == "all" and cfg["measure"]["eval_batch"] == 1024
@@ -118,3 +119,17 @@ def test_nullable_option_accepts_null() -> None:
     cfg = normalize_config({"train": {"grad_clip": None}, "model": {"hidden": 7}})
     assert cfg["train"]["grad_clip"] is None and cfg["model"]["hidden"] == 7
     assert normalize_config({"train": {"grad_clip": 1}})["train"]["grad_clip"] == 1.0
+
+
+def test_compile_option_is_checked_and_not_hashed() -> None:
+    from faspec.config import hash_view
+
+    plain = hash_view(normalize_config({}))
+    assert "compile" not in plain["train"]  # how the step runs, not what it computes
+    for value in (True, False, "true", "false", "auto"):
+        cfg = normalize_config({"train": {"compile": value}})
+        assert cfg["train"]["compile"] == str(value).lower()
+        assert hash_view(cfg) == plain
+    with pytest.raises(ConfigError) as err:
+        normalize_config({"train": {"compile": "yes"}})
+    assert err.value.path == "train.compile" and "expected one of" in err.value.hint

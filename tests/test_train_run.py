@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -127,3 +128,37 @@ def test_cuda_run_matches_cpu_init_and_reloads() -> None:
     model, method = load_checkpoint(cfg, out.checkpoint, device="cuda")
     assert next(model.parameters()).is_cuda and method.state_dict()["B0"].is_cuda
     json.dumps(out.result, allow_nan=False)
+
+
+@pytest.mark.slow
+def test_compiled_step_equals_eager_on_cpu() -> None:
+    """`train.compile: true` captures the step with torch.compile (on the CPU here; on CUDA
+    'auto' does it with CUDA graphs): one run and a pack of two give the eager results to
+    float32 rounding (train_loss rel 1e-5, checkpoint tensors rtol 1e-4 / atol 1e-6)."""
+    import io
+
+    from faspec.train.pack import run_pack
+
+    def cfg(compile_: str, seed: int = 0) -> dict:
+        return {
+            "seed": seed,
+            "method": {"name": "fa", "penalty": 0.01 * seed},
+            "model": {"d": 16, "blocks": 2},
+            "data": {"name": "teacher", "n_train": 256, "n_test": 128},
+            "train": {"epochs": 2, "batch_size": 64, "compile": compile_},
+            "measure": {"eval_batch": 128, "rho_dirs": 0, "epochs": []},
+        }
+
+    def same(a: RunOutput, b: RunOutput) -> None:
+        for x, y in zip(a.result["log"], b.result["log"], strict=True):
+            assert math.isclose(x["train_loss"], y["train_loss"], rel_tol=1e-5)
+        sa = torch.load(io.BytesIO(a.checkpoint), weights_only=True)["model"]
+        sb = torch.load(io.BytesIO(b.checkpoint), weights_only=True)["model"]
+        for k in sa:
+            torch.testing.assert_close(sa[k], sb[k], rtol=1e-4, atol=1e-6)
+
+    same(run(cfg("true"), device="cpu"), run(cfg("false"), device="cpu"))
+    packed = run_pack([cfg("true", 0), cfg("true", 1)], device="cpu")
+    eager = run_pack([cfg("false", 0), cfg("false", 1)], device="cpu")
+    for a, b in zip(packed, eager, strict=True):
+        same(a, b)

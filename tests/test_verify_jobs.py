@@ -50,3 +50,48 @@ def test_packed_runs_are_stored_one_folder_per_seed(tmp_path):
         res = store.get(rid)
         assert res["status"] == "ok" and res["provenance"]["pack_size"] == 3
         assert store.config(rid)["seed"] in (1, 2, 3)
+
+
+SWEEP = """\
+faspec: 1
+name: sweep
+defaults:
+  data: {name: teacher, n_train: 256, n_test: 128}
+  model: {arch: resmlp, d: 16, blocks: 2}
+  train: {epochs: 1}
+  measure: {eval_batch: 128, rho_dirs: 0}
+  seeds: [1, 2]
+experiments:
+  lam:
+    methods: [dfa]
+    sweep: {method.penalty: [0.0, 1.0e-4, 1.0e-2]}
+  lam_fast:
+    methods: [dfa]
+    train: {lr: 3.0e-3}
+    sweep: {method.penalty: [0.0, 1.0e-4, 1.0e-2]}
+  wide:
+    methods: [dfa]
+    model: {d: 32}
+claims: []
+"""
+
+
+def test_a_penalty_and_lr_sweep_is_one_pack_and_shapes_split_packs():
+    plan = build([load_text(SWEEP, "s.yaml")])
+    jobs = make_jobs(plan, list(plan.runs))
+    packed = [j for j in jobs if j.members]
+    sizes = sorted(len(j.members) for j in packed)
+    assert sizes == [
+        2,
+        12,
+    ]  # 2 lrs x 3 penalties x 2 seeds (two experiments); the wider model apart
+    big = max(packed, key=lambda j: len(j.members))
+    assert {c["method"]["penalty"] for _, c in big.members} == {0.0, 1e-4, 1e-2}
+    assert {c["train"]["lr"] for _, c in big.members} == {1e-3, 3e-3}
+
+
+def test_pack_size_bounds_a_pack():
+    plan = build([load_text(SWEEP, "s.yaml")])
+    jobs = make_jobs(plan, list(plan.runs), max_pack=5)
+    assert sorted(len(j.members) for j in jobs if j.members) == [2, 2, 5, 5]
+    assert len(make_jobs(plan, list(plan.runs), max_pack=1)) == len(plan.runs)

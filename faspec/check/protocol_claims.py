@@ -17,8 +17,8 @@ from faspec.spec import expr as E
 
 
 def _protocol() -> Any:
-    """faspec.train.protocol: pure Python, but importing faspec.train imports torch, so late."""
-    from faspec.train import protocol
+    """faspec.protocol (pure Python)."""
+    from faspec import protocol
 
     return protocol
 

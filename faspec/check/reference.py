@@ -66,8 +66,7 @@ def _number(x: Any) -> bool:
 
 
 def _protocol_floor() -> float:
-    """The protocol's default g_floor; faspec.train.protocol is pure Python, imported late
-    because importing faspec.train imports torch."""
-    from faspec.train import protocol
+    """The protocol's default g_floor (faspec.protocol, pure Python)."""
+    from faspec import protocol
 
     return float(protocol.defaults()["g_floor"])

@@ -94,7 +94,11 @@ class RayExecutor:
         num_cpus: int | None = None,
     ) -> None:
         import ray
+        import torch  # noqa: F401
 
+        # torch before any task: the check path no longer loads it, and otherwise the driver
+        # imports it while taking the first result back (measured: 1-2 s during which finished
+        # runs wait, then reach the store in one burst, and the workers lose a CPU to it)
         self.device = device
         self.cpus, self.gpus = cpus, gpus
         self._temp_dir: str | None = None

@@ -48,13 +48,13 @@ __all__ = [
 
 
 def _registry() -> Any:
-    """The train registry module, read at call time: plug-ins and tests register into it.
+    """The component registry, read at call time: plug-ins and tests register into it.
 
-    Importing `faspec.train` registers the built-in components (and entry-point plug-ins); it
-    imports torch, so it happens here, on first load, not when `faspec.spec` is imported.
+    `faspec.components` declares the built-in components (and loads entry-point plug-ins)
+    without torch.
     """
-    import faspec.train  # noqa: F401  (registers built-ins)
-    from faspec.train import registry
+    import faspec.components  # noqa: F401  (declares the built-ins)
+    from faspec import registry
 
     return registry
 
@@ -67,7 +67,7 @@ def _validate_run_options(config: dict[str, Any], where: Callable[[str], Where])
     the spec. The trainer is the authority on its options, so its `ConfigError(path, message,
     hint)` is turned into a located SpecError instead of duplicating its rules here.
     """
-    from faspec.train import ConfigError, normalize_config
+    from faspec.config import ConfigError, normalize_config
 
     try:
         normalize_config(copy.deepcopy(config))

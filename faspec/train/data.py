@@ -24,7 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from faspec.train.registry import DATASETS, Option, register
+from faspec.components import dataset_options, describe_data
+from faspec.registry import DATASETS
 from faspec.train.rng import derive_seed, generator
 
 
@@ -57,25 +58,6 @@ class DataNotFoundError(FileNotFoundError):
 # ---------------------------------------------------------------- teacher (embedded task) --
 
 
-def _describe_teacher(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
-    return {"in_dim": in_dim, "num_classes": classes}
-
-
-@register(
-    DATASETS,
-    "teacher",
-    version=1,
-    options={
-        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
-        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
-        "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
-        "n_train": Option(int, 16384, "training samples", minimum=1),
-        "n_test": Option(int, 2048, "test samples", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
-    },
-    doc="Embedded task (docs/paper.md): one-hidden-layer ReLU teacher, labels = argmax",
-    describe=_describe_teacher,
-)
 def teacher(
     in_dim: int = 16,
     hidden: int = 32,
@@ -126,21 +108,6 @@ def balance_offsets(scores: Tensor, iters: int = 3000) -> Tensor:
     return c
 
 
-@register(
-    DATASETS,
-    "teacher_balanced",
-    version=1,
-    options={
-        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
-        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
-        "classes": Option(int, 10, "number of classes (balanced argmax of the outputs)", minimum=2),
-        "n_train": Option(int, 16384, "training samples", minimum=1),
-        "n_test": Option(int, 2048, "test samples", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
-    },
-    doc="Embedded task with balanced classes: the teacher task, argmax after per-class offsets",
-    describe=_describe_teacher,
-)
 def teacher_balanced(
     in_dim: int = 16,
     hidden: int = 32,
@@ -179,27 +146,6 @@ def teacher_balanced(
 # ---------------------------------------------------------------- ladder (φ_α teacher) -----
 
 
-def _describe_ladder(in_dim: int, classes: int, **_: Any) -> dict[str, int]:
-    return {"in_dim": in_dim, "num_classes": classes}
-
-
-@register(
-    DATASETS,
-    "ladder",
-    version=1,
-    options={
-        "alpha": Option(float, 1.0, "φ_α(z) = (1−α)z + α·tanh(z) in the teacher"),
-        "depth": Option(int, 4, "teacher residual blocks", minimum=0),
-        "in_dim": Option(int, 32, "input dimension; x ~ N(0, I)", minimum=1),
-        "width": Option(int, 128, "teacher width d", minimum=1),
-        "classes": Option(int, 10, "number of classes", minimum=2),
-        "n_train": Option(int, 8192, "training samples", minimum=1),
-        "n_test": Option(int, 2048, "test samples", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
-    },
-    doc="StudentNet's φ_α teacher–student task (docs/paper.md)",
-    describe=_describe_ladder,
-)
 def ladder(
     alpha: float = 1.0,
     depth: int = 4,
@@ -300,35 +246,6 @@ def _cifar(
     return Data(x_tr, y_tr, x_te, y_te, NUM_CLASSES[name], 3 * 32 * 32, (3, 32, 32))
 
 
-def _cifar_options(n: str) -> dict[str, Option]:
-    return {
-        "data_dir": Option(
-            str,
-            None,
-            "directory holding the torchvision folder (null: "
-            "$FASPEC_DATA_DIR or ~/.cache/faspec/data)",
-            nullable=True,
-            in_hash=False,
-        ),
-        "download": Option(bool, False, f"download {n} if missing (needs network)", in_hash=False),
-        "n_train": Option(
-            int, None, "use the first n training images (null: all)", nullable=True, minimum=1
-        ),
-        "n_test": Option(
-            int, None, "use the first n test images (null: all)", nullable=True, minimum=1
-        ),
-    }
-
-
-@register(
-    DATASETS,
-    "cifar10",
-    version=1,
-    options=_cifar_options("CIFAR-10"),
-    doc="CIFAR-10 via torchvision, normalized, flattened to 3072",
-    describe=lambda **_: {"in_dim": 3072, "num_classes": 10},
-    traits=("image",),
-)
 def cifar10(
     data_dir: str | None = None,
     download: bool = False,
@@ -339,15 +256,6 @@ def cifar10(
     return _cifar("cifar10", data_dir, download, n_train, n_test)
 
 
-@register(
-    DATASETS,
-    "cifar100",
-    version=1,
-    options=_cifar_options("CIFAR-100"),
-    doc="CIFAR-100 (fine labels) via torchvision, normalized, flattened to 3072",
-    describe=lambda **_: {"in_dim": 3072, "num_classes": 100},
-    traits=("image",),
-)
 def cifar100(
     data_dir: str | None = None,
     download: bool = False,
@@ -363,37 +271,6 @@ def cifar100(
 CALIBRATION = 8192  # samples that fix cifar_synth's per-class standardization
 
 
-def _check_cifar_synth(cfg: dict[str, Any]) -> None:
-    from faspec.train.config import ConfigError
-
-    if 32 % cfg["data"]["grid"]:
-        raise ConfigError("data.grid", f"{cfg['data']['grid']} does not divide the image side 32")
-
-
-def _describe_cifar_synth(classes: int, **_: Any) -> dict[str, int]:
-    return {"in_dim": 3 * 32 * 32, "num_classes": classes}
-
-
-@register(
-    DATASETS,
-    "cifar_synth",
-    version=1,
-    options={
-        "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
-        "grid": Option(
-            int, 2, "latent image side: z is 3×grid×grid, upsampled to 32×32", minimum=1
-        ),
-        "noise": Option(float, 0.5, "std of the pixel noise added to the upsampled z", minimum=0.0),
-        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
-        "n_train": Option(int, 4096, "training images", minimum=1),
-        "n_test": Option(int, 1024, "test images", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the images", minimum=0),
-    },
-    doc="CIFAR-shaped random images (3×32×32) labelled by a teacher; no download",
-    describe=_describe_cifar_synth,
-    traits=("image",),
-    check=_check_cifar_synth,
-)
 def cifar_synth(
     classes: int = 10,
     grid: int = 2,
@@ -448,12 +325,6 @@ def cifar_synth(
 # ---------------------------------------------------------------- loading -----------------
 
 
-def dataset_options(data_cfg: dict[str, Any]) -> dict[str, Any]:
-    """The factory keyword arguments of a normalized `data` section."""
-    comp = DATASETS[data_cfg["name"]]
-    return {k: data_cfg[k] for k in comp.options}
-
-
 @functools.lru_cache(maxsize=2)
 def _load_cached(key: str) -> Data:
     cfg = json.loads(key)
@@ -470,9 +341,9 @@ def load_data(data_cfg: dict[str, Any]) -> Data:
 
 
 def describe(data_cfg: dict[str, Any]) -> dict[str, int]:
-    """in_dim and num_classes of a normalized `data` section, without loading any data."""
-    comp = DATASETS[data_cfg["name"]]
-    if comp.describe is None:
+    """in_dim and num_classes of a normalized `data` section: from the dataset's `describe`
+    (no data loaded), or, for a plug-in dataset that has none, by loading it."""
+    if DATASETS[data_cfg["name"]].describe is None:
         data = load_data(data_cfg)
         return {"in_dim": data.in_dim, "num_classes": data.num_classes}
-    return comp.describe(**dataset_options(data_cfg))
+    return describe_data(data_cfg)

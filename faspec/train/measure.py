@@ -16,7 +16,7 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
 * g_l = `torch.autograd.grad` of the **batch-mean** CE w.r.t. h_l. It therefore carries a 1/N
   factor (‖g_L‖ ≈ 1e-3 at init for N = 1024), and the protocol's gradient floor ‖g_L‖ < 1e-7
   is stated in this convention, in fp32, for N = `protocol.g_floor_batch` (1024): on another
-  evaluation batch the floor is scaled by 1024/N (`faspec.train.protocol.g_floor_at`). A per-sample (summed) gradient would be N times
+  evaluation batch the floor is scaled by 1024/N (`faspec.protocol.g_floor_at`). A per-sample (summed) gradient would be N times
   larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention.
 * Credits a_l are per sample (not divided by N); cosines are scale-free, so this does not
   matter for them, only for norms.
@@ -41,7 +41,7 @@ Extending: a diagnostic is a function ``Probe -> dict[name, Tensor | list[Tensor
 appended to `DIAGNOSTICS`; a function of the already-converted entry (plain floats) goes in
 `DERIVED`. The probe computes h_l, g_l and the credits a_l once per logged epoch; everything
 else should be computed from it. Device tensors are read back in one transfer per epoch.
-Register every new name in `faspec.train.registry` (SCALAR_METRICS / LAYER_METRICS).
+Register every new name in `faspec.registry` (SCALAR_METRICS / LAYER_METRICS).
 """
 
 from __future__ import annotations
@@ -56,47 +56,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from faspec.config import MEASURE_DIAGNOSTIC_OPTIONS
 from faspec.train.methods.base import Method, exact_gradients
-from faspec.train.registry import Option
 
-# Options of the `measure` config section that the diagnostics read (config.MEASURE_OPTIONS
-# merges them; `epochs`, `eval_batch` and the nested `protocol` are handled by the config).
-OPTIONS: dict[str, Option] = {
-    "rho_dirs": Option(
-        int, 32, "ρ: random unit directions per sample (M); 0 turns ρ off", minimum=0
-    ),
-    "rho_batch": Option(
-        int,
-        None,
-        "ρ: samples perturbed in each direction, the first of the evaluation batch "
-        "(null: all of it, the paper's n = 1024 with the default eval_batch)",
-        nullable=True,
-        minimum=1,
-    ),
-    "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
-    "nudge_eta": Option(
-        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
-    ),
-    "fd_dtype": Option(
-        str,
-        "float64",
-        "dtype of the perturbed forward passes of ρ and nudging (float32 loses ε=1e-3 "
-        "against ||h|| >~ 1e4)",
-        choices=("float64", "float32"),
-    ),
-    "stability_batch": Option(
-        int, 128, "stability: size of the disjoint batches (>= 2 must fit)", minimum=1
-    ),
-    "stability_layer": Option(
-        int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
-    ),
-    "sparsity_tau": Option(
-        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
-    ),
-    "null_draws": Option(
-        int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0
-    ),
-}
+# Options of the `measure` config section that the diagnostics read (declared, torch-free, in
+# faspec.config beside the other options of the section).
+OPTIONS = MEASURE_DIAGNOSTIC_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -477,13 +442,3 @@ def epoch_entry(
     for derive in DERIVED:
         entry.update(derive(entry))
     return entry
-
-
-def __getattr__(name: str) -> Any:
-    """`measure.Tracker`, `measure.NULL_FIELDS` and `measure.probe_seed` live in
-    `faspec.train.tracker` (the per-run state across epochs); they are still reachable here."""
-    if name in ("Tracker", "NULL_FIELDS", "probe_seed"):
-        from faspec.train import tracker
-
-        return getattr(tracker, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

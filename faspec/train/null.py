@@ -22,9 +22,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from faspec.config import normalize_config
+from faspec.registry import METHODS
+from faspec.train.build import load_checkpoint, resolve_device
+from faspec.train.data import load_data
 from faspec.train.measure import MeasureOptions, make_probe, mean_cosine, to_python
 from faspec.train.methods.base import Method
-from faspec.train.registry import METHODS
 
 
 def draw_seed(run_seed: int, draw: int) -> int:
@@ -152,10 +155,6 @@ def null_calibration(
     the cosine recomputed with `draws` fresh feedback draws (seeded from `seed`, default the
     run's seed) on the run's evaluation batch. See `null_cosines` for the fields; adds
     ``draws_asked``, ``seed`` and ``eval_batch``."""
-    from faspec.train.config import normalize_config
-    from faspec.train.data import load_data
-    from faspec.train.run import load_checkpoint, resolve_device
-
     cfg = normalize_config(config)
     dev = resolve_device(device)
     model, method = load_checkpoint(cfg, checkpoint_bytes, dev)

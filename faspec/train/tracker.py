@@ -1,7 +1,8 @@
 """The per-run side of the measurements: the log entries of one run with their protocol flags,
 then its final block (faspec.train.measure computes one epoch's metrics; this module keeps what
 spans epochs: the loss references of `loss_decrease`, which diagnostics have fired so far, and
-the null calibration at the end). See docs/metrics.md.
+the final block; the null calibration at the end is the trainer's, faspec.train.loop). See
+docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from faspec.train import protocol as P
+from faspec import protocol as P
 from faspec.train.measure import MeasureOptions, clean_float, epoch_entry
 from faspec.train.methods.base import Method
 
@@ -123,17 +124,10 @@ class Tracker:
         if epoch == 1:
             self.first_loss = loss.detach() if isinstance(loss, torch.Tensor) else loss
 
-    def finish(
-        self,
-        log: Sequence[dict[str, Any]],
-        model: nn.Module | None = None,
-        method: Method | None = None,
-        x_test: Tensor | None = None,
-        y_test: Tensor | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def finish(self, log: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(result["final"], result["protocol"]): the last entry's scalars plus the run-level
-        fields (critical values, first firing epochs, null calibration when asked for and a
-        model is given)."""
+        fields (critical values, first firing epochs); the null_* fields are None here, the
+        trainer fills them (`faspec.train.null.null_cosines`) when measure.null_draws asks."""
         final: dict[str, Any] = {}
         if log:
             final = {k: v for k, v in log[-1].items() if k != "epoch" and not k.endswith("_layers")}
@@ -145,18 +139,4 @@ class Tracker:
         verdict = block["verdict"]
         final["trustworthy"] = None if verdict == "undecided" else int(verdict == "trustworthy")
         final.update(dict.fromkeys(NULL_FIELDS))
-        if self.opts.null_draws and model is not None and method is not None and x_test is not None:
-            from faspec.train.null import null_cosines  # null imports run, which imports us
-
-            nb = self.opts.eval_batch
-            null = null_cosines(
-                model,
-                method,
-                self.method_cfg,
-                x_test[:nb],
-                y_test[:nb],  # type: ignore[index]
-                self.opts.null_draws,
-                self.seed,
-            )
-            final.update({k: null[k] for k in NULL_FIELDS})
         return final, block

@@ -1,4 +1,4 @@
-"""The method interface and the pieces every method shares (DOMAIN.md §2).
+"""The method interface and the pieces every method shares (docs/methods.md).
 
 A method is an `nn.Module` so that its fixed random state (the feedback matrices B) is made of
 *buffers*: they live in `method.state_dict()` (hence in the checkpoint), follow `.to(device)`,
@@ -11,7 +11,7 @@ f_l(h_l)). The credit a_0 sits at h_0, a_{l+1} at h_{l+1}; because h_{l+1} = h_l
 Credits are *per sample*: a_u[i] ≈ ∂CE_i/∂(unit output)[i], not divided by the batch size. The
 block-local loss takes the batch *mean* of ⟨f_u, a_u⟩, which puts the 1/N back: its parameter
 gradient is exactly BP's gradient of the batch-mean CE when a_u is the true per-sample gradient
-(tested). Keeping the credit un-normalized matters for the λ‖f‖² balance (DOMAIN.md §5).
+(tested). Keeping the credit un-normalized matters for the λ‖f‖² balance (docs/methods.md).
 """
 
 from __future__ import annotations
@@ -25,20 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train.registry import Option
+from faspec.components import COMMON_OPTIONS  # the options every method shares (declared there)
 
-COMMON_OPTIONS: dict[str, Option] = {
-    "penalty": Option(
-        float, 0.0, "λ: adds λ·mean_batch‖f_l‖² per block (BP: to the global loss)", minimum=0.0
-    ),
-    "targets": Option(
-        str,
-        "true",
-        "'random': fresh uniform labels every minibatch for every "
-        "training signal (test labels untouched)",
-        choices=("true", "random"),
-    ),
-}
+__all__ = ["COMMON_OPTIONS"]  # re-exported for plug-ins (README, "Adding a method")
 
 
 def widths(model: nn.Module) -> list[int]:
@@ -49,7 +38,7 @@ def widths(model: nn.Module) -> list[int]:
 
 
 def rms_normalize(a: Tensor, eps: float = 1e-6) -> Tensor:
-    """â = a / (RMS_feature(a) + eps), per sample (DOMAIN.md §2, CB item 5): every sample's
+    """â = a / (RMS_feature(a) + eps), per sample (docs/methods.md, CB): every sample's
     credit gets unit root-mean-square entry, whatever the scale of the signal it came from."""
     return a / (a.pow(2).mean(dim=-1, keepdim=True).sqrt() + eps)
 
@@ -127,12 +116,31 @@ def exact_gradients(
 
 
 def head_gradient(model: nn.Module, h_last: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """(logits, per-sample ∂CE_i/∂h_L) through `out_ln` and `head` only."""
+    """(logits, per-sample ∂CE_i/∂h_L) through `out_ln` and `head` only.
+
+    One rule for packed and unpacked runs: inside a packed step (vmap, faspec.train.stack)
+    `torch.autograd.grad` is not allowed, so there the same sum is differentiated with
+    `torch.func.grad`; elsewhere autograd.grad is used, because torch.func's first call imports
+    ~900 modules (about 1 s) that an unpacked run does not otherwise need."""
+    if torch._C._functorch.is_functorch_wrapped_tensor(h_last):
+
+        def ce_sum(h: Tensor) -> tuple[Tensor, Tensor]:
+            logits = model.head_logits(h)
+            return F.cross_entropy(logits, y, reduction="sum"), logits
+
+        g, logits = torch.func.grad(ce_sum, has_aux=True)(h_last.detach())
+        return logits.detach(), g.detach()
     with torch.enable_grad():
         h = h_last.detach().requires_grad_(True)
         logits = model.head_logits(h)
         (g,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), [h])
     return logits.detach(), g.detach()
+
+
+def uses_penalty(penalty: float | Tensor) -> bool:
+    """Whether the λ‖f‖² term is added: a nonzero float, or a tensor (a per-member λ inside a
+    packed step, which cannot be tested for zero without a device sync; 0·‖f‖² adds nothing)."""
+    return isinstance(penalty, Tensor) or bool(penalty)
 
 
 def output_error(logits: Tensor, y: Tensor) -> Tensor:
@@ -141,7 +149,7 @@ def output_error(logits: Tensor, y: Tensor) -> Tensor:
 
 
 def block_local_loss(
-    fwd: UnitForward, credits: list[Tensor], y: Tensor, penalty: float = 0.0
+    fwd: UnitForward, credits: list[Tensor], y: Tensor, penalty: float | Tensor = 0.0
 ) -> tuple[Tensor, Tensor]:
     """(loss to backward, CE): Σ_u mean_batch⟨unit_u, a_u⟩ + λ Σ_l mean_batch‖f_l‖² + CE(head).
 
@@ -154,7 +162,7 @@ def block_local_loss(
     loss = ce
     for unit, a in zip(fwd.units, credits, strict=True):
         loss = loss + (unit * a.detach()).sum(dim=-1).mean()
-    if penalty:
+    if uses_penalty(penalty):
         for f in fwd.units[1:]:
             loss = loss + penalty * f.pow(2).sum(dim=-1).mean()
     return loss, ce.detach()

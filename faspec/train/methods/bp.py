@@ -1,12 +1,11 @@
-"""BP (end-to-end backprop) and the frozen-blocks baseline (DOMAIN.md §2)."""
+"""BP (end-to-end backprop) and the frozen-blocks baseline (docs/methods.md)."""
 
 from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train.methods.base import COMMON_OPTIONS, Method, exact_gradients, unit_forward
-from faspec.train.registry import METHODS, register
+from faspec.train.methods.base import Method, exact_gradients, unit_forward, uses_penalty
 
 
 class BP(Method):
@@ -19,7 +18,7 @@ class BP(Method):
         fwd = unit_forward(model, x, local=False)
         ce = F.cross_entropy(fwd.logits, y)
         loss = ce
-        if self.penalty:
+        if uses_penalty(self.penalty):
             for f in fwd.units[1:]:
                 loss = loss + self.penalty * f.pow(2).sum(dim=-1).mean()
         return loss, ce.detach()
@@ -42,15 +41,3 @@ class Frozen(BP):
 
     def credits(self, model: nn.Module, x: Tensor, y: Tensor) -> list[Tensor] | None:
         return None
-
-
-register(
-    METHODS, "bp", version=1, options=COMMON_OPTIONS, doc="Backprop: end-to-end cross-entropy"
-)(BP)
-register(
-    METHODS,
-    "frozen",
-    version=1,
-    options=COMMON_OPTIONS,
-    doc="Frozen random blocks; embed, out_ln and head trained by BP",
-)(Frozen)

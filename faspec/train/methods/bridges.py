@@ -1,6 +1,6 @@
 """State Bridge (SB) and Credit Bridge (CB): block-local training with learned feedback nets.
 
-DOMAIN.md §2 reconstructs both from the paper's notes. Every [G] choice there is an option here,
+docs/methods.md reconstructs both from the paper's notes. Every [G] choice there is an option here,
 and docs/methods.md gives each default.
 
 One feedback net serves every layer. It reads u = [LN(h_l), time-embed(t_l), s], where t_l is
@@ -48,7 +48,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faspec.train.methods.base import (
-    COMMON_OPTIONS,
     BlockLocalMethod,
     UnitForward,
     block_local_loss,
@@ -59,36 +58,10 @@ from faspec.train.methods.base import (
     widths,
 )
 from faspec.train.methods.dfa import register_dfa_feedback
-from faspec.train.registry import METHODS, Option, register
 
 ACTS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU}
 NMSE_EPS = 1e-6  # ‖h_L‖² + eps in SB's normalized MSE
 NORM_EPS = 1e-6  # RMS(a) + eps in the credit normalization [N]
-
-
-def _bridge_options(warmup: float) -> dict[str, Option]:
-    return {
-        **COMMON_OPTIONS,
-        "condition": Option(
-            str,
-            "error",
-            "conditioning code s: 'error' = e_T = softmax − onehot; 'delta' = δ_L = ∂CE/∂h_L",
-            choices=("error", "delta"),
-        ),
-        "hidden": Option(int, 256, "feedback net width [G]", minimum=1),
-        "depth": Option(int, 2, "hidden layers of the feedback net [G]", minimum=1),
-        "act": Option(
-            str, "gelu", "feedback net activation [G; smooth: ∇V is used]", choices=tuple(ACTS)
-        ),
-        "normalize": Option(bool, True, "credit â = a/(RMS_feature(a) + 1e-6) [N]"),
-        "warmup": Option(
-            float,
-            warmup,
-            "fraction of epochs in which blocks train on DFA credit (epoch e is warm-up iff "
-            "e−1 < warmup·epochs)",
-            minimum=0.0,
-        ),
-    }
 
 
 class BridgeNet(nn.Module):
@@ -366,48 +339,3 @@ class CreditBridge(Bridge):
         if self.tgw > 0:
             loss = loss + self.tgw * (grads[-1] - delta).pow(2).sum(dim=-1).mean()
         return credits, loss
-
-
-def _check_bridge(cfg: dict[str, Any]) -> None:
-    """Bounds an `Option` cannot state: fractions and decays lie in [0, 1]."""
-    from faspec.train.config import ConfigError
-
-    m = cfg["method"]
-    for key in ("warmup", "ema"):
-        if key in m and not 0.0 <= m[key] <= 1.0:
-            raise ConfigError(f"method.{key}", f"must lie in [0, 1], got {m[key]!r}")
-
-
-register(
-    METHODS,
-    "sb",
-    version=1,
-    options=_bridge_options(0.0),
-    doc="State Bridge: learned predictor of h_L, credit J_Pᵀ δ_L (normalized), block-local",
-    check=_check_bridge,
-)(StateBridge)
-
-register(
-    METHODS,
-    "cb",
-    version=1,
-    options={
-        **_bridge_options(0.2),
-        "tgw": Option(
-            float, 1.0, "weight of terminal gradient matching ‖∇V(h_L) − δ_L‖² [N]", minimum=0.0
-        ),
-        "value_weight": Option(
-            float, 1.0, "weight of the terminal value loss V(h_L) ≈ CE [G]", minimum=0.0
-        ),
-        "consistency": Option(float, 1.0, "weight of the bridge consistency loss [G]", minimum=0.0),
-        "ema": Option(float, 0.99, "EMA decay of the target copy V̄ [G]", minimum=0.0),
-        "noise": Option(
-            float, 0.1, "noise σ on h_{l+1}, relative to its per-sample RMS [G]", minimum=0.0
-        ),
-        "noise_samples": Option(int, 4, "noise draws K of the soft-min [G]", minimum=1),
-        "tau": Option(float, 0.1, "soft-min temperature τ [G]", minimum=1e-12),
-    },
-    doc="Credit Bridge: learned value V, credit ∇_h V (normalized), terminal gradient "
-    "matching, DFA warm-up, block-local",
-    check=_check_bridge,
-)(CreditBridge)

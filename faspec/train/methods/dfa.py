@@ -1,4 +1,4 @@
-"""DFA (Nøkland 2016) with block-local updates (DOMAIN.md §2)."""
+"""DFA (Nøkland 2016) with block-local updates (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import torch
 from torch import Tensor, nn
 
 from faspec.train.methods.base import (
-    COMMON_OPTIONS,
     BlockLocalMethod,
     UnitForward,
     output_error,
     widths,
 )
-from faspec.train.registry import METHODS, register
 
 
 def register_dfa_feedback(
@@ -54,12 +52,3 @@ class DFA(BlockLocalMethod):
     def credits_from(self, model: nn.Module, fwd: UnitForward, y: Tensor) -> list[Tensor]:
         e = output_error(fwd.logits, y)
         return [e @ self.feedback(i).T for i in range(self.n_feedback)]
-
-
-register(
-    METHODS,
-    "dfa",
-    version=1,
-    options=COMMON_OPTIONS,
-    doc="Direct feedback alignment: a_l = B_l e, block-local updates",
-)(DFA)

@@ -62,10 +62,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from faspec.train.methods.base import COMMON_OPTIONS, Method
-from faspec.train.registry import METHODS, Option, register
-
-SUPPORTED_ARCHS = ("resmlp", "student", "cnn")
+from faspec.components import EP_OPTIONS as EP_OPTIONS  # declared there, torch-free
+from faspec.train.methods.base import Method
 
 
 @contextmanager
@@ -81,55 +79,6 @@ def batchnorm_running_stats(model: nn.Module) -> Iterator[None]:
     finally:
         for m, mode in zip(bns, modes, strict=True):
             m.train(mode)
-
-
-EP_OPTIONS: dict[str, Option] = {
-    **COMMON_OPTIONS,
-    "beta": Option(
-        float, 0.5, "nudge strength β (the notes' synthetic default 0.5)", minimum=1e-12
-    ),
-    "free_steps": Option(int, 40, "relaxation steps of the free phase", minimum=1),
-    "nudged_steps": Option(int, 20, "relaxation steps of each nudged phase (notes: 20)", minimum=1),
-    "step_size": Option(
-        float,
-        0.5,
-        "largest relaxation step α: s ← s − α∂E/∂s, halved per sample when E would not fall",
-        minimum=1e-12,
-    ),
-    "self_weight": Option(
-        float, 2.0, "κ, the weight of ½‖s_n‖² (>= 2: the skip chain is convex)", minimum=1e-12
-    ),
-    "nudge": Option(
-        str,
-        "centred",
-        "'centred': ±β, both from s* (O(β²) bias); 'one_sided': +β only (O(β) bias, half the cost)",
-        choices=("one_sided", "centred"),
-    ),
-    "start": Option(
-        str,
-        "feedforward",
-        "where the free phase starts: the feedforward pass or zeros",
-        choices=("feedforward", "zeros"),
-    ),
-    "predict": Option(
-        str,
-        "equilibrium",
-        "logits read from the free equilibrium s*_L or from the feedforward pass",
-        choices=("equilibrium", "feedforward"),
-    ),
-}
-
-
-def _check_ep(cfg: dict[str, Any]) -> None:
-    from faspec.train.config import ConfigError
-
-    arch = cfg["model"]["arch"]
-    if arch not in SUPPORTED_ARCHS:
-        raise ConfigError(
-            "method.name",
-            f"ep is implemented for {', '.join(SUPPORTED_ARCHS)}, not for architecture {arch!r}",
-            "use pc (predictive coding) there, or see docs/methods.md (EP)",
-        )
 
 
 class EP(Method):
@@ -314,14 +263,3 @@ class EP(Method):
         """Per logged epoch: `ep_residual` of the free phase on the evaluation batch."""
         e, s_free = self.free_equilibrium(model, x, y)
         return {"ep_residual": self.residual(model, e, s_free)}
-
-
-register(
-    METHODS,
-    "ep",
-    version=2,
-    options=EP_OPTIONS,
-    doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
-    "contrastive update (resmlp, student, cnn)",
-    check=_check_ep,
-)(EP)

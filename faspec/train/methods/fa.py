@@ -1,4 +1,4 @@
-"""FA (Lillicrap 2016) as in the paper's notes, with block-local updates (DOMAIN.md §2)."""
+"""FA (Lillicrap 2016) as in the paper's notes, with block-local updates (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import torch
 from torch import Tensor, nn
 
 from faspec.train.methods.base import (
-    COMMON_OPTIONS,
     BlockLocalMethod,
     UnitForward,
     head_gradient,
     widths,
 )
-from faspec.train.registry import METHODS, register
 
 
 class FA(BlockLocalMethod):
@@ -49,13 +47,3 @@ class FA(BlockLocalMethod):
             a = a @ self.feedback(i).T  # a_l = B_l a_{l+1}, row form
             credits.append(a)
         return credits[::-1]
-
-
-register(
-    METHODS,
-    "fa",
-    version=1,
-    options=COMMON_OPTIONS,
-    doc="Feedback alignment: exact a_L, a_l = B_l a_{l+1}, block-local updates",
-    requires=("equal_width",),
-)(FA)

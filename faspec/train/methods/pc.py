@@ -56,41 +56,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from faspec.components import PC_OPTIONS as PC_OPTIONS  # declared there, torch-free
 from faspec.train.methods.base import (
-    COMMON_OPTIONS,
     BlockLocalMethod,
     UnitForward,
     preserve_batchnorm_stats,
 )
-from faspec.train.registry import METHODS, Option, register
-
-PC_OPTIONS: dict[str, Option] = {
-    **COMMON_OPTIONS,
-    "beta": Option(float, 0.5, "nudge strength β (notes' synthetic default 0.5)", minimum=1e-12),
-    "steps": Option(int, 20, "relaxation steps T of the nudged phase (notes: 20)", minimum=1),
-    "step_size": Option(
-        float, 0.2, "relaxation step α: h ← h − α∇_h E [G: 0.1–0.5]", minimum=1e-12
-    ),
-    "credit": Option(
-        str,
-        "state",
-        "'state': −(h^β − h^free)/β (the notes); 'error': −ε/β, the nudged prediction error "
-        "(→ BP gradient as β → 0)",
-        choices=("state", "error"),
-    ),
-    "nudge": Option(
-        str,
-        "one_sided",
-        "'one_sided': +β; 'centred': ±β, a = −(h^{+β} − h^{−β})/(2β) (less bias, 2× cost)",
-        choices=("one_sided", "centred"),
-    ),
-    "clamp_h0": Option(
-        bool,
-        False,
-        "clamp h_0 = embed(x) during relaxation [G says clamped; then a_0 = 0 with "
-        "credit 'state']; default: x is clamped, h_0 relaxes under ½‖h_0 − embed(x)‖²",
-    ),
-}
 
 
 class PC(BlockLocalMethod):
@@ -187,13 +158,3 @@ class PC(BlockLocalMethod):
             model, e0, h_free, self.relax(model, e0, h_free, y, -self.beta), y
         )
         return [(p - m) / (2 * self.beta) for p, m in zip(plus, minus, strict=True)]
-
-
-register(
-    METHODS,
-    "pc",
-    version=1,
-    options=PC_OPTIONS,
-    doc="Predictive coding: nudged relaxation of a prediction-error energy from the "
-    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (tends to BP)",
-)(PC)

@@ -20,8 +20,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from faspec.train.models.base import HiddenStateModel
-from faspec.train.models.image import image_check, image_side
-from faspec.train.registry import ARCHS, Option, register
+from faspec.train.models.image import image_side
 
 
 class ConvStage(nn.Module):
@@ -77,19 +76,6 @@ class SmallCNN(HiddenStateModel):
         return f
 
 
-@register(
-    ARCHS,
-    "cnn",
-    version=1,
-    options={
-        "width": Option(int, 32, "channels of stage 1 (stages 2, 3: 2×, 4×) [G]", minimum=1),
-        "fc": Option(int, 256, "width of the fully connected layer [G]", minimum=1),
-        "channels": Option(int, 3, "input channels; the side is inferred from in_dim", minimum=1),
-    },
-    doc="SmallCNN: 3 conv+BN stages, one FC layer, head, no terminal LN (images)",
-    requires=("image",),
-    check=image_check(lambda m: (8, "8 (three 2×2 max-pools)")),
-)
 def build_cnn(in_dim: int, num_classes: int, **options: object) -> SmallCNN:
     """SmallCNN on flattened images; h_l are flattened feature maps."""
     return SmallCNN(in_dim, num_classes, **options)  # type: ignore[arg-type]

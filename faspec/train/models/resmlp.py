@@ -13,7 +13,6 @@ import torch
 from torch import Tensor, nn
 
 from faspec.train.models.base import HiddenStateModel
-from faspec.train.registry import ARCHS, Option, register
 
 
 class Phi(nn.Module):
@@ -90,24 +89,6 @@ class ResMLP(HiddenStateModel):
         return h + f if self.skip else f
 
 
-@register(
-    ARCHS,
-    "resmlp",
-    version=1,
-    options={
-        "d": Option(int, 256, "width of the residual stream", minimum=1),
-        "blocks": Option(int, 4, "number of residual blocks L", minimum=0),
-        "terminal_ln": Option(bool, True, "LayerNorm before the head"),
-        "skip": Option(bool, True, "residual connections (False: h_{l+1} = f_l(h_l))"),
-        "act": Option(str, "relu", "block activation", choices=ACTIVATIONS),
-        "hidden": Option(
-            int, None, "hidden width of each block (null: d)", nullable=True, minimum=1
-        ),
-        "alpha": Option(float, 1.0, "φ_α mixing, used only when act == 'phi'"),
-    },
-    doc="Residual pre-LN MLP (flattened inputs)",
-    traits=("equal_width",),
-)
 def build_resmlp(in_dim: int, num_classes: int, **options: object) -> ResMLP:
     """Residual pre-LN MLP on flattened inputs."""
     return ResMLP(in_dim, num_classes, **options)  # type: ignore[arg-type]

@@ -10,27 +10,8 @@ options: the paper sets them equal; a spec sets both.
 from __future__ import annotations
 
 from faspec.train.models.resmlp import ResMLP
-from faspec.train.registry import ARCHS, Option, register
 
 
-@register(
-    ARCHS,
-    "student",
-    version=1,
-    options={
-        "d": Option(int, 128, "width of the residual stream", minimum=1),
-        "blocks": Option(int, 4, "number of residual blocks L (paper: 2, 4, 8, 12)", minimum=0),
-        "alpha": Option(
-            float, 1.0, "φ_α(z) = (1−α)z + α·tanh(z); set it equal to the ladder's alpha"
-        ),
-        "hidden": Option(
-            int, None, "hidden width of each block (null: d)", nullable=True, minimum=1
-        ),
-        "skip": Option(bool, True, "residual connections (False: h_{l+1} = f_l(h_l))"),
-    },
-    doc="StudentNet: pre-LN φ_α residual MLP, no terminal LN (the ladder's student)",
-    traits=("equal_width",),
-)
 def build_student(
     in_dim: int,
     num_classes: int,

@@ -19,8 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faspec.train.models.base import HiddenStateModel
-from faspec.train.models.image import image_check, image_side
-from faspec.train.registry import ARCHS, Option, register
+from faspec.train.models.image import image_side
 
 
 class PatchEmbed(nn.Module):
@@ -108,34 +107,6 @@ class ViTMini(HiddenStateModel):
         return self.head(self.out_ln(self.cls(h_last)))
 
 
-def _check_vit(cfg: dict) -> None:
-    from faspec.train.config import ConfigError
-
-    model = cfg["model"]
-    if model["d"] % model["heads"]:
-        raise ConfigError(
-            "model.heads", f"d={model['d']} is not divisible by heads={model['heads']}"
-        )
-    image_check(lambda m: (m["patch"], f"the patch {m['patch']}"))(cfg)
-
-
-@register(
-    ARCHS,
-    "vit",
-    version=1,
-    options={
-        "d": Option(int, 128, "token width", minimum=1),
-        "blocks": Option(int, 4, "number of pre-LN transformer blocks L", minimum=0),
-        "patch": Option(int, 4, "patch side [G]; must divide the image side", minimum=1),
-        "heads": Option(int, 4, "attention heads [G]; must divide d", minimum=1),
-        "mlp": Option(int, 4, "MLP hidden width as a multiple of d [G]", minimum=1),
-        "channels": Option(int, 3, "input channels; the side is inferred from in_dim", minimum=1),
-        "terminal_ln": Option(bool, True, "LayerNorm on the cls token before the head"),
-    },
-    doc="ViT-Mini: patch tokens + cls, pre-LN blocks, terminal LN, head on cls (images)",
-    requires=("image",),
-    check=_check_vit,
-)
 def build_vit(in_dim: int, num_classes: int, **options: object) -> ViTMini:
     """ViT-Mini on flattened images; h_l are flattened token sets."""
     return ViTMini(in_dim, num_classes, **options)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""RunConfig normalization: fill every default, check every name and type.
+"""RunConfig normalization: fill every default, check every name and type (no torch).
 
 The plan hashes the *normalized* config, so normalization must be total (every option present,
 every component's `version` present) and canonical (an int given for a float option becomes a
@@ -7,23 +7,31 @@ must normalize to the same dict, and a changed default or a version bump must ch
 
 Errors are `ConfigError(path, message, hint)` with a dotted `path` ("model.blocks") so the spec
 loader can point at the YAML line; a typo gets the closest registered name as a hint.
+
+This module is also the one place that decides whether runs may be packed into one batched model
+(`pack_refusal`, from the components' `packable` flags): the config check of `pack_seeds: true`,
+the verify scheduler and the trainer all ask it. It imports no torch: planning and validating a
+spec never load the trainer (the built-in components are declared in `faspec.components`).
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 import math
 from typing import Any
 
-from faspec.train.measure import OPTIONS as MEASURE_DIAGNOSTIC_OPTIONS
-from faspec.train.protocol import PROTOCOL_OPTIONS, schedule
-from faspec.train.registry import (
+import faspec.components  # noqa: F401  (declares the built-in components)
+from faspec.protocol import PROTOCOL_OPTIONS, schedule
+from faspec.registry import (
     ARCHS,
     DATASETS,
     METHODS,
     TRAITS,
     Component,
+    ConfigError,
     Option,
 )
 
@@ -48,13 +56,61 @@ TRAIN_OPTIONS: dict[str, Option] = {
         "(fp32 elsewhere); diagnostics are always fp32",
         choices=("fp32", "bf16"),
     ),
+    "compile": Option(
+        str,
+        "auto",
+        "capture the training step (forward, method loss, backward, optimizer) with "
+        "torch.compile: 'auto' on CUDA only (mode reduce-overhead: CUDA graphs), 'true' on any "
+        "device, 'false' never (eager, as before)",
+        choices=("auto", "true", "false"),
+        in_hash=False,
+    ),
     "pack_seeds": Option(
         str,
         "auto",
-        "train the seeds of one config as one batched model (faspec.train.pack): 'auto' where "
-        "the method and architecture support it, 'true' requires it, 'false' never",
+        "train this run with others that differ only in seed, penalty, lr, weight decay, "
+        "schedule, clipping or measurement as one batched model (faspec.train.pack): 'auto' "
+        "where the method and architecture support it, 'true' requires it, 'false' never",
         choices=("auto", "true", "false"),
         in_hash=False,
+    ),
+}
+# Options of the `measure` section that the diagnostics read (faspec.train.measure reads them as
+# `MeasureOptions`; `epochs`, `eval_batch` and the nested `protocol` are handled below).
+MEASURE_DIAGNOSTIC_OPTIONS: dict[str, Option] = {
+    "rho_dirs": Option(
+        int, 32, "ρ: random unit directions per sample (M); 0 turns ρ off", minimum=0
+    ),
+    "rho_batch": Option(
+        int,
+        None,
+        "ρ: samples perturbed in each direction, the first of the evaluation batch "
+        "(null: all of it, the paper's n = 1024 with the default eval_batch)",
+        nullable=True,
+        minimum=1,
+    ),
+    "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
+    "nudge_eta": Option(
+        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
+    ),
+    "fd_dtype": Option(
+        str,
+        "float64",
+        "dtype of the perturbed forward passes of ρ and nudging (float32 loses ε=1e-3 "
+        "against ||h|| >~ 1e4)",
+        choices=("float64", "float32"),
+    ),
+    "stability_batch": Option(
+        int, 128, "stability: size of the disjoint batches (>= 2 must fit)", minimum=1
+    ),
+    "stability_layer": Option(
+        int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
+    ),
+    "sparsity_tau": Option(
+        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
+    ),
+    "null_draws": Option(
+        int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0
     ),
 }
 MEASURE_OPTIONS: dict[str, Option] = {
@@ -75,17 +131,6 @@ DEFAULT_SEED = 0
 DEFAULT_METHOD = "bp"
 DEFAULT_ARCH = "resmlp"
 DEFAULT_DATA = "teacher"
-
-
-class ConfigError(Exception):
-    """An invalid RunConfig. `path` is a dotted key ("model.blocks"), `message` says what is
-    wrong in words, `hint` says how to fix it (e.g. "did you mean 'dfa'?")."""
-
-    def __init__(self, path: str, message: str, hint: str = "") -> None:
-        self.path = path
-        self.message = message
-        self.hint = hint
-        super().__init__(f"{path}: {message}" + (f" ({hint})" if hint else ""))
 
 
 def _suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str:
@@ -265,8 +310,9 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
     )
     data = _component_section("data", config.get("data"), "name", DATASETS, DEFAULT_DATA, "dataset")
     raw_train = config.get("train")
-    if isinstance(raw_train, dict) and isinstance(raw_train.get("pack_seeds"), bool):
-        raw_train["pack_seeds"] = str(raw_train["pack_seeds"]).lower()  # YAML's true/false
+    for key in ("pack_seeds", "compile"):
+        if isinstance(raw_train, dict) and isinstance(raw_train.get(key), bool):
+            raw_train[key] = str(raw_train[key]).lower()  # YAML's true/false
     train = _plain_section("train", raw_train, TRAIN_OPTIONS)
     measure = _measure_section(config.get("measure"), train["epochs"])
     out = {
@@ -279,8 +325,6 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
     }
     check_support(out)
     if train["pack_seeds"] == "true":
-        from faspec.train.pack import pack_refusal  # lazy: pack imports the trainer
-
         why = pack_refusal(out)
         if why is not None:
             raise ConfigError(
@@ -315,6 +359,20 @@ def check_support(cfg: dict[str, Any]) -> None:
             comp.check(cfg)
 
 
+HASH_CHARS = 16
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def run_hash(config: dict[str, Any]) -> str:
+    """The run id: sha256 of the canonical JSON of what identifies the result (see hash_view).
+    Here, beside `hash_view`, so that the store and the plan both name runs without importing
+    each other."""
+    return hashlib.sha256(canonical_json(hash_view(config)).encode()).hexdigest()[:HASH_CHARS]
+
+
 def hash_view(config: dict[str, Any]) -> dict[str, Any]:
     """The part of a normalized config that identifies a result: options marked `in_hash=False`
     (where a dataset lives, whether it may be downloaded) say how to get the inputs, not what is
@@ -338,4 +396,43 @@ def hash_view(config: dict[str, Any]) -> dict[str, Any]:
                 train.pop(name, None)
         if train.get("precision") == "fp32":  # the default leaves every fp32 run's hash as it
             train.pop("precision")  # was before the option existed
+    return out
+
+
+def pack_refusal(cfg: dict[str, Any]) -> str | None:
+    """Why runs of this normalized config cannot be trained as members of one batched model, or
+    None if they can: the method and the architecture must both be declared `packable` (their
+    training step runs under vmap: no BatchNorm statistics, no autograd.grad inside)."""
+    method, arch = METHODS.get(cfg["method"]["name"]), ARCHS.get(cfg["model"]["arch"])
+    if method is None or arch is None:
+        return "the method or architecture is not registered"
+    if not method.packable:
+        ok = ", ".join(n for n, c in sorted(METHODS.items()) if c.packable)
+        return f"method {method.name!r} has no packed training step (packable: {ok})"
+    if not arch.packable:
+        ok = ", ".join(n for n, c in sorted(ARCHS.items()) if c.packable)
+        return f"architecture {arch.name!r} is not packable (packable: {ok})"
+    return None
+
+
+# What members of one pack may differ in: nothing here changes a tensor's shape or the loop's
+# length, so K runs that agree on the rest are one batched model (faspec.train.stack).
+PACK_FREE: dict[str, tuple[str, ...] | None] = {
+    "seed": None,  # None: the whole section
+    "method": ("penalty", "targets"),
+    "train": ("lr", "weight_decay", "schedule", "grad_clip", "pack_seeds"),
+    "measure": None,
+}
+
+
+def pack_key(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The part of a normalized config that members of one pack must share (see PACK_FREE)."""
+    out: dict[str, Any] = {}
+    for section, value in cfg.items():
+        free = PACK_FREE.get(section, ())
+        if free is None:
+            continue
+        if isinstance(value, dict) and free:
+            value = {k: v for k, v in value.items() if k not in free}
+        out[section] = value
     return out

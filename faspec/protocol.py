@@ -29,7 +29,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from faspec.train.registry import Option
+from faspec.registry import Option
 
 PROTOCOL_OPTIONS: dict[str, Option] = {
     "set": Option(
