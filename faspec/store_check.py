@@ -35,9 +35,9 @@ _NONNEG = ("norm", "loss", "_std", "growth", "first_fire_", "null_draws", "wall_
 
 def _range(name: str) -> tuple[float, float] | None:
     """The interval a measurement named `name` lies in, or None when any finite value is fine.
-    `loss_decrease` is a difference (may be negative); per-layer names use their stem."""
+    `loss_decrease` and `loss_decrease_init` are differences (may be negative); per-layer names use their stem."""
     stem = name.removesuffix("_layers")
-    if stem == "loss_decrease":
+    if stem.startswith("loss_decrease"):  # loss_decrease, loss_decrease_init
         return None
     if any(k in stem for k in _UNIT):
         return (0.0, 1.0)

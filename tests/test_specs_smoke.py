@@ -41,7 +41,7 @@ def check_reports(folder: Path, specs: list[Path]) -> None:
         name = yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
         report = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
         assert report["profile"] == "smoke", f"{name}.json does not say it ran under smoke"
-        errors = [c["id"] for c in report["claims"] if c["verdict"] in ("error", "unsourced")]
+        errors = [c["claim_id"] for c in report["claims"] if c["verdict"] in ("error", "unsourced")]
         assert not errors, f"{name}: claims without a verdict under smoke: {errors}"
         md = (folder / f"{name}.md").read_text(encoding="utf-8")
         assert "PROFILE `smoke`" in md.split("\n\n")[1], f"{name}.md: no PROFILE banner on top"

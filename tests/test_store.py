@@ -261,3 +261,19 @@ def test_valid_results_of_the_example_store_pass_unchanged():
     for rid in ids:
         res = st.get(rid)
         assert res["status"] == "ok", res.get("error")
+
+
+@pytest.mark.parametrize("name", ["loss_decrease", "loss_decrease_init", "nudge", "stability"])
+def test_signed_measurements_may_be_negative(name):
+    """A loss that went up, a nudge that hurt, anti-aligned batches: negative values that mean
+    something, not damage (a smoke run's rising loss once made every claim on it `error`)."""
+    from faspec.store_check import problems
+
+    result = {
+        "status": "ok",
+        "final": {name: -0.2, "train_loss": 2.4},
+        "log": [{"epoch": 1, name: -0.1}],
+    }
+    assert problems(result) == []
+    bad = {"status": "ok", "final": {"train_loss": -0.2}, "log": []}
+    assert any("train_loss" in p for p in problems(bad))
