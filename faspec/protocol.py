@@ -126,6 +126,22 @@ def fires_d(test_acc: float | None, frozen_acc: float | None, margin_pp: float) 
     return (test_acc - frozen_acc) * 100.0 < margin_pp
 
 
+def fired_for_good(epochs: Iterable[tuple[Any, bool | None]]) -> Any:
+    """The first logged epoch from which a diagnostic fires at every later logged epoch (None if
+    it does not fire at the last one). For (d), decided on final accuracies, this is the epoch
+    at which the run fell below the frozen baseline for good: a run that cleared the baseline at
+    epoch 2 and fell back at epoch 3 fired (d) at 3, not at 0 where every run starts at chance."""
+    first = None
+    for epoch, fires in epochs:
+        if fires is None:
+            continue
+        if not fires:
+            first = None
+        elif first is None:
+            first = epoch
+    return first
+
+
 def label(set_name: str, fired: Iterable[str], verdict: str) -> str:
     """Human verdict: 'trustworthy' / 'walked back (a+b)' (paper), 'PASS' / 'FAIL(D1+D2)'."""
     fired = sorted(fired)

@@ -123,13 +123,10 @@ def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
         margin = float(thresholds["margin_pp"])
         fired["d"] = P.fires_d(acc, facc, margin)
         if fired["d"]:
-            first["d"] = next(
-                (
-                    e.get("epoch")
-                    for e in res.get("log") or []
-                    if _known(e.get("test_acc")) and P.fires_d(e["test_acc"], facc, margin)
-                ),
-                None,
+            first["d"] = P.fired_for_good(
+                (e.get("epoch"), P.fires_d(e["test_acc"], facc, margin))
+                for e in res.get("log") or []
+                if _known(e.get("test_acc"))
             )
         values.update(
             frozen_acc=facc,
