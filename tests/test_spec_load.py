@@ -14,7 +14,7 @@ from faspec.spec.model import MethodEntry, Reported
 pytestmark = pytest.mark.usefixtures("v1_methods")  # conftest.py
 
 
-DESIGN_EXAMPLE = """\
+README_EXAMPLE = """\
 faspec: 1
 name: fa_vs_dfa
 title: FA has deep credit where DFA has none
@@ -57,7 +57,7 @@ def spec(text: str):
 
 
 def test_design_example_loads():
-    s = load_text(DESIGN_EXAMPLE, "fa_vs_dfa.yaml")
+    s = load_text(README_EXAMPLE, "fa_vs_dfa.yaml")
     assert s.name == "fa_vs_dfa" and s.title.startswith("FA has")
     assert list(s.experiments) == ["audit", "depth"]
     audit, depth = s.experiments["audit"], s.experiments["depth"]

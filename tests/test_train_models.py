@@ -41,7 +41,7 @@ def test_phi_activation() -> None:
 
 def test_init_scale_default_linear() -> None:
     """PyTorch default init: ‖h_0‖ ≈ sqrt(d/3)·‖x‖/sqrt(in_dim) for unit-variance inputs, the
-    calibration behind DOMAIN's ‖h_l‖ ≈ 8.7–8.9 at d=256 on CIFAR; blocks grow it slowly."""
+    calibration behind the paper's (docs/paper.md §1) ‖h_l‖ ≈ 8.7–8.9 at d=256 on CIFAR; blocks grow it slowly."""
     torch.manual_seed(0)
     model = ResMLP(3072, 10, d=256, blocks=4)
     _, hs = model(torch.randn(256, 3072), return_hidden=True)

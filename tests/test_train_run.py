@@ -98,7 +98,7 @@ def test_grad_clip_and_constant_schedule_run() -> None:
 
 @pytest.mark.slow
 def test_embedded_task_orderings() -> None:
-    """One seed of the embedded task (DOMAIN.md §1): catches sign/scale errors in the credits
+    """One seed of the embedded task (docs/paper.md §1): catches sign/scale errors in the credits
     (a flipped DFA sign or a B that trains the wrong unit breaks these orderings)."""
     base = {
         "seed": 42,
