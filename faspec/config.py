@@ -333,6 +333,21 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seedless_key(config: dict[str, Any]) -> str:
+    """The identity of a raw config apart from its seed: the seed is the one thing that
+    normalization treats on its own, so one normalized config serves every seed of a
+    (point, method) (see `reseed`)."""
+    return canonical_json({k: v for k, v in config.items() if k != "seed"})
+
+
+def reseed(normalized: dict[str, Any], seed: Any) -> dict[str, Any]:
+    """A normalized config with another seed, checked as `normalize_config` checks it: the spec
+    loader normalizes each (point, method) once and the plan stamps the seeds of its runs."""
+    out = copy.deepcopy(normalized)
+    out["seed"] = check_option("seed", Option(int, DEFAULT_SEED, minimum=0), seed)
+    return out
+
+
 def check_support(cfg: dict[str, Any]) -> None:
     """The support matrix: the method must find the traits it requires in the architecture,
     the architecture those it requires in the dataset; then each component's own `check`.

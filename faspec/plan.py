@@ -24,7 +24,9 @@ from typing import Any
 from faspec.config import (  # the run id is the config's identity: defined beside hash_view
     ConfigError,
     normalize_config,
+    reseed,
     run_hash,
+    seedless_key,
 )
 from faspec.protocol import SETS as PROTOCOL_SETS
 from faspec.protocol import defaults as protocol_defaults
@@ -134,8 +136,11 @@ def _add_cell(
     why: str = "",
 ) -> str:
     raw = run_config(point_config, method, options, seed)
+    # The loader normalized this (point, method) while validating it; only the seed differs.
+    # A run the loader never saw (the frozen baseline of (d)) is normalized here.
+    pre = spec.normalized.get(seedless_key(raw))
     try:
-        cfg = normalize_config(raw)
+        cfg = reseed(pre, seed) if pre is not None else normalize_config(raw)
     except ConfigError as e:
         raise PlanError(
             exp.where,

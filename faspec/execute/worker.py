@@ -41,12 +41,13 @@ def execute(
     device: str = "auto",
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, Any], bytes | None]:
-    """Train one run; never raises for an error inside training (it is returned as `failed`)."""
+    """Train one run of the plan (`config` is normalized: the plan's); never raises for an error
+    inside training (it is returned as `failed`)."""
     from faspec.train import run
 
     t0 = time.perf_counter()
     try:
-        out = run(config, device=device, on_epoch=on_epoch)
+        out = run(config, device=device, on_epoch=on_epoch, normalized=True)  # the plan's
     except Exception:  # noqa: BLE001 - any training error becomes data, by design
         return failed_result(traceback.format_exc(), device, time.perf_counter() - t0), None
     return out.result, out.checkpoint
@@ -62,7 +63,7 @@ def execute_pack(
 
     t0 = time.perf_counter()
     try:
-        outs = run_pack(configs, device=device, on_epoch=on_epoch)
+        outs = run_pack(configs, device=device, on_epoch=on_epoch, normalized=True)
     except Exception:  # noqa: BLE001 - as in execute: errors become data
         err = failed_result(traceback.format_exc(), device, time.perf_counter() - t0)
         return [(dict(err), None) for _ in configs]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from faspec.config import seedless_key
 from faspec.spec import expr as E
 from faspec.spec.build_claims import ClaimBuilder
 from faspec.spec.errors import Collector, SpecError
@@ -43,8 +44,10 @@ from faspec.spec.yamlpos import ptr as _ptr
 SECTIONS = ("data", "model", "train", "measure")  # deep-merged from defaults
 REPLACED = ("methods", "seeds", "resources")  # replaced as a whole
 
-# validate_run_options(config, where): located errors of one RunConfig (see load)
-Validate = Callable[[dict[str, Any], Callable[[str], Where]], list[SpecError]]
+# validate_run_options(config, where): one RunConfig normalized, or its located errors (see load)
+Validate = Callable[
+    [dict[str, Any], Callable[[str], Where]], tuple[dict[str, Any] | None, list[SpecError]]
+]
 
 
 # The key that names a section's component: options of one dataset or architecture mean nothing
@@ -85,6 +88,7 @@ class Builder(Collector):
         self.path = path
         self.registry = registry
         self.validate_run_options = validate_run_options
+        self.normalized: dict[str, dict[str, Any]] = {}  # seedless_key -> normalized config
         self.methods = sorted(self.registry.METHODS)
         self.metrics = list(self.registry.metric_names())
 
@@ -292,9 +296,12 @@ class Builder(Collector):
                         "method": {"name": m.name, **m.options, **point.config["method"]},
                         **{s: point.config[s] for s in SECTIONS},
                     }
-                    self.errors += self.validate_run_options(
+                    normalized, errors = self.validate_run_options(
                         config, self.config_where(exp, i, picked)
                     )
+                    self.errors += errors
+                    if normalized is not None:
+                        self.normalized[seedless_key(config)] = normalized
 
     def build(self) -> Spec:
         stats = self.stats()
@@ -308,6 +315,7 @@ class Builder(Collector):
             claims=claims,
             stats=stats,
             raw=self.data,
+            normalized=self.normalized,
         )
 
 

@@ -59,22 +59,24 @@ def _registry() -> Any:
     return registry
 
 
-def _validate_run_options(config: dict[str, Any], where: Callable[[str], Where]) -> list[SpecError]:
-    """Validate one run's options (names, types, choices) with the trainer's own rules.
+def _validate_run_options(
+    config: dict[str, Any], where: Callable[[str], Where]
+) -> tuple[dict[str, Any] | None, list[SpecError]]:
+    """Normalize one run's config with the trainer's own rules: (normalized, []) or (None, errors).
 
     `config` is a RunConfig as in docs/internals.md (seed, method, data, model, train, measure)
     before normalisation; `where(dotted_path)` locates a dotted key such as "model.blocks" in
     the spec. The trainer is the authority on its options, so its `ConfigError(path, message,
-    hint)` is turned into a located SpecError instead of duplicating its rules here.
+    hint)` is turned into a located SpecError instead of duplicating its rules here. The
+    normalized config is kept on the Spec, so the plan does not normalize the run again.
     """
     from faspec.config import ConfigError, normalize_config
 
     try:
-        normalize_config(copy.deepcopy(config))
+        return normalize_config(copy.deepcopy(config)), []
     except ConfigError as e:
         path = str(e.path or "")
-        return [SpecError(where(path), f"{path}: {e.message}" if path else e.message, e.hint)]
-    return []
+        return None, [SpecError(where(path), f"{path}: {e.message}" if path else e.message, e.hint)]
 
 
 # --------------------------------------------------------------------------------------- public

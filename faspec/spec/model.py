@@ -174,3 +174,6 @@ class Spec:
     stats: Stats
     raw: dict[str, Any] = field(default_factory=dict)
     profile: str | None = None  # the `profiles:` entry applied when loading, if any
+    # seedless_key(raw run config) -> its normalized config, made once by the loader while it
+    # validates; the plan reuses it instead of normalizing every run again (faspec.config.reseed)
+    normalized: dict[str, dict[str, Any]] = field(default_factory=dict)

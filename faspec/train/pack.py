@@ -27,8 +27,13 @@ def run_pack(
     configs: list[dict[str, Any]],
     device: str | torch.device = "auto",
     on_epoch: Callable[[int, int, dict[str, Any]], None] | None = None,
+    *,
+    normalized: bool = False,
 ) -> list[RunOutput]:
     """Train the configs together; returns one RunOutput per config, in order.
+
+    `normalized=True`: the configs are `normalize_config`'s output already (as the executors
+    pass the plan's), so they are not normalized again.
 
     ValueError when the configs differ in something that shapes the batched model.
     `on_epoch(k, epoch, entry)` is called for configs[k]'s logged epochs. With one config,
@@ -37,7 +42,7 @@ def run_pack(
     """
     if not configs:
         return []
-    cfgs = [normalize_config(c) for c in configs]
+    cfgs = list(configs) if normalized else [normalize_config(c) for c in configs]
     key = pack_key(cfgs[0])
     for i, c in enumerate(cfgs[1:], 1):
         other = pack_key(c)

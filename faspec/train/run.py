@@ -24,8 +24,14 @@ def run(
     config: dict[str, Any],
     device: str | torch.device = "auto",
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+    *,
+    normalized: bool = False,
 ) -> RunOutput:
     """Train one run and measure it. Exceptions propagate (the executor records them); a
-    non-finite training loss stops the run with status "diverged" and the log so far."""
+    non-finite training loss stops the run with status "diverged" and the log so far.
+
+    `normalized=True` says `config` is already `normalize_config`'s output (the plan's, which
+    the executors pass on): it is then trained as it is, not normalized a second time."""
     cb = None if on_epoch is None else (lambda _k, epoch, entry: on_epoch(epoch, entry))
-    return train([normalize_config(config)], resolve_device(device), cb)[0]
+    cfg = config if normalized else normalize_config(config)
+    return train([cfg], resolve_device(device), cb)[0]
