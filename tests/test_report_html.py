@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,16 @@ def test_html_report_renders_without_torch():
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_the_page_states_the_family_and_its_corrected_thresholds(rendered):
+    """Every report states the family size and the corrected threshold, the HTML page too."""
+    from faspec.report.common import family_sentence
+
+    report, _, _ = rendered
+    fam = {"method": "holm", "size": 3, "alpha": 0.05, "smallest_threshold": 0.05 / 3}
+    page = html.render({**report, "family": fam}, {}, None)
+    line = family_sentence(fam)
+    assert "3 claim(s) tested over seeds" in line and "0.01667" in line
+    assert f'<p class="family">{escape(line)}</p>' in page
+    assert '<p class="family">' not in html.render({**report, "family": {}}, {}, None)

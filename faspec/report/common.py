@@ -106,7 +106,11 @@ def family_summary(verdicts: list[Any]) -> dict[str, Any]:
 
 def family_line(verdicts: list[Any]) -> str:
     """'Family: 12 claims tested over seeds, Holm at alpha 0.05 (thresholds from 0.004167)'."""
-    s = family_summary(verdicts)
+    return family_sentence(family_summary(verdicts))
+
+
+def family_sentence(s: dict[str, Any]) -> str:
+    """The family line from a `family_summary` (as the JSON report stores it); '' for none."""
     if not s:
         return ""
     name = _CORRECTION_NAMES.get(str(s["method"]), str(s["method"]))

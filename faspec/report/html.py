@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from faspec.report.claim_view import PointNumbers, claim_id_of, per_seed_values, read_numbers
-from faspec.report.common import STD_NOTE, VERDICTS, fmt, reported_row
+from faspec.report.common import STD_NOTE, VERDICTS, family_sentence, fmt, reported_row
 from faspec.report.figures import figure
 
 __all__ = ["cells_for", "render", "render_index", "load_reports", "badge", "reported_row"]
@@ -374,6 +374,11 @@ def render(
         '<a href="index.html">all reports</a></p>',
         f'<p class="counts">{_counts_line(report.get("counts") or {})}</p>',
         f"<p>{_e(report.get('std') or STD_NOTE)}</p>",
+        *(
+            [f'<p class="family">{_e(family_sentence(report["family"]))}</p>']
+            if report.get("family")
+            else []
+        ),
         '<table class="summary"><tr><th>claim</th><th>where</th><th>expect</th><th>verdict</th><th>why</th></tr>',
     ]
     for c in claims:
