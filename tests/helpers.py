@@ -71,18 +71,22 @@ def spec_text(
     experiments: dict[str, Any] | None = None,
     claims: list[dict[str, Any]] | str | None = None,
     title: str | None = None,
+    base: dict[str, Any] | None = None,
     **defaults: Any,
 ) -> str:
-    """A `faspec: 1` spec as YAML text. `defaults` override TINY_DEFAULTS section by section
-    (`model={"blocks": 4}` keeps arch and d); `claims` is a list of claim dicts or raw YAML lines
-    (to test positions or odd syntax); experiments default to one `main: [bp, frozen]`."""
+    """A `faspec: 1` spec as YAML text. `defaults` override `base` (TINY_DEFAULTS unless given)
+    section by section (`model={"blocks": 4}` keeps arch and d); `base={}` writes exactly the
+    sections passed, for a test whose sizes must stay as they were (its run ids, its cost);
+    `claims` is a list of claim dicts or raw YAML lines (to test positions or odd syntax);
+    experiments default to one `main: [bp, frozen]`."""
+    start = TINY_DEFAULTS if base is None else base
     merged: dict[str, Any] = {}
-    for k in TINY_DEFAULTS.keys() | defaults.keys():
-        base, new = TINY_DEFAULTS.get(k), defaults.get(k)
-        if isinstance(base, dict) and isinstance(new, dict):
-            merged[k] = {**base, **new}
+    for k in start.keys() | defaults.keys():
+        base_k, new = start.get(k), defaults.get(k)
+        if isinstance(base_k, dict) and isinstance(new, dict):
+            merged[k] = {**base_k, **new}
         else:
-            merged[k] = new if k in defaults else base
+            merged[k] = new if k in defaults else base_k
     doc: dict[str, Any] = {"faspec": 1, "name": name}
     if title:
         doc["title"] = title

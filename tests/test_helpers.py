@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from helpers import spec_text, write_paper, write_spec
 
 from faspec.spec.load import load
@@ -31,3 +32,14 @@ def test_paper_with_an_input_file(tmp_path):
     main = write_paper(tmp_path, "\\input{sec/res}\n", **{"sec/res.tex": "BP $0.615$.\n"})
     assert main.read_text() == "\\input{sec/res}\n"
     assert (tmp_path / "sec" / "res.tex").read_text() == "BP $0.615$.\n"
+
+
+def test_empty_base_writes_only_the_sections_passed():
+    text = spec_text(base={}, data={"name": "teacher"}, train={"epochs": 1}, seeds=[1])
+    doc = yaml.safe_load(text)
+    assert doc["defaults"] == {"data": {"name": "teacher"}, "train": {"epochs": 1}, "seeds": [1]}
+    # the tiny sizes are still there without `base`
+    assert yaml.safe_load(spec_text(train={"epochs": 1}))["defaults"]["train"] == {
+        "epochs": 1,
+        "batch_size": 128,
+    }
