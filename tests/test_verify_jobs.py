@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+from helpers import spec_text
+
 from faspec.plan import build
 from faspec.spec.load import load_text
 from faspec.store import Store
 from faspec.verify import make_jobs, train_missing
 
-SPEC = """\
-faspec: 1
-name: packs
-defaults:
-  data: {name: teacher, n_train: 512, n_test: 256}
-  model: {arch: resmlp, d: 16, blocks: 2}
-  train: {epochs: 1, pack_seeds: PACK}
-  measure: {eval_batch: 128, rho_dirs: 2}
-  seeds: [1, 2, 3]
-experiments:
-  main:
-    methods: [bp, ep]
-claims: []
-"""
+
+def pack_spec(pack: str | bool, methods: tuple[str, ...] = ("bp", "ep")) -> str:
+    """Three seeds of `methods` at `train.pack_seeds: pack` (EP cannot pack)."""
+    return spec_text(
+        "packs",
+        base={},
+        data={"name": "teacher", "n_train": 512, "n_test": 256},
+        model={"arch": "resmlp", "d": 16, "blocks": 2},
+        train={"epochs": 1, "pack_seeds": pack},
+        measure={"eval_batch": 128, "rho_dirs": 2},
+        seeds=[1, 2, 3],
+        experiments={"main": {"methods": list(methods)}},
+    )
 
 
 def test_seeds_of_a_packable_config_become_one_job():
-    plan = build([load_text(SPEC.replace("PACK", "auto"), "p.yaml")])
+    plan = build([load_text(pack_spec("auto"), "p.yaml")])
     jobs = make_jobs(plan, list(plan.runs))
     packed = [j for j in jobs if j.members]
     single = [j for j in jobs if not j.members]
@@ -34,14 +35,14 @@ def test_seeds_of_a_packable_config_become_one_job():
 
 
 def test_pack_seeds_false_keeps_one_job_per_run():
-    plan = build([load_text(SPEC.replace("PACK", "false"), "p.yaml")])
+    plan = build([load_text(pack_spec(False), "p.yaml")])
     assert all(not j.members for j in make_jobs(plan, list(plan.runs)))
 
 
 def test_packed_runs_are_stored_one_folder_per_seed(tmp_path):
     from faspec.execute.local import LocalExecutor
 
-    spec = load_text(SPEC.replace("PACK", "auto").replace("[bp, ep]", "[bp]"), "p.yaml")
+    spec = load_text(pack_spec("auto", ("bp",)), "p.yaml")
     plan = build([spec])
     store = Store(tmp_path)
     summary = train_missing(plan, store, lambda: LocalExecutor("cpu"))
@@ -52,28 +53,24 @@ def test_packed_runs_are_stored_one_folder_per_seed(tmp_path):
         assert store.config(rid)["seed"] in (1, 2, 3)
 
 
-SWEEP = """\
-faspec: 1
-name: sweep
-defaults:
-  data: {name: teacher, n_train: 256, n_test: 128}
-  model: {arch: resmlp, d: 16, blocks: 2}
-  train: {epochs: 1}
-  measure: {eval_batch: 128, rho_dirs: 0}
-  seeds: [1, 2]
-experiments:
-  lam:
-    methods: [dfa]
-    sweep: {method.penalty: [0.0, 1.0e-4, 1.0e-2]}
-  lam_fast:
-    methods: [dfa]
-    train: {lr: 3.0e-3}
-    sweep: {method.penalty: [0.0, 1.0e-4, 1.0e-2]}
-  wide:
-    methods: [dfa]
-    model: {d: 32}
-claims: []
-"""
+SWEEP = spec_text(
+    "sweep",
+    base={},
+    data={"name": "teacher", "n_train": 256, "n_test": 128},
+    model={"arch": "resmlp", "d": 16, "blocks": 2},
+    train={"epochs": 1},
+    measure={"eval_batch": 128, "rho_dirs": 0},
+    seeds=[1, 2],
+    experiments={
+        "lam": {"methods": ["dfa"], "sweep": {"method.penalty": [0.0, 1.0e-4, 1.0e-2]}},
+        "lam_fast": {
+            "methods": ["dfa"],
+            "train": {"lr": 3.0e-3},
+            "sweep": {"method.penalty": [0.0, 1.0e-4, 1.0e-2]},
+        },
+        "wide": {"methods": ["dfa"], "model": {"d": 32}},
+    },
+)
 
 
 def test_a_penalty_and_lr_sweep_is_one_pack_and_shapes_split_packs():
