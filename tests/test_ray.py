@@ -16,34 +16,30 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import FASPEC
+from helpers import FASPEC, spec_text
 
 pytestmark = pytest.mark.ray
 
 RAY = str(Path(sys.executable).parent / "ray")
 
-SPEC = """\
-faspec: 1
-name: {name}
-defaults:
-  data: {{name: teacher, seed: 0, n_train: {n_train}, n_test: 512}}
-  model: {{arch: resmlp, d: 16, blocks: 2}}
-  train: {{epochs: {epochs}, batch_size: 128}}
-  measure: {{eval_batch: 256}}
-  seeds: [1, 2]
-experiments:
-  main:
-    methods: [bp, frozen]
-claims:
-  - id: bp-above-chance
-    in: main
-    expect: bp.test_acc > 0.05
-    seeds: all
-  - id: frozen-above-chance
-    in: main
-    expect: frozen.test_acc > 0.05
-    seeds: all
-"""
+CLAIMS = [
+    {"id": "bp-above-chance", "in": "main", "expect": "bp.test_acc > 0.05", "seeds": "all"},
+    {"id": "frozen-above-chance", "in": "main", "expect": "frozen.test_acc > 0.05", "seeds": "all"},
+]
+
+
+def ray_spec(
+    name: str, epochs: int, n_train: int, experiments: dict | None = None, claims: list = CLAIMS
+) -> str:
+    """The tiny teacher task, bp and frozen on seeds 1 and 2, each claiming above-chance accuracy."""
+    return spec_text(
+        name,
+        data={"n_train": n_train, "n_test": 512},
+        train={"epochs": epochs},
+        seeds=[1, 2],
+        experiments=experiments,
+        claims=claims,
+    )
 
 
 def _session_pids(sid: int) -> list[int]:
@@ -113,10 +109,8 @@ def procs(netns, tmp_path):
     pr.close()
 
 
-def write(tmp: Path, name: str = "s", epochs: int = 2, n_train: int = 1024, extra: str = "") -> str:
-    (tmp / f"{name}.yaml").write_text(
-        SPEC.format(name=name, epochs=epochs, n_train=n_train) + extra
-    )
+def write(tmp: Path, name: str = "s", epochs: int = 2, n_train: int = 1024) -> str:
+    (tmp / f"{name}.yaml").write_text(ray_spec(name, epochs, n_train))
     return f"{name}.yaml"
 
 
@@ -287,18 +281,17 @@ def test_driver_killed_mid_spec_resumes_with_only_the_missing_runs(procs, cluste
 
 
 def test_training_exception_is_an_error_verdict_naming_the_run(procs, cluster, tmp_path):
-    extra = """\
-  - id: cifar-run
-    in: broken
-    expect: bp.test_acc > 0.1
-"""
-    text = (
-        SPEC.format(name="e", epochs=1, n_train=1024).replace(
-            "claims:",
-            "  broken:\n    methods: [bp]\n    seeds: [1]\n"
-            f"    data: {{name: cifar10, data_dir: {tmp_path / 'no-cifar-here'}}}\nclaims:",
-        )
-        + extra
+    broken = {
+        "methods": ["bp"],
+        "seeds": [1],
+        "data": {"name": "cifar10", "data_dir": str(tmp_path / "no-cifar-here")},
+    }
+    text = ray_spec(
+        "e",
+        1,
+        1024,
+        experiments={"main": {"methods": ["bp", "frozen"]}, "broken": broken},
+        claims=[*CLAIMS, {"id": "cifar-run", "in": "broken", "expect": "bp.test_acc > 0.1"}],
     )
     (tmp_path / "e.yaml").write_text(text)
     r = procs.faspec(
