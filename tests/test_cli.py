@@ -11,38 +11,44 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, spec_text
 
-TINY = """\
-faspec: 1
-name: tiny
-title: tiny embedded task
-defaults:
-  data: {{name: teacher, seed: 0, n_train: 1024, n_test: 512}}
-  model: {{arch: resmlp, d: 16, blocks: 2}}
-  train: {{epochs: 2, batch_size: 128}}
-  measure: {{eval_batch: 256}}
-  seeds: {seeds}
-experiments:
-  main:
-    methods: [bp, frozen]
-claims:
-  - id: bp-not-below-chance
-    in: main
-    expect: bp.test_acc > 0.1
-    seeds: all
-  - id: frozen-acc-defined
-    in: main
-    expect: frozen.test_acc >= 0
-    seeds: all
-"""
+CLAIMS = [
+    {"id": "bp-not-below-chance", "in": "main", "expect": "bp.test_acc > 0.1", "seeds": "all"},
+    {"id": "frozen-acc-defined", "in": "main", "expect": "frozen.test_acc >= 0", "seeds": "all"},
+]
+
+
+def tiny(
+    seeds: tuple | list = (1, 2),
+    *,
+    name: str = "tiny",
+    epochs: int = 2,
+    main: dict | None = None,
+    claims: list = CLAIMS,
+) -> str:
+    """The tiny embedded task: bp and frozen in `main`, claims that hold after two epochs."""
+    return spec_text(
+        name,
+        title="tiny embedded task",
+        data={"n_train": 1024, "n_test": 512},
+        train={"epochs": epochs},
+        seeds=list(seeds),
+        experiments={"main": main or {"methods": ["bp", "frozen"]}},
+        claims=claims,
+    )
+
+
+def first_claim(**change: str) -> list:
+    """CLAIMS with the first claim's fields changed (to break it)."""
+    return [{**CLAIMS[0], **change}, CLAIMS[1]]
 
 
 def write_spec(
-    tmp: Path, seeds: str = "[1, 2]", text: str | None = None, name: str = "tiny.yaml"
+    tmp: Path, seeds: tuple | list = (1, 2), text: str | None = None, name: str = "tiny.yaml"
 ) -> Path:
     p = tmp / name
-    p.write_text(text if text is not None else TINY.format(seeds=seeds))
+    p.write_text(text if text is not None else tiny(seeds))
     return p
 
 
@@ -70,7 +76,7 @@ def test_verify_trains_caches_and_adds_only_new_seeds(tmp_path):
     assert json.loads((tmp_path / "rep" / "tiny.json").read_text())["trained"] == 0
     assert wall < 15, f"a cache-hit verify took {wall:.1f}s"
 
-    write_spec(tmp_path, seeds="[1, 2, 3]")
+    write_spec(tmp_path, seeds=[1, 2, 3])
     r = verify(tmp_path)
     assert r.returncode == 0
     assert "6 runs needed: 4 cached, 2 to train" in r.stderr
@@ -100,7 +106,7 @@ def test_plan_lists_missing_then_cached(tmp_path):
 def test_plan_says_why_a_run_is_not_cached(tmp_path):
     write_spec(tmp_path)
     verify(tmp_path)
-    write_spec(tmp_path, text=TINY.format(seeds="[1, 2]").replace("epochs: 2", "epochs: 3"))
+    write_spec(tmp_path, text=tiny(epochs=3))
     r = run_cli(["plan", "tiny.yaml", "--store", "store"], tmp_path)
     assert "differs from a stored run in" in r.stdout and "train.epochs" in r.stdout
 
@@ -109,7 +115,7 @@ def test_duplicate_runs_across_specs_are_planned_once(tmp_path):
     write_spec(tmp_path)
     write_spec(
         tmp_path,
-        text=TINY.format(seeds="[1, 2]").replace("name: tiny", "name: tiny2"),
+        text=tiny(name="tiny2"),
         name="b.yaml",
     )
     r = run_cli(["plan", "tiny.yaml", "b.yaml", "--store", "store"], tmp_path)
@@ -121,43 +127,36 @@ def _line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-BASE = TINY.format(seeds="[1]")
 BAD = [
+    # malformed YAML is written as text on purpose: no dumper writes it
     ("malformed", "faspec: 1\nname: x\nexperiments: {a: [1, 2\n", "{a: [1, 2", r"EOF|end|expected"),
     (
         "unknown method",
-        BASE.replace("[bp, frozen]", "[bp, dfaa]"),
+        tiny([1], main={"methods": ["bp", "dfaa"]}),
         "dfaa",
         r"dfaa.*did you mean 'dfa'",
     ),
     (
         "unknown metric",
-        BASE.replace("bp.test_acc > 0.1", "bp.test_accc > 0.1"),
+        tiny([1], claims=first_claim(expect="bp.test_accc > 0.1")),
         "bp.test_accc",
         r"test_accc.*test_acc",
     ),
-    (
-        "missing experiment",
-        BASE.replace("in: main\n    expect: bp", "in: mian\n    expect: bp"),
-        "mian",
-        r"mian.*main",
-    ),
+    ("missing experiment", tiny([1], claims=first_claim(**{"in": "mian"})), "mian", r"mian.*main"),
     (
         "missing method",
-        BASE.replace("expect: bp.test_acc", "expect: fa.test_acc"),
+        tiny([1], claims=first_claim(expect="fa.test_acc > 0.1")),
         "fa.test_acc",
         r"'fa'",
     ),
-    ("bad syntax", BASE.replace("bp.test_acc > 0.1", "bp.test_acc >> > 0.1"), ">> >", r"."),
+    ("bad syntax", tiny([1], claims=first_claim(expect="bp.test_acc >> > 0.1")), ">> >", r"."),
     (
         "empty sweep",
-        BASE.replace(
-            "    methods: [bp, frozen]", "    methods: [bp, frozen]\n    sweep: {model.d: []}"
-        ),
+        tiny([1], main={"methods": ["bp", "frozen"], "sweep": {"model.d": []}}),
         "sweep:",
         r"empty|at least|non-empty",
     ),
-    ("seeds not integers", TINY.format(seeds="[1, two]"), "two", r"integer"),
+    ("seeds not integers", tiny([1, "two"]), "two", r"integer"),
 ]
 
 
@@ -177,7 +176,7 @@ def test_bad_input_exits_2_with_location_and_no_traceback(tmp_path, name, text, 
 
 
 def test_bad_claim_syntax_points_at_the_column(tmp_path):
-    text = BASE.replace("bp.test_acc > 0.1", "bp.test_acc >> > 0.1")
+    text = tiny([1], claims=first_claim(expect="bp.test_acc >> > 0.1"))
     write_spec(tmp_path, text=text, name="bad.yaml")
     r = verify(tmp_path, spec="bad.yaml")
     line_start = text.rfind("\n", 0, text.index(">> >")) + 1
