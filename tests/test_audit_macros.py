@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from helpers import spec_text
 
 from faspec.audit.macros import format_number, parse_values, render
 from faspec.audit.values import claim_values
@@ -12,36 +13,36 @@ from faspec.plan import build
 from faspec.spec.load import load_many
 from faspec.store import Store
 
-SPEC = """\
-faspec: 1
-name: {name}
-title: fixture
-defaults:
-  data: {{name: teacher, seed: 0}}
-  model: {{arch: resmlp, d: 32, blocks: 2}}
-  train: {{epochs: 3}}
-  seeds: [1, 2, 3]
-experiments:
-  audit:
-    methods: [bp, fa, dfa]
-  depth:
-    methods: [fa]
-    sweep: {{model.blocks: [2, 4]}}
-claims:
-  - id: fa-beats-dfa
-    where: "Table 1"
-    in: audit
-    expect: fa > dfa and fa.deep_cos > 0
-    reported: {{fa: 0.401 ± 0.009, dfa.deep_cos: 0.02}}
-  - id: fa-deep
-    in: depth
-    expect: fa.deep_cos > 0
-    for_each: model.blocks
-  - id: shared
-    in: audit
-    expect: bp > dfa
-    reported: {{bp.test_acc: 0.91}}
-"""
+CLAIMS = [
+    {
+        "id": "fa-beats-dfa",
+        "where": "Table 1",
+        "in": "audit",
+        "expect": "fa > dfa and fa.deep_cos > 0",
+        "reported": {"fa": "0.401 ± 0.009", "dfa.deep_cos": 0.02},
+    },
+    {"id": "fa-deep", "in": "depth", "expect": "fa.deep_cos > 0", "for_each": "model.blocks"},
+    {"id": "shared", "in": "audit", "expect": "bp > dfa", "reported": {"bp.test_acc": 0.91}},
+]
+
+
+def macro_spec(name: str) -> str:
+    """bp/fa/dfa in `audit`, fa over depth 2 and 4, three seeds; claims with reported numbers."""
+    return spec_text(
+        name,
+        title="fixture",
+        base={},
+        data={"name": "teacher", "seed": 0},
+        model={"arch": "resmlp", "d": 32, "blocks": 2},
+        train={"epochs": 3},
+        seeds=[1, 2, 3],
+        experiments={
+            "audit": {"methods": ["bp", "fa", "dfa"]},
+            "depth": {"methods": ["fa"], "sweep": {"model.blocks": [2, 4]}},
+        },
+        claims=CLAIMS,
+    )
+
 
 VALUES = {"bp": [0.9, 0.91, 0.92], "fa": [0.392, 0.4013, 0.4106], "dfa": [0.3, 0.31, 0.33]}
 
@@ -50,7 +51,7 @@ def setup(tmp_path, names=("paper",), values=VALUES):
     d = tmp_path / "specs"
     d.mkdir(parents=True, exist_ok=True)
     for n in names:
-        (d / f"{n}.yaml").write_text(SPEC.format(name=n), encoding="utf-8")
+        (d / f"{n}.yaml").write_text(macro_spec(n), encoding="utf-8")
     specs = load_many([d])
     plan = build(specs)
     store = Store(tmp_path / "results")
