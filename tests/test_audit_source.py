@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
+from helpers import spec_text
 
 from faspec.audit.allow import load_allowances
 from faspec.audit.locate import Locator, stated_counts, where_matches
@@ -24,20 +25,22 @@ from faspec.plan import build
 from faspec.spec.load import load_many
 from faspec.store import Store
 
-SPEC = """\
-faspec: 1
-name: paper
-title: fixture
-defaults:
-  data: {name: teacher, seed: 0}
-  model: {arch: resmlp, d: 256, blocks: 4}
-  train: {epochs: 100, batch_size: 128, lr: 1.0e-3, weight_decay: 0.01}
-  seeds: [42, 123, 456]
-experiments:
-  audit:
-    methods: [bp, fa, dfa]
-claims:
-"""
+
+def paper_spec(claims: str) -> str:
+    """bp/fa/dfa at the paper's sizes (never trained here: the store is written by hand) and
+    `claims` as raw YAML lines, as a paper's spec writes them."""
+    return spec_text(
+        "paper",
+        title="fixture",
+        base={},
+        data={"name": "teacher", "seed": 0},
+        model={"arch": "resmlp", "d": 256, "blocks": 4},
+        train={"epochs": 100, "batch_size": 128, "lr": 1.0e-3, "weight_decay": 0.01},
+        seeds=[42, 123, 456],
+        experiments={"audit": {"methods": ["bp", "fa", "dfa"]}},
+        claims=claims,
+    )
+
 
 CLAIM_609 = """\
   - id: fa-beats-dfa
@@ -51,7 +54,7 @@ CLAIM_609 = """\
 def make(tmp_path, claims: str, values: dict[str, list[float]], missing: tuple[str, ...] = ()):
     """Spec + plan + a store whose runs of each method hold `values` (one per seed)."""
     (tmp_path / "specs").mkdir(exist_ok=True)
-    (tmp_path / "specs" / "paper.yaml").write_text(SPEC + claims, encoding="utf-8")
+    (tmp_path / "specs" / "paper.yaml").write_text(paper_spec(claims), encoding="utf-8")
     specs = load_many([tmp_path / "specs"])
     plan = build(specs)
     store = Store(tmp_path / "results")
