@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from helpers import spec_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,26 +24,25 @@ from faspec.plan import build
 from faspec.spec.load import load_many
 from faspec.store import Store
 
-HEAD = """\
-faspec: 1
-name: paper
-title: context fixture
-defaults:
-  data: {{name: teacher, seed: 0}}
-  model: {{arch: resmlp, d: 16, blocks: 4}}
-  train: {{epochs: {epochs}, batch_size: 128, lr: 1.0e-3, weight_decay: 0.01}}
-  seeds: [1, 2, 3]
-experiments:
-  main:
-    methods: [{methods}]
-claims:
-"""
+
+def context_spec(claims: str, epochs: int, methods: list[str]) -> str:
+    """`methods` in one experiment `main`, three seeds; `claims` as raw YAML lines."""
+    return spec_text(
+        "paper",
+        title="context fixture",
+        base={},
+        data={"name": "teacher", "seed": 0},
+        model={"arch": "resmlp", "d": 16, "blocks": 4},
+        train={"epochs": epochs, "batch_size": 128, "lr": 1.0e-3, "weight_decay": 0.01},
+        seeds=[1, 2, 3],
+        experiments={"main": {"methods": methods}},
+        claims=claims,
+    )
 
 
 def make(tmp_path, claims: str, finals: dict[str, dict[str, list[float]]], epochs=4, methods=None):
     """Spec + plan + store; `finals[label][metric]` holds one value per seed."""
-    methods = methods or ", ".join(finals)
-    spec = HEAD.format(epochs=epochs, methods=methods) + claims
+    spec = context_spec(claims, epochs, methods or list(finals))
     (tmp_path / "specs").mkdir(exist_ok=True)
     (tmp_path / "specs" / "paper.yaml").write_text(spec, encoding="utf-8")
     specs = load_many([tmp_path / "specs"])
