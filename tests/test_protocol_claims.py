@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import spec_text
 
 from faspec import plan as planmod
 from faspec.check.claims import SeedRun, decide
@@ -357,6 +358,7 @@ def test_baseline_label_from_the_claim():
 
 # --------------------------------------------------------------------------- spec and plan
 
+# Written as text: the located-error tests below assert `s.yaml:line:col` positions in it.
 SPEC = """\
 faspec: 1
 name: p
@@ -371,8 +373,33 @@ experiments:
 """
 
 
-def load(claims: str, spec: str = SPEC):
+def load_at(claims: str, spec: str = SPEC):
+    """`spec` as written, with `claims` (raw YAML lines) appended: for errors located in it."""
     return load_text(spec + ("claims:\n" + claims if claims else ""), "s.yaml")
+
+
+def load(
+    claims: str,
+    methods: tuple | list = ("bp", "dfa"),
+    e: dict | None = None,
+    more: dict | None = None,
+    **defaults,
+):
+    """SPEC's experiment `e` (`methods`, plus the keys in `e`), any `more` experiments and
+    `defaults` sections added, with `claims` as raw YAML lines."""
+    text = spec_text(
+        "p",
+        base={
+            "data": {"name": "teacher"},
+            "model": {"arch": "resmlp", "d": 16, "blocks": 2},
+            "train": {"epochs": 3},
+            "seeds": [1, 2],
+        },
+        experiments={"e": {"methods": list(methods), **(e or {})}, **(more or {})},
+        claims=claims or None,
+        **defaults,
+    )
+    return load_text(text, "s.yaml")
 
 
 def cells(plan, label: str) -> list:
@@ -401,47 +428,50 @@ def test_plan_adds_the_frozen_run_a_d_claim_needs():
 def test_plan_adds_no_frozen_run_without_d():
     plan = planmod.build([load("  - {id: f, in: e, expect: dfa fires a+b by epoch 2}\n")])
     assert not cells(plan, "frozen") and len(plan.runs) == 4
-    spec = SPEC + "  f:\n    methods: [bp]\n"
-    plan = planmod.build([load("  - {id: t, in: f, expect: bp is trustworthy}\n", spec)])
+    s = load("  - {id: t, in: f, expect: bp is trustworthy}\n", more={"f": {"methods": ["bp"]}})
+    plan = planmod.build([s])
     assert {c.experiment for c in cells(plan, "frozen")} == {"f"}  # only where a claim needs it
 
 
 def test_plan_reuses_the_experiments_own_frozen_entry():
-    spec = SPEC.replace("[bp, dfa]", "[bp, dfa, frozen]")
-    plan = planmod.build([load("  - {id: t, in: e, expect: bp never fires}\n", spec)])
+    plan = planmod.build(
+        [load("  - {id: t, in: e, expect: bp never fires}\n", ["bp", "dfa", "frozen"])]
+    )
     assert len(plan.runs) == 6 and len(cells(plan, "frozen")) == 2
     assert len(plan.claim_runs[("p", "t")]) == 4  # bp + its baseline
-    spec = SPEC.replace("[bp, dfa]", "[bp, dfa, {method: frozen, as: fz}]")
-    s = load("  - {id: t, in: e, expect: bp never fires}\n", spec)
+    fz = {"method": "frozen", "as": "fz"}
+    s = load("  - {id: t, in: e, expect: bp never fires}\n", ["bp", "dfa", fz])
     assert s.claims[0].baseline == "fz"
     plan = planmod.build([s])
     assert len(plan.runs) == 6 and not cells(plan, "frozen")
     # a label `frozen` taken by another method: the baseline gets a label of its own
-    spec = SPEC.replace("[bp, dfa]", "[bp, {method: dfa, as: frozen}]")
-    s = load("  - {id: t, in: e, expect: bp never fires}\n", spec)
+    s = load(
+        "  - {id: t, in: e, expect: bp never fires}\n", ["bp", {"method": "dfa", "as": "frozen"}]
+    )
     assert s.claims[0].baseline == "frozen_baseline"
     assert len(cells(planmod.build([s]), "frozen_baseline")) == 2
 
 
 def test_public_set_in_the_spec_flows_into_the_runs():
-    spec = SPEC + "    protocol: {set: public, growth: 100}\n"
-    s = load("  - {id: t, in: e, expect: bp never fires}\n", spec)
+    public = {"protocol": {"set": "public", "growth": 100}}
+    s = load("  - {id: t, in: e, expect: bp never fires}\n", e=public)
     plan = planmod.build([s])
     for cfg in plan.runs.values():
         assert cfg["measure"]["protocol"]["set"] == "public"
         assert cfg["measure"]["protocol"]["growth"] == 100.0
     assert len(cells(plan, "frozen")) == 2  # public holds D3 = (d)
     # without (d) in what the claim reads, no baseline
-    s = load("  - {id: t, in: e, expect: bp never fires a+b}\n", spec)
+    s = load("  - {id: t, in: e, expect: bp never fires a+b}\n", e=public)
     assert not cells(planmod.build([s]), "frozen")
 
 
 def test_protocol_at_defaults_and_measure_protocol_merge():
-    spec = SPEC.replace(
-        "  seeds: [1, 2]\n", "  seeds: [1, 2]\n  protocol: {set: public, margin_pp: 1}\n"
+    s = load(
+        "",
+        e={"measure": {"protocol": {"margin_pp": 3}}},
+        protocol={"set": "public", "margin_pp": 1},
     )
-    spec += "    measure: {protocol: {margin_pp: 3}}\n"
-    plan = planmod.build([load("", spec)])
+    plan = planmod.build([s])
     proto = next(iter(plan.runs.values()))["measure"]["protocol"]
     assert (proto["set"], proto["margin_pp"]) == ("public", 3.0)
 
@@ -449,28 +479,28 @@ def test_protocol_at_defaults_and_measure_protocol_merge():
 def test_protocol_errors_are_located():
     spec = SPEC + "    protocol: {set: public}\n    measure: {protocol: {growth: 3}}\n"
     with pytest.raises(SpecError) as info:
-        load("", spec)
+        load_at("", spec)
     assert str(info.value).startswith("s.yaml:11:5: the protocol is given twice")
     with pytest.raises(SpecError) as info:
-        load("", SPEC + "    protocol: {set: privat}\n")
+        load_at("", SPEC + "    protocol: {set: privat}\n")
     assert str(info.value).startswith("s.yaml:11:") and "'privat' is not one of" in str(info.value)
     with pytest.raises(SpecError) as info:
-        load("", SPEC + "    protocol: {growht: 3}\n")
+        load_at("", SPEC + "    protocol: {growht: 3}\n")
     assert str(info.value).startswith("s.yaml:11:16:"), str(info.value)
     assert "growht" in str(info.value) and "growth" in info.value.hint
 
 
 def test_claim_syntax_and_label_errors_in_the_file():
     with pytest.raises(SpecError) as info:
-        load("  - {id: x, in: e, expect: dfa fires a+e by epoch 3}\n")
+        load_at("  - {id: x, in: e, expect: dfa fires a+e by epoch 3}\n")
     # line 12 holds the claim; the expression starts at column 28 (1-based), 'e' is 12 further
     assert str(info.value).startswith("s.yaml:12:40: bad claim expression: unknown diagnostic 'e'")
     with pytest.raises(SpecError) as info:
-        load("  - {id: x, in: e, expect: fa is walked_back}\n")
+        load_at("  - {id: x, in: e, expect: fa is walked_back}\n")
     assert "method 'fa' is not in experiment 'e'" in str(info.value)
     assert str(info.value).startswith("s.yaml:12:28:")
     with pytest.raises(SpecError) as info:
-        load_text(SPEC.replace("[bp, dfa]", "[bp, {method: dfa, as: never}]"), "s.yaml")
+        load("", ["bp", {"method": "dfa", "as": "never"}])
     assert "keyword" in str(info.value)
 
 
