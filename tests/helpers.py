@@ -90,7 +90,9 @@ def spec_text(
     doc: dict[str, Any] = {"faspec": 1, "name": name}
     if title:
         doc["title"] = title
-    doc["defaults"] = {k: merged[k] for k in sorted(merged) if merged[k] is not None}
+    sections = {k: merged[k] for k in sorted(merged) if merged[k] is not None}
+    if sections:  # `base={}` and no sections: a spec without defaults
+        doc["defaults"] = sections
     doc["experiments"] = experiments or {"main": {"methods": ["bp", "frozen"]}}
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
     if isinstance(claims, str):

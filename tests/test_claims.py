@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import spec_text
 from scipy import stats
 
 from faspec.check.claims import SeedRun, Verdict, combine_and, combine_or, decide, negate
@@ -556,11 +557,14 @@ def test_alpha_from_stats():
 def test_claim_from_a_loaded_spec(v1_methods):
     from faspec.spec.load import load_text
 
-    spec = load_text(
-        "faspec: 1\nname: t\nexperiments:\n  a: {methods: [fa, dfa], seeds: [42, 123, 456]}\n"
-        "claims:\n  - {id: x, in: a, expect: fa > dfa, reported: {fa: '0.400 ± 0.010 (n=3)'}}\n",
-        "t.yaml",
+    text = spec_text(
+        base={},
+        experiments={"a": {"methods": ["fa", "dfa"], "seeds": [42, 123, 456]}},
+        claims=[
+            {"id": "x", "in": "a", "expect": "fa > dfa", "reported": {"fa": "0.400 ± 0.010 (n=3)"}}
+        ],
     )
+    spec = load_text(text, "t.yaml")
     v = decide(spec.claims[0], one(fa=runs("fa", FA), dfa=runs("dfa", DFA)), spec.stats)
     assert v.verdict == "pass" and v.claim_id == "x"
     assert v.reported[0]["status"] == "agree"

@@ -43,3 +43,4 @@ def test_empty_base_writes_only_the_sections_passed():
         "epochs": 1,
         "batch_size": 128,
     }
+    assert "defaults" not in yaml.safe_load(spec_text(base={}))
