@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 TIME_LIMIT_S = 5.0  # per input, on a busy 2-core CI machine; real inputs take milliseconds
 
+# Written as text on purpose (not tests/helpers.spec_text): the generators mutate its bytes
+# and lines, and it uses YAML features (flow maps, labels) as a person writes them.
 SPEC = """\
 faspec: 1
 name: tiny

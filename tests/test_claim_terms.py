@@ -305,6 +305,7 @@ def test_other_experiment_operands_are_checked_at_load(monkeypatch):
     for name in ("fa", "dfa"):
         if name not in registry.METHODS:
             monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None))
+    # text on purpose (not tests/helpers.spec_text): the error below is asserted at t.yaml:8:29
     head = (
         "faspec: 1\nname: t\ndefaults: {data: {name: teacher}, model: {arch: resmlp, d: 16}, "
         "train: {epochs: 2}, seeds: [1, 2, 3]}\nexperiments:\n  a: {methods: [fa, dfa]}\n"

@@ -173,6 +173,8 @@ def spec_text(monkeypatch):
             monkeypatch.setitem(registry.METHODS, name, Component(name, 1, lambda **kw: None))
 
     def make(expect: str, extra: str = "") -> str:
+        # text on purpose (not tests/helpers.spec_text): the expression is pasted unquoted, as
+        # hostile YAML, and errors are located at line:col in this text
         return (
             "faspec: 1\nname: t\n"
             "defaults: {data: {name: teacher}, model: {arch: resmlp, d: 16}, train: {epochs: 2}, "

@@ -17,6 +17,8 @@ from faspec.cli import main
 from faspec.spec.load import SpecError, load, load_text
 from faspec.spec.yamlpos import MAX_BYTES, MAX_DEPTH, MAX_INT
 
+# Written as text on purpose (not tests/helpers.spec_text): the hostile inputs below are
+# byte-level edits of it, and their errors are asserted at line:col positions in it.
 SPEC = """\
 faspec: 1
 name: tiny

@@ -7,6 +7,8 @@ from faspec.spec.load import SpecError, load_text
 pytestmark = pytest.mark.usefixtures("v1_methods")  # conftest.py
 
 
+# Specs here are written as text on purpose (not tests/helpers.spec_text): each error is
+# asserted at a line:col of this text, and some inputs are YAML no dumper writes.
 BASE = """\
 faspec: 1
 name: t

@@ -14,6 +14,8 @@ from faspec.spec.model import MethodEntry, Reported
 pytestmark = pytest.mark.usefixtures("v1_methods")  # conftest.py
 
 
+# Written as text on purpose (not tests/helpers.spec_text): the README's example as a user
+# writes it, and the test asserts line:col positions in it.
 README_EXAMPLE = """\
 faspec: 1
 name: fa_vs_dfa
@@ -86,6 +88,7 @@ def test_design_example_loads():
     assert (c["fa-beats-dfa"].expect_where.line, c["fa-beats-dfa"].expect_where.col) == (21, 13)
 
 
+# Written as text on purpose: the tests below edit it line by line and assert positions in it.
 BASE = """\
 faspec: 1
 name: t
@@ -418,6 +421,7 @@ def test_load_many_with_profile(tmp_path):
 def test_experiment_naming_another_dataset_does_not_inherit_its_options():
     from faspec.spec.load import load_text
 
+    # written as text, as the tests around it: the YAML a user writes for three datasets
     text = """\
 faspec: 1
 name: x
