@@ -426,19 +426,21 @@ def _cifar_options(n: str) -> dict[str, Option]:
 
 
 _D = "faspec.train.data:"
+# the embedded teacher task and its class-balanced variant draw the same teacher and samples
+_TEACHER_OPTIONS = {
+    "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
+    "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
+    "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
+    "n_train": Option(int, 16384, "training samples", minimum=1),
+    "n_test": Option(int, 2048, "test samples", minimum=1),
+    "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
+}
 declare(
     DATASETS,
     "teacher",
     _D + "teacher",
     version=1,
-    options={
-        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
-        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
-        "classes": Option(int, 10, "number of classes (argmax of the teacher outputs)", minimum=2),
-        "n_train": Option(int, 16384, "training samples", minimum=1),
-        "n_test": Option(int, 2048, "test samples", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
-    },
+    options=_TEACHER_OPTIONS,
     doc="Embedded task (docs/paper.md): one-hidden-layer ReLU teacher, labels = argmax",
     describe=_describe_vector,
 )
@@ -448,12 +450,8 @@ declare(
     _D + "teacher_balanced",
     version=1,
     options={
-        "in_dim": Option(int, 16, "input dimension; x ~ N(0, I)", minimum=1),
-        "hidden": Option(int, 32, "teacher hidden ReLU units", minimum=1),
+        **_TEACHER_OPTIONS,
         "classes": Option(int, 10, "number of classes (balanced argmax of the outputs)", minimum=2),
-        "n_train": Option(int, 16384, "training samples", minimum=1),
-        "n_test": Option(int, 2048, "test samples", minimum=1),
-        "seed": Option(int, 0, "data seed: fixes the teacher and the samples", minimum=0),
     },
     doc="Embedded task with balanced classes: the teacher task, argmax after per-class offsets",
     describe=_describe_vector,
