@@ -70,6 +70,9 @@ class Verdict:
     # correction (faspec.check.family): method, size, threshold, adjusted p
     p: float | None = None
     family: dict[str, Any] = field(default_factory=dict)
+    # how often a perfect reproduction (the paper's means and stds) would pass, for claims
+    # whose spec states them: set on `inconclusive` verdicts by the verify (check/power.py)
+    power: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

@@ -261,11 +261,13 @@ def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
         margin = f" - {diff_margin('close')} (non-inferiority)" if has else ""
         hi, lo = (mL, mR) if op == ">=" else (mR, mL)
         return f"{hi} > {lo}{margin}, one-sided {test}, p < {ctx.alpha}"
-    rule = f"{mL} {op[0]} {mR}, one-sided {test}, p < {ctx.alpha}"
     if base == ">>":
-        what = "ratio of geometric means" if log else "gap of the means"
-        rule += f", and the {what} reaches {_margin_text(_margin(ms, 'much')[1])}"
-    return rule
+        hi, lo = (mL, mR) if op == ">>" else (mR, mL)
+        return (
+            f"{hi} - {lo} > {diff_margin('much')} (the gap exceeds much), one-sided {test} "
+            f"against the margin, p < {ctx.alpha}"
+        )
+    return f"{mL} {op[0]} {mR} (superiority), one-sided {test}, p < {ctx.alpha}"
 
 
 def _arith_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
