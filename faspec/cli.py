@@ -236,6 +236,8 @@ def plan(
             f"{r.run_id}  {r.state:<8} {c.spec}/{c.experiment} {c.label:<8} seed {c.seed:<5} "
             f"{m['arch']} claims {per_run[r.run_id]:<2} {r.reason}"
         )
+    for row in powers:  # before the two summary lines, which stay last
+        click.echo(f"power {row['spec']}/{row['claim']}: {row['text']}")
     n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed")}
     click.echo(
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
@@ -244,8 +246,6 @@ def plan(
     est = _estimate(estimate, p.runs)
     missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])
     click.echo(f"{est.text()}; still to train: {duration(missing.packed_s)}")
-    for row in powers:
-        click.echo(f"power {row['spec']}/{row['claim']}: {row['text']}")
     if profile:
         click.echo(profile_banner(profile))
 
