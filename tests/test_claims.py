@@ -587,5 +587,6 @@ def test_verdict_to_dict_is_json(expect):
         "reported",
         "p",
         "family",
+        "power",
     }
     json.loads(json.dumps(d, allow_nan=False))

@@ -251,7 +251,7 @@ def test_a_printed_std_without_n_is_a_warning_on_the_verdict():
     rep = Reported(0.401, 0.009, None, "0.401 ± 0.009", 3, 3)
     data = one(fa=runs("fa", [0.400, 0.401, 0.402]))
     v = decide(claim("fa > 0.3", reported={"fa": rep}), data, Stats())
-    assert "has no (n=…)" in v.message and v.numbers["warnings"]
+    assert "has no (n=…): its ± is not used" in v.message and v.numbers["warnings"]
 
 
 def test_pooled_layers_infer_at_the_seed_level():

@@ -2,6 +2,7 @@
 decide(), in `faspec plan` and beside an inconclusive verdict."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 from helpers import run_cli, write_spec
@@ -103,3 +104,27 @@ def test_plan_prints_the_power_table(tmp_path):
     assert row["claim"] == "easy" and 0 <= row["power"] <= 1
     quiet = run_cli(["plan", str(path), "--no-power", "--store", str(tmp_path / "s")], tmp_path)
     assert "power" not in quiet.stdout
+
+
+def test_verify_sets_the_power_beside_an_inconclusive_verdict(tmp_path):
+    # the example store's ladder runs; a claim its 3 seeds cannot decide (fa and dfa 9 pp
+    # apart, spreads of 3-8 pp) but with the paper's numbers stated: the report says how often
+    # a perfect reproduction would pass it
+    root = Path(__file__).resolve().parents[1] / "examples" / "paper"
+    text = (root / "specs" / "ladder.yaml").read_text(encoding="utf-8")
+    text = text.split("claims:")[0] + (
+        "claims:\n  - id: fa-far-above-dfa\n    in: main\n    expect: fa >> dfa\n"
+        '    reported: {fa: "0.345 ± 0.031 (n=3)", dfa: "0.255 ± 0.077 (n=3)"}\n'
+    )
+    (tmp_path / "ladder.yaml").write_text(text, encoding="utf-8")
+    out = run_cli(
+        ["verify", "ladder.yaml", "--no-run", "--store", str(root / "results"), "--reports", "r"],
+        tmp_path,
+    )
+    assert out.returncode == 1, out.stderr
+    report = json.loads((tmp_path / "r" / "ladder-mini.json").read_text(encoding="utf-8"))
+    (claim,) = report["claims"]
+    assert claim["verdict"] == "inconclusive"
+    assert 0 <= claim["power"]["power"] <= 1 and claim["power"]["seeds"] == 3
+    md = (tmp_path / "r" / "ladder-mini.md").read_text(encoding="utf-8")
+    assert "- power: a perfect reproduction passes" in md

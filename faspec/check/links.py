@@ -111,9 +111,12 @@ def _link_over_seeds(
     out.update(p=claim_tr.p, p_complement=comp_tr.p, test_note=claim_tr.note)
     margin = f" ({_margin_text(conf)})" if conf else ""
     if claim_tr.p is not None and claim_tr.p < alpha:
+        stated = f"{_show(left, raw[0])} {base_op} {_show(right, raw[1])}"
+        if negated:
+            stated = f"not ({stated})"
         out.update(
             verdict="pass",
-            message=f"{claim_text}{margin}: {shown}: p={_g(claim_tr.p, 2)} < {alpha}",
+            message=f"{stated}, {claim_text}{margin}: p={_g(claim_tr.p, 2)} < {alpha}",
         )
         return out
     if comp_tr.p is not None and comp_tr.p < alpha:
@@ -178,9 +181,9 @@ def _link_tests(
     claim_tr = _dtest(a, b, alt, sign * shift, eq, inclusive=base == ">>")
     comp_tr = _dtest(a, b, opp, sign * shift, eq)
     words = {
-        ">": (f"{op} (superiority)", "the other way"),
-        ">=": (f"{op} within {_g(m, 3)} (non-inferiority)", f"worse by more than {_g(m, 3)}"),
-        ">>": (f"{op}: the gap exceeds {_g(m, 3)}", f"a gap short of {_g(m, 3)}"),
+        ">": ("superiority", "the other way"),
+        ">=": (f"non-inferiority within {_g(m, 3)}", f"worse by more than {_g(m, 3)}"),
+        ">>": (f"the gap exceeds {_g(m, 3)}", f"a gap short of {_g(m, 3)}"),
     }[base]
     return claim_tr, comp_tr, sign * d - shift, words[0], words[1], tname
 
@@ -267,7 +270,7 @@ def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
             f"{hi} - {lo} > {diff_margin('much')} (the gap exceeds much), one-sided {test} "
             f"against the margin, p < {ctx.alpha}"
         )
-    return f"{mL} {op[0]} {mR} (superiority), one-sided {test}, p < {ctx.alpha}"
+    return f"{mL} {op[0]} {mR}, one-sided {test}, p < {ctx.alpha}"
 
 
 def _arith_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:

@@ -260,10 +260,7 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         # the printed std's convention: recorded, never a mismatch (see the module doc)
         out["ddof0_likelihood_ratio"] = S.ddof_likelihood_ratio(rep.std, rep.n or n, std, n)
     if rep.std is not None and rep.n is None:
-        out["warning"] = (
-            f"{rep.text}: the printed ± has no (n=…), so its std is not used (the test is "
-            "one-sample against the printed mean); write it as 'mean ± std (n=k)'"
-        )
+        out["warning"] = f"'{rep.text}' has no (n=…): its ± is not used; write '… (n=k)'"
     tol = rep.resolution() or 0.0
     if abs(mean - rep.mean) <= tol * (1 + 1e-9):
         out.update(
