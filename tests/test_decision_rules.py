@@ -286,3 +286,27 @@ def test_ddof_likelihood_ratio_is_bounded_below_e_to_the_half():
     for k in (2, 3, 5, 30):
         for r in (1e-4, 0.1, 0.5, 1.0, 4.0):
             assert S.ddof_likelihood_ratio(r, k, 1.0, k) < math.exp(0.5)
+
+
+def test_a_pooled_reported_value_is_tested_over_the_seeds_layer_means():
+    cos = [
+        [0.33, 0.15, 0.14, 0.16, 0.12],
+        [0.35, 0.18, 0.13, 0.15, 0.17],
+        [0.31, 0.16, 0.11, 0.17, 0.15],
+    ]
+    data = one(
+        pen=[
+            SeedRun(
+                s, f"pen-{s}", {"status": "ok", "final": {}, "log": [{"epoch": 0, "cos_layers": c}]}
+            )
+            for s, c in zip(SEEDS, cos, strict=False)
+        ]
+    )
+    rep = Reported(0.17, 0.02, 12, "0.17 ± 0.02 (n=12)", 2, 2, index=(1, None))
+    v = decide(claim("pen.cos_layers[1:] > 0", reported={"pen.cos_layers[1:]": rep}), data, Stats())
+    r = v.reported[0]
+    means = np.array([row[1:] for row in cos]).mean(axis=1)
+    lo = stats.ttest_1samp(means, 0.17 - 0.05, alternative="greater").pvalue
+    hi = stats.ttest_1samp(means, 0.17 + 0.05, alternative="less").pvalue
+    assert r["measured"]["n"] == 12 and r["tested_n"] == 3
+    assert r["p_equivalence"] == pytest.approx(max(lo, hi))

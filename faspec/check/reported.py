@@ -117,7 +117,8 @@ def _check_reported(
     elif rep.count is not None:
         entry.update(_count_below(rep, raw, below, seeds))
     else:
-        entry.update(_decide(rep, raw, ctx, log, metric))
+        seed_keys = [k[0] for k in seeds] if pool is not None else None
+        entry.update(_decide(rep, raw, ctx, log, metric, seed_keys))
     return entry
 
 
@@ -245,8 +246,18 @@ def _measured(raw: list[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "std_ddof0": std0, "n": len(raw), "values": raw}
 
 
-def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -> dict[str, Any]:
-    """status (agree / mismatch / inconclusive), reason, and the tests behind them."""
+def _decide(
+    rep: Reported,
+    raw: list[float],
+    ctx: Ctx,
+    log: bool,
+    metric: str,
+    seed_of: list[Any] | None = None,
+) -> dict[str, Any]:
+    """status (agree / mismatch / inconclusive), reason, and the tests behind them.
+    `seed_of`: the seed of each pooled (seed, layer) value: the tests then run on the seeds'
+    layer means (n = seeds, the unit of replication), one-sample against the printed mean (a
+    pooled ± describes layers too); the pooled mean and n are what the paper's text compares."""
     mean, std = S.mean_std(raw)
     n = len(raw)
     out: dict[str, Any] = {}
@@ -273,7 +284,7 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         if not (mean > 0 and rep.mean > 0 and all(x > 0 for x in raw)):
             out["outcome"] = "cannot tell"
             return _status(out, reasons, "inconclusive", "a log-scale value is not positive")
-        xs = np.log10(np.asarray(raw, dtype=float))
+        xs = _per_seed_means(np.log10(np.asarray(raw, dtype=float)), seed_of)
         ref = math.log10(rep.mean)
         rmargin = math.log10(ms.close_ratio) if ms.close_ratio else 0.0
         dmargin = math.log10((rep.mean + tol) / rep.mean) if tol else 0.0
@@ -281,12 +292,14 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         scale = "log10"
         conf = f"ratio {_g(10**margin, 3)}"
     else:
-        xs = np.asarray(raw, dtype=float)
+        xs = _per_seed_means(np.asarray(raw, dtype=float), seed_of)
         ref = rep.mean
         margin = max(ms.close or 0.0, tol)
         scale = "linear"
         conf = f"{_g(margin)}"
     d = float(xs.mean()) - ref
+    if seed_of is not None:
+        out["tested_n"] = n = len(xs)
     out.update(margin=margin, scale=scale)
     if margin <= 0:
         out["outcome"] = "cannot tell"
@@ -301,7 +314,9 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         return _status(
             out, reasons, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
         )
-    two_sample = rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2
+    two_sample = (
+        rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2 and seed_of is None
+    )
     if two_sample:
         sd_rep = rep.std if not log else None
         if log:  # a printed std of a log-scale metric is not on the log10 scale: one-sample
@@ -363,6 +378,13 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         else ""
     )
     return _status(out, reasons, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
+
+
+def _per_seed_means(xs: np.ndarray, seed_of: list[Any] | None) -> np.ndarray:
+    if seed_of is None:
+        return xs
+    order = list(dict.fromkeys(seed_of))
+    return np.array([xs[[s == k for s in seed_of]].mean() for k in order])
 
 
 def _status(out: dict[str, Any], reasons: list[str], status: str, why: str) -> dict[str, Any]:
