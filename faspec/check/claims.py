@@ -17,7 +17,7 @@ numbers behind it and its p-value, so a reader can re-check it without trusting 
 * check/family.py: the correction over a spec's tested claims (Holm by default).
 
 This module walks the expression: `not` is first pushed onto the comparisons as their
-complements (faspec.spec.expr.push_not: `not (a > b)` is tested as `a <= b`, never by flipping
+complements (faspec.spec.expr.push_not: `not (a > b)` is tested as `a < b` over seeds, never by flipping
 a verdict); `and` takes the worst verdict (error > unsourced > fail > inconclusive > pass) and
 the largest p (every part must hold); `or` of k parts passes if any part passes at alpha/k
 (Bonferroni within the or: its p is k x the smallest p of the passing parts), else takes
