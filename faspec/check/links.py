@@ -101,7 +101,7 @@ def _link_over_seeds(
         m = m or 0.0
     else:
         m, conf = 0.0, {}
-    tests = _link_tests(base_op, a, b, d, m, ctx)
+    tests = _link_tests(base_op, a, b, d, m, ctx, _margin_text(conf) or _g(m, 3))
     claim_tr, comp_tr, effect, claim_text, comp_text, test_name = tests
     if negated:  # `not X`: the same two tests, roles swapped
         claim_tr, comp_tr = comp_tr, claim_tr
@@ -109,7 +109,7 @@ def _link_over_seeds(
         claim_text, comp_text = comp_text, claim_text
     out["test"] = test_name
     out.update(p=claim_tr.p, p_complement=comp_tr.p, test_note=claim_tr.note)
-    margin = f" ({_margin_text(conf)})" if conf else ""
+    margin = ""
     if claim_tr.p is not None and claim_tr.p < alpha:
         stated = f"{_show(left, raw[0])} {base_op} {_show(right, raw[1])}"
         if negated:
@@ -127,25 +127,36 @@ def _link_over_seeds(
         )
         return out
     n = None
-    if not sd_missing:
+    zero = claim_tr.note.startswith("zero variance")  # identical values: seeds add nothing
+    if not sd_missing and not zero:
         sd_b = arr_sds[1] if len(arr_sds) > 1 else None
         n = S.seeds_needed(abs(effect), arr_sds[0], sd_b, alpha)  # type: ignore[arg-type]
     out["seeds_needed"] = n
     why = claim_tr.note if claim_tr.p is None else f"p={_g(claim_tr.p, 2)} >= {alpha}"
     side = "on the means" if effect > 0 else "not even on the means"
     other = "" if comp_tr.p is None else f", nor the opposite (p={_g(comp_tr.p, 2)})"
+    need = (
+        "every value is identical within its group (zero spread), so more seeds decide nothing"
+        if zero
+        else _needed_text(n, two, sd_missing).replace(
+            "at the observed effect", "at the observed effect, one way or the other"
+        )
+    )
     out.update(
         verdict="inconclusive",
-        message=f"{claim_text}{margin} {side}: {shown}, but {why}{other}; "
-        + _needed_text(n, two, sd_missing).replace(
-            "at the observed effect", "at the observed effect, one way or the other"
-        ),
+        message=f"{claim_text}{margin} {side}: {shown}, but {why}{other}; {need}",
     )
     return out
 
 
 def _link_tests(
-    op: str, a: np.ndarray | float, b: np.ndarray | float, d: float, m: float, ctx: Ctx
+    op: str,
+    a: np.ndarray | float,
+    b: np.ndarray | float,
+    d: float,
+    m: float,
+    ctx: Ctx,
+    mt: str = "",
 ) -> tuple[S.TestResult, S.TestResult, float, str, str, str]:
     """(test of the claim, test of its complement, distance of the means on the claimed side,
     claim in words, complement in words, test name) for `>`, `>=`, `>>`, `~=` and mirrors.
@@ -170,8 +181,8 @@ def _link_tests(
             eq_tr,
             beyond,
             m - abs(d),
-            f"within {_g(m, 3)}",
-            f"a difference beyond {_g(m, 3)}",
+            f"within {mt}",
+            f"a difference beyond {mt}",
             "TOST (two one-sided tests); complement: one-sided beyond the margin, p doubled",
         )
     sign = 1.0 if op in (">", ">=", ">>") else -1.0
@@ -181,9 +192,9 @@ def _link_tests(
     claim_tr = _dtest(a, b, alt, sign * shift, eq, inclusive=base == ">>")
     comp_tr = _dtest(a, b, opp, sign * shift, eq)
     words = {
-        ">": ("superiority", "the other way"),
-        ">=": (f"non-inferiority within {_g(m, 3)}", f"worse by more than {_g(m, 3)}"),
-        ">>": (f"the gap exceeds {_g(m, 3)}", f"a gap short of {_g(m, 3)}"),
+        ">": ("superiority", "the reverse order"),
+        ">=": (f"non-inferiority within {mt}", f"worse by more than {mt}"),
+        ">>": (f"the gap exceeds {mt}", f"a gap short of {mt}"),
     }[base]
     return claim_tr, comp_tr, sign * d - shift, words[0], words[1], tname
 
