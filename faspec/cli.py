@@ -180,13 +180,27 @@ def _estimate(estimate: Any, *args: Any) -> Any:
 @STORE
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @PROFILE
-def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None = None) -> None:
-    """The runs the specs need: cached or missing, and why; an estimate of their GPU time."""
+@click.option(
+    "--no-power",
+    is_flag=True,
+    help="Skip the power of each claim (simulated perfect reproductions).",
+)
+def plan(
+    specs: tuple[str, ...],
+    store: str,
+    as_json: bool,
+    profile: str | None = None,
+    no_power: bool = False,
+) -> None:
+    """The runs the specs need: cached or missing, and why; an estimate of their GPU time;
+    how often a perfect reproduction would pass each claim that states the paper's numbers."""
+    from faspec.check.power import spec_powers
     from faspec.plan import status
     from faspec.plan_cost import duration, estimate
 
     loaded = _load(specs, profile)
     p = _plan(loaded)
+    powers = [] if no_power else spec_powers(loaded)
     st = _store(store)
     rows = status(p, st)
     per_run = p.claims_per_run()
@@ -209,6 +223,7 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
                     "cells": p.cells_total,
                     "profile": profile,
                     "gpu_seconds_estimate": round(_estimate(estimate, p.runs).total_s, 1),
+                    "power": powers,
                 },
                 indent=1,
             )
@@ -221,6 +236,8 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
             f"{r.run_id}  {r.state:<8} {c.spec}/{c.experiment} {c.label:<8} seed {c.seed:<5} "
             f"{m['arch']} claims {per_run[r.run_id]:<2} {r.reason}"
         )
+    for row in powers:  # before the two summary lines, which stay last
+        click.echo(f"power {row['spec']}/{row['claim']}: {row['text']}")
     n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed")}
     click.echo(
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "

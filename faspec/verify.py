@@ -16,6 +16,7 @@ from typing import Any
 
 from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
 from faspec.check.family import correct_specs
+from faspec.check.power import claim_power, family_size, power_text
 from faspec.execute.base import Event, Executor, Job
 from faspec.plan import Plan
 from faspec.plan_cost import packs
@@ -189,4 +190,11 @@ def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutc
             verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats, others))
         outcomes.append(SpecOutcome(spec, verdicts))
     correct_specs([(oc.spec.stats, oc.verdicts) for oc in outcomes])  # many claims, one paper
+    for oc in outcomes:  # beside an inconclusive verdict: could a perfect reproduction pass?
+        m = family_size(oc.spec)
+        for claim, v in zip(oc.spec.claims, oc.verdicts, strict=True):
+            if v.verdict == "inconclusive":
+                p = claim_power(claim, oc.spec, m)
+                if p.get("computed"):
+                    v.power = {**p, "text": power_text(p)}
     return outcomes

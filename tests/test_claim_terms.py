@@ -236,8 +236,9 @@ def layered(label, per_seed_layers, metric="cos_layers"):
     ]
 
 
-def test_pooled_seeds_by_layers_is_one_sample():
-    # 3 seeds x 5 layers; layers 1..4 pooled: n = 12, the notes' "± std over 3 seeds × 4 layers"
+def test_pooled_seeds_by_layers_is_described_pooled_and_tested_over_seeds():
+    # 3 seeds x 5 layers; layers 1..4: the notes' "± std over 3 seeds × 4 layers" (n = 12) is
+    # the description; the test averages the layers within each seed and runs over 3 seeds
     cos = [
         [0.33, 0.15, 0.14, 0.16, 0.12],
         [0.35, 0.18, 0.13, 0.15, 0.17],
@@ -246,10 +247,13 @@ def test_pooled_seeds_by_layers_is_one_sample():
     data = one(pen=layered("pen", cos))
     v = decide(claim("pen.cos_layers[1:] > 0.1"), data, Stats())
     pooled = np.array([row[1:] for row in cos]).ravel()
-    p = stats.ttest_1samp(pooled, 0.1, alternative="greater").pvalue
+    seed_means = np.array([row[1:] for row in cos]).mean(axis=1)
+    p = stats.ttest_1samp(seed_means, 0.1, alternative="greater").pvalue
     assert v.numbers["points"][0]["links"][0]["p"] == pytest.approx(p)
-    assert v.numbers["points"][0]["operands"]["pen.cos_layers[1:]"]["n"] == 12
-    assert "seeds × layers pooled" in v.rule
+    op = v.numbers["points"][0]["operands"]["pen.cos_layers[1:]"]
+    assert op["n"] == 12 and op["tested_n"] == 3
+    assert op["std"] == pytest.approx(pooled.std(ddof=1))
+    assert "averaged within each seed" in v.rule and "n=3" in v.rule
     from faspec.spec.reported import read_reported
 
     mean, std = pooled.mean(), pooled.std(ddof=1)

@@ -70,6 +70,9 @@ class Verdict:
     # correction (faspec.check.family): method, size, threshold, adjusted p
     p: float | None = None
     family: dict[str, Any] = field(default_factory=dict)
+    # how often a perfect reproduction (the paper's means and stds) would pass, for claims
+    # whose spec states them: set on `inconclusive` verdicts by the verify (check/power.py)
+    power: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -266,6 +269,16 @@ def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Te
     )
     metric0 = first_op.metric_or(ctx.claim.metric) if first_op is not None else ctx.claim.metric
     ratio = any(isinstance(t, E.Arith) and t.op == "/" for t in cmp.operands)
+    for t in cmp.operands:  # the loader refuses this too (located); a Claim built in code here
+        if isinstance(t, E.Arith) and t.op == "-":
+            m = t.left.metric_or(ctx.claim.metric)
+            if ctx.stats.metric(m).scale == "log":
+                raise Stop(
+                    "error",
+                    f"'{t}': {m} is compared on a log scale, where a difference of raw values "
+                    f"means little; write a ratio, {t.left} / {t.right} (tested on log10), or "
+                    f"set stats.metrics.{m}.scale: linear",
+                )
     out: list[Term] = []
     for t in cmp.operands:
         if isinstance(t, E.Const):
@@ -388,15 +401,37 @@ def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx
     term = Term(str(t), f"{left.key} {t.op} {right.key}", left.metric, t.op == "/", stats=stats)
     term.arith = (t.op, left, right)
     term.degenerate = left.degenerate + right.degenerate
+    if t.op == "/":
+        _ratio_magnitudes(left, right)
     for seed, a in left.values.items():
         if seed in right.values:
             b = right.values[seed]
-            if t.op == "/" and not b > 0:
-                raise Stop(
-                    "error", f"{right.key} = {b!r} at seed {seed}: a ratio needs positive values"
-                )
             term.values[seed] = a - b if t.op == "-" else a / b
     return term
+
+
+def _ratio_magnitudes(left: Term, right: Term) -> None:
+    """A ratio is tested on log10 of its two samples, so both must keep one sign. Two negative
+    quantities (the paper's nudging ratios: loss changes, SB/CB 4.5x) are compared by their
+    magnitudes, |a| / |b|, in place; mixed or zero signs have no log-ratio: an error that says so."""
+    signs = {t.key: {(x > 0) - (x < 0) for x in t.values.values()} for t in (left, right)}
+    every = signs[left.key] | signs[right.key]
+    if every == {1}:
+        return
+    if every == {-1}:
+        for t in (left, right):
+            t.values = {k: -x for k, x in t.values.items()}
+            t.key = f"|{t.key}|"
+        return
+
+    def show(t: Term) -> str:
+        return ", ".join(f"seed {k} {_g(x, 3)}" for k, x in t.values.items())
+
+    raise Stop(
+        "error",
+        f"a ratio needs both samples of one sign (both negative: a ratio of magnitudes); "
+        f"{left.key}: {show(left)}; {right.key}: {show(right)}",
+    )
 
 
 def _summary(term: Term, raw: list[float]) -> dict[str, Any]:

@@ -17,10 +17,11 @@ numbers behind it and its p-value, so a reader can re-check it without trusting 
 * check/family.py: the correction over a spec's tested claims (Holm by default).
 
 This module walks the expression: `not` is first pushed onto the comparisons as their
-complements (faspec.spec.expr.push_not: `not (a > b)` is tested as `a <= b`, never by flipping
+complements (faspec.spec.expr.push_not: `not (a > b)` is tested as `a < b` over seeds, never by flipping
 a verdict); `and` takes the worst verdict (error > unsourced > fail > inconclusive > pass) and
-the largest p (every part must hold); `or` passes if any part passes (the smallest p of the
-passing parts), else takes error > unsourced > inconclusive > fail. `for_each` decides each
+the largest p (every part must hold); `or` of k parts passes if any part passes at alpha/k
+(Bonferroni within the or: its p is k x the smallest p of the passing parts), else takes
+error > unsourced > inconclusive > fail. `for_each` decides each
 value of the axis and combines them with `and`; `exp:label` operands read another experiment
 at its point matching the claim's `at:`. A `reported:` number that disagrees makes the claim
 fail, one that cannot be told makes a pass inconclusive.
@@ -67,19 +68,27 @@ def _eval(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
     else:
         message = next(o.message for o in items if o.verdict == v)
     runs = list(dict.fromkeys(r for o in items for r in o.runs))
-    return Out(
-        v,
-        message,
-        f" {word} ".join(f"({o.rule})" for o in items),
-        {"op": word, "items": [o.numbers for o in items]},
-        runs,
-        _combined_p(items, is_and, v),
-    )
+    rule = f" {word} ".join(f"({o.rule})" for o in items)
+    p = _combined_p(items, is_and, v)
+    numbers: dict[str, Any] = {"op": word, "items": [o.numbers for o in items]}
+    if not is_and and p is not None and ctx.per_seed is None:
+        k = len(items)
+        numbers["bonferroni"] = {"parts": k, "p": p}
+        rule += f"; any part at alpha/{k} (Bonferroni within the or)"
+        if v == "pass" and not p < ctx.alpha:
+            v = "inconclusive"
+            message = (
+                f"a part passes alone, but not at alpha/{k} (Bonferroni over the {k} parts of "
+                f"the or: p x {k} = {p:.3g} >= {ctx.alpha}): {message}"
+            )
+    return Out(v, message, rule, numbers, runs, p)
 
 
 def _combined_p(items: list[Out], is_and: bool, verdict: str) -> float | None:
-    """The p of `and` (the largest: every part must hold, an intersection-union test) or of a
-    passing `or` (the smallest p of its passing parts); None when a deciding part had no test."""
+    """The p of `and` (the largest: every part must hold, an intersection-union test) or of
+    an `or` (k parts): k x the smallest p of its passing parts, capped at 1 (Bonferroni within
+    the or: trying k ways to pass keeps the false-pass rate at alpha, where the smallest p
+    alone gives about k x alpha); None when a deciding part had no test."""
     if is_and:
         ps = [o.p for o in items if o.p is not None]
         return max(ps) if ps else None
@@ -87,7 +96,7 @@ def _combined_p(items: list[Out], is_and: bool, verdict: str) -> float | None:
     if any(o.p is None for o in passing) and verdict == "pass":
         return None
     ps = [o.p for o in passing if o.p is not None]
-    return min(ps) if ps else None
+    return min(1.0, len(items) * min(ps)) if ps else None
 
 
 # ------------------------------------------------------------------------------------ decide
@@ -214,6 +223,11 @@ def decide(
         reported += checks
         all_runs += out.runs
         results.append({"point": dict(key), "verdict": verdict, "message": message, **out.numbers})
+    warnings = list(
+        dict.fromkeys(
+            f"reported {c['method']}: {c['warning']}" for c in reported if c.get("warning")
+        )
+    )
     verdict = combine_and(r["verdict"] for r in results)
     if claim.for_each:
         if verdict == "pass":
@@ -242,6 +256,9 @@ def decide(
     tested = [p for p in ps if p is not None]
     p_claim = max(tested) if tested and verdict not in ("error", "unsourced") else None
     numbers["p_claim"] = p_claim
+    if warnings:  # not silently ignored: on the verdict, in every report
+        numbers["warnings"] = warnings
+        message += " [warning: " + "; ".join(warnings) + "]"
     return Verdict(
         claim.id,
         verdict,

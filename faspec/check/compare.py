@@ -92,8 +92,13 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
     def at(values_of: list[dict[int, float] | None]) -> tuple[str, str, dict[str, Any]]:
         raws = [None if v is None else list(v.values()) for v in values_of]
         tvs: list[np.ndarray | float] = []
-        for t, raw in zip(terms, raws, strict=True):
-            tvs.append(t.tv(t.const) if raw is None else np.array([t.tv(x) for x in raw]))  # type: ignore[arg-type]
+        for t, v, raw in zip(terms, values_of, raws, strict=True):
+            if raw is None:
+                tvs.append(t.tv(t.const))  # type: ignore[arg-type]
+            elif _is_pooled(v):  # the seed is the unit of replication: layers averaged in it
+                tvs.append(np.array(list(_seed_means(t, v).values())))  # type: ignore[arg-type]
+            else:
+                tvs.append(np.array([t.tv(x) for x in raw]))
         links = [
             _link_over_seeds(
                 terms[i], op, terms[i + 1], tvs[i], tvs[i + 1], (raws[i], raws[i + 1]), ctx
@@ -113,6 +118,12 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
         for t, v in zip(terms, values_of, strict=True):
             if v is not None:
                 operands[t.key]["seeds"] = list(v)
+                if _is_pooled(v):
+                    means = _seed_means(t, v)
+                    operands[t.key]["seed_means"] = {
+                        s: (10**x if t.log else x) for s, x in means.items()
+                    }
+                    operands[t.key]["tested_n"] = len(means)
         return verdict, message, {"operands": operands, "links": links}
 
     if any(t.arith is not None for t in terms):
@@ -144,6 +155,20 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
         ]
         tried.append((epoch, *at(values_of)))
     return _first_epoch(cmp, tried, common, ctx)
+
+
+def _is_pooled(values: dict[Any, float] | None) -> bool:
+    return bool(values) and all(isinstance(k, tuple) for k in values)  # type: ignore[union-attr]
+
+
+def _seed_means(t: Term, values: dict[Any, float]) -> dict[int, float]:
+    """Seeds x layers (`cos_layers[*]`) -> one value per seed: the mean of its layers on the
+    test scale. Layers of one run are not independent replications; the seeds are, so the
+    test is over seeds (n = seeds) and the pooled mean ± std stays a description."""
+    by_seed: dict[int, list[float]] = {}
+    for (seed, _layer), x in values.items():
+        by_seed.setdefault(seed, []).append(t.tv(x))
+    return {s: float(np.mean(xs)) for s, xs in by_seed.items()}
 
 
 def _chain_p(numbers: dict[str, Any]) -> float:
@@ -190,6 +215,7 @@ def _first_epoch(
     if passed:
         epoch, message, numbers, adj = passed[0]
         numbers.update(epoch=epoch, epochs_checked=common, epoch_correction=correction)
+        numbers["p_claim"] = adj  # the family sees the epoch-corrected p, never the raw one
         return (
             "inconclusive",
             f"holds at epoch {epoch} at alpha {alpha}, but not after Holm's correction over "
@@ -200,6 +226,7 @@ def _first_epoch(
     best = max(tried, key=lambda x: _AND_RANK[x[1]])
     epoch, verdict, message, numbers = best
     numbers.update(epoch=epoch, epochs_checked=common, epoch_correction=correction)
+    numbers["p_claim"] = min(adjusted)
     return (
         verdict,
         f"at no logged epoch <= {cmp.by_epoch} ({_epochs_text(common)}); at epoch {epoch}: {message}",
@@ -298,6 +325,8 @@ def _per_seed(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, di
             message += "; first epochs: " + ", ".join(
                 f"seed {r['seed']}: {r['epoch']}" for r in rows if r["holds"]
             )
+    elif not failing:  # `exactly K of N` with more than K seeds holding: none to name
+        message = f"holds for {held} of {len(seeds)} seeds, needs {who}"
     else:
         r = failing[0]
         if cmp.first_epoch is not None:

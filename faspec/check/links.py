@@ -28,13 +28,18 @@ from faspec.spec.model import MetricStats
 
 
 def _dtest(
-    a: np.ndarray | float, b: np.ndarray | float, alt: str, delta: float, equal_var: bool
+    a: np.ndarray | float,
+    b: np.ndarray | float,
+    alt: str,
+    delta: float,
+    equal_var: bool,
+    inclusive: bool = False,
 ) -> S.TestResult:
     """diff_test that also takes a constant on the left (by flipping the sides)."""
     if np.ndim(a) == 0:
         flip = {"greater": "less", "less": "greater"}[alt]
-        return S.diff_test(b, float(a), flip, -delta, equal_var)  # type: ignore[arg-type]
-    return S.diff_test(a, b, alt, delta, equal_var)  # type: ignore[arg-type]
+        return S.diff_test(b, float(a), flip, -delta, equal_var, inclusive)  # type: ignore[arg-type]
+    return S.diff_test(a, b, alt, delta, equal_var, inclusive)  # type: ignore[arg-type]
 
 
 def _sd(x: np.ndarray | float) -> float | None:
@@ -58,7 +63,12 @@ def _link_over_seeds(
     raw: tuple[list[float] | None, list[float] | None],
     ctx: Ctx,
 ) -> dict[str, Any]:
-    """Decide one link over seeds; a, b are on the test scale (arrays, or floats for constants)."""
+    """Decide one link over seeds; a, b are on the test scale (arrays, or floats for constants).
+
+    Three outcomes, one test each way: `pass` when the link's own one-sided test (or TOST)
+    gives p < alpha, `fail` when the test of its complement does, `inconclusive` otherwise.
+    The two tests' alternatives are disjoint, so `X` and `not X` (which swaps them) never both
+    pass, and a mean on the wrong side without a test is not a `fail`."""
     ms = _link_stats(left, right, ctx)
     alpha = ctx.alpha
     ma = float(np.mean(a))
@@ -75,90 +85,118 @@ def _link_over_seeds(
         "diff": d,
         "scale": "log10" if ms.scale == "log" else "linear",
     }
-
-    def needed(effect: float) -> int | None:
-        if sd_missing:
-            return None
-        return S.seeds_needed(effect, arr_sds[0], arr_sds[1] if len(arr_sds) > 1 else None, alpha)  # type: ignore[arg-type]
-
-    def finish(tr: S.TestResult, effect: float, ok_msg: str) -> dict[str, Any]:
-        out.update(p=tr.p, test_note=tr.note)
-        if tr.p is not None and tr.p < alpha:
-            out.update(verdict="pass", message=f"{ok_msg}: p={_g(tr.p, 2)} < {alpha}")
-        else:
-            n = needed(effect)
-            out["seeds_needed"] = n
-            why = tr.note if tr.p is None else f"p={_g(tr.p, 2)} >= {alpha}"
-            out.update(
-                verdict="inconclusive",
-                message=f"{ok_msg} on the means, but {why}; {_needed_text(n, two, sd_missing)}",
-            )
-        return out
-
-    if op == "~=":
-        c, conf = _margin(ms, "close")
+    negated = op.startswith("!")
+    base_op = op[1:] if negated else op
+    if base_op == "~=" or _MIRROR.get(base_op, base_op) in (">=", ">>"):
+        kind = "close" if base_op in ("~=", ">=", "<=") else "much"
+        m, conf = _margin(ms, kind)
         out["margin"] = conf
-        if c is None:
+        if m is None and (kind == "much" or base_op == "~="):
+            what = f"'{op}'" if not negated else f"'not ({base_op})'"
             out.update(
                 verdict="error",
-                message=f"'~=' needs a close margin for {left.metric or right.metric}",
+                message=f"{what} needs a {kind} margin for {left.metric or right.metric}",
             )
             return out
-        out["test"] = "TOST"
-        if np.ndim(a) > 0:
-            tr = S.tost(a, b, c, ctx.equal_var)  # type: ignore[arg-type]
-        else:
-            tr = S.tost(b, float(a), c, ctx.equal_var)  # type: ignore[arg-type]
-        out["p"] = tr.p
-        if abs(d) >= c:
-            what = f"ratio {_g(10 ** abs(d), 3)}" if ms.scale == "log" else f"difference {_g(d, 3)}"
-            out.update(
-                verdict="fail", message=f"{what} is not within {_margin_text(conf)}: {shown}"
-            )
-            return out
-        return finish(tr, c - abs(d), f"{shown} within {_margin_text(conf)}")
-
-    if op.startswith("!"):
-        return _complement_over_seeds(op, a, b, d, ms, shown, out, finish, ctx)
-    sign = 1.0 if op in (">", ">=", ">>") else -1.0
-    alt = "greater" if sign > 0 else "less"
-    base = _MIRROR.get(op, op)
-    effect = sign * d
-    out["test"] = "one-sample t" if not two else f"{ctx.test_name} t"
-    if base == ">=":
-        c, conf = _margin(ms, "close")
-        c = c or 0.0
-        out["margin"] = conf
-        tr = _dtest(a, b, alt, -sign * c, ctx.equal_var)
-        out["p"] = tr.p
-        if effect + c <= 0:
-            out.update(
-                verdict="fail",
-                message=f"not {op} on the means (non-inferiority margin {c:.3g}): {shown}",
-            )
-            return out
-        return finish(
-            tr, effect + c, f"{_show(left, raw[0])} {op} {_show(right, raw[1])} within {c:.3g}"
+        m = m or 0.0
+    else:
+        m, conf = 0.0, {}
+    tests = _link_tests(base_op, a, b, d, m, ctx, _margin_text(conf) or _g(m, 3))
+    claim_tr, comp_tr, effect, claim_text, comp_text, test_name = tests
+    if negated:  # `not X`: the same two tests, roles swapped
+        claim_tr, comp_tr = comp_tr, claim_tr
+        effect = -effect
+        claim_text, comp_text = comp_text, claim_text
+    out["test"] = test_name
+    out.update(p=claim_tr.p, p_complement=comp_tr.p, test_note=claim_tr.note)
+    margin = ""
+    if claim_tr.p is not None and claim_tr.p < alpha:
+        stated = f"{_show(left, raw[0])} {base_op} {_show(right, raw[1])}"
+        if negated:
+            stated = f"not ({stated})"
+        out.update(
+            verdict="pass",
+            message=f"{stated}, {claim_text}{margin}: p={_g(claim_tr.p, 2)} < {alpha}",
         )
-    tr = _dtest(a, b, alt, 0.0, ctx.equal_var)
-    out["p"] = tr.p
-    if effect <= 0:
-        out.update(verdict="fail", message=f"not {op} on the means: {shown}")
         return out
-    if base == ">>":
-        m, conf = _margin(ms, "much")
-        out["margin"] = conf
-        if m is None:
-            out.update(
-                verdict="error",
-                message=f"'{op}' needs a much margin for {left.metric or right.metric}",
-            )
-            return out
-        if effect < m:
-            gap = f"ratio {_g(10**effect, 3)}" if ms.scale == "log" else f"gap {_g(effect, 3)}"
-            out.update(verdict="fail", message=f"{gap} is below {_margin_text(conf)}: {shown}")
-            return out
-    return finish(tr, effect, f"{_show(left, raw[0])} {op} {_show(right, raw[1])}")
+    if comp_tr.p is not None and comp_tr.p < alpha:
+        out.update(
+            verdict="fail",
+            message=f"the opposite is shown, {comp_text}{margin}: {shown}: "
+            f"p={_g(comp_tr.p, 2)} < {alpha}",
+        )
+        return out
+    n = None
+    zero = claim_tr.note.startswith("zero variance")  # identical values: seeds add nothing
+    if not sd_missing and not zero:
+        sd_b = arr_sds[1] if len(arr_sds) > 1 else None
+        n = S.seeds_needed(abs(effect), arr_sds[0], sd_b, alpha)  # type: ignore[arg-type]
+    out["seeds_needed"] = n
+    why = claim_tr.note if claim_tr.p is None else f"p={_g(claim_tr.p, 2)} >= {alpha}"
+    side = "on the means" if effect > 0 else "not even on the means"
+    other = "" if comp_tr.p is None else f", nor the opposite (p={_g(comp_tr.p, 2)})"
+    need = (
+        "every value is identical within its group (zero spread), so more seeds decide nothing"
+        if zero
+        else _needed_text(n, two, sd_missing).replace(
+            "at the observed effect", "at the observed effect, one way or the other"
+        )
+    )
+    out.update(
+        verdict="inconclusive",
+        message=f"{claim_text}{margin} {side}: {shown}, but {why}{other}; {need}",
+    )
+    return out
+
+
+def _link_tests(
+    op: str,
+    a: np.ndarray | float,
+    b: np.ndarray | float,
+    d: float,
+    m: float,
+    ctx: Ctx,
+    mt: str = "",
+) -> tuple[S.TestResult, S.TestResult, float, str, str, str]:
+    """(test of the claim, test of its complement, distance of the means on the claimed side,
+    claim in words, complement in words, test name) for `>`, `>=`, `>>`, `~=` and mirrors.
+    `>`: superiority, mean a - mean b > 0, against mean a - mean b < 0. `>=`: non-inferiority,
+    > -close, against < -close. `>>`: the gap exceeds much, against short of much (both one-
+    sided t-tests against much). `~=`: TOST within close, against a difference beyond close
+    (the side the means point to, p doubled)."""
+    eq = ctx.equal_var
+    tname = (
+        f"one-sided {ctx.test_name} t" if np.ndim(a) and np.ndim(b) else "one-sided one-sample t"
+    )
+    if op == "~=":
+        if np.ndim(a) > 0:
+            eq_tr = S.tost(a, b, m, eq)  # type: ignore[arg-type]
+        else:
+            eq_tr = S.tost(b, float(a), m, eq)  # type: ignore[arg-type]
+        alt = "greater" if d > 0 else "less"
+        beyond = _dtest(a, b, alt, m if d > 0 else -m, eq)
+        if beyond.p is not None:
+            beyond = S.TestResult(min(1.0, 2 * beyond.p), beyond.statistic, beyond.df, beyond.note)
+        return (
+            eq_tr,
+            beyond,
+            m - abs(d),
+            f"within {mt}",
+            f"a difference beyond {mt}",
+            "TOST (two one-sided tests); complement: one-sided beyond the margin, p doubled",
+        )
+    sign = 1.0 if op in (">", ">=", ">>") else -1.0
+    alt, opp = ("greater", "less") if sign > 0 else ("less", "greater")
+    base = _MIRROR.get(op, op)
+    shift = {">": 0.0, ">=": -m, ">>": m}[base]
+    claim_tr = _dtest(a, b, alt, sign * shift, eq, inclusive=base == ">>")
+    comp_tr = _dtest(a, b, opp, sign * shift, eq)
+    words = {
+        ">": ("superiority", "the reverse order"),
+        ">=": (f"non-inferiority within {mt}", f"worse by more than {mt}"),
+        ">>": (f"the gap exceeds {mt}", f"a gap short of {mt}"),
+    }[base]
+    return claim_tr, comp_tr, sign * d - shift, words[0], words[1], tname
 
 
 def _holds_seed(op: str, a: float, b: float, left: Term, right: Term, ctx: Ctx) -> bool:
@@ -172,7 +210,7 @@ def _holds_seed(op: str, a: float, b: float, left: Term, right: Term, ctx: Ctx) 
         c, _ = _margin(ms, "close")
         if c is None:
             raise Stop("error", "'~=' needs a close margin")
-        return abs(a - b) <= c
+        return abs(a - b) <= c + _boundary_tol(a, b, c)
     if op in _MIRROR:
         a, b, op = b, a, _MIRROR[op]
     if op == ">":
@@ -182,7 +220,14 @@ def _holds_seed(op: str, a: float, b: float, left: Term, right: Term, ctx: Ctx) 
     m, _ = _margin(ms, "much")
     if m is None:
         raise Stop("error", f"'{op}' needs a much margin")
-    return a - b >= m and a > b
+    return a - b >= m - _boundary_tol(a, b, m) and a > b
+
+
+def _boundary_tol(a: float, b: float, margin: float) -> float:
+    """Margins are inclusive ("reaches", "≤"): a per-seed gap equal to the margin in decimal
+    (0.4501 - 0.4001 vs much 0.05, values stepping by 1e-4) must count, though binary floats
+    make it 0.04999999999999999. A few float64 ulps of the numbers involved."""
+    return 1e-12 * max(1.0, abs(a), abs(b), abs(margin))
 
 
 # ------------------------------------------------------------------------------------- rules
@@ -230,11 +275,13 @@ def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
         margin = f" - {diff_margin('close')} (non-inferiority)" if has else ""
         hi, lo = (mL, mR) if op == ">=" else (mR, mL)
         return f"{hi} > {lo}{margin}, one-sided {test}, p < {ctx.alpha}"
-    rule = f"{mL} {op[0]} {mR}, one-sided {test}, p < {ctx.alpha}"
     if base == ">>":
-        what = "ratio of geometric means" if log else "gap of the means"
-        rule += f", and the {what} reaches {_margin_text(_margin(ms, 'much')[1])}"
-    return rule
+        hi, lo = (mL, mR) if op == ">>" else (mR, mL)
+        return (
+            f"{hi} - {lo} > {diff_margin('much')} (the gap exceeds much), one-sided {test} "
+            f"against the margin, p < {ctx.alpha}"
+        )
+    return f"{mL} {op[0]} {mR}, one-sided {test}, p < {ctx.alpha}"
 
 
 def _arith_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
@@ -268,8 +315,8 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
     pooled = [t.text for t in terms if any(isinstance(k, tuple) for k in t.values)]
     if pooled:
         rule += (
-            f" ({', '.join(pooled)}: seeds × layers pooled into one sample, each value counted "
-            "as an observation, as a pooled ± std is)"
+            f" ({', '.join(pooled)}: the layers averaged within each seed and the test run "
+            "over seeds, n = seeds; the pooled seeds × layers mean ± std is shown as description)"
         )
     if cmp.at_epoch is not None:
         rule += f", values at logged epoch {cmp.at_epoch}"
@@ -279,7 +326,11 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
             f"{rule}: per seed (paired by seed), the first logged epoch at which it holds is "
             f"{cmp.first_epoch}{tol}; must hold for every seed (or k of n)"
         )
-    ns = [str(len(t.values or t.epochs)) for t in terms if t.const is None]
+    ns = [
+        str(len({k[0] if isinstance(k, tuple) else k for k in (t.values or t.epochs)}))
+        for t in terms
+        if t.const is None
+    ]
     if ctx.per_seed is not None:
         k, n = ctx.per_seed
         count = ns[0] if ns else "?"
@@ -302,63 +353,6 @@ _COMPLEMENTS = {
     "!>>": (-1.0, "much", -1.0),  # a - b short of much
     "!<<": (+1.0, "much", -1.0),  # b - a short of much
 }
-
-
-def _complement_over_seeds(
-    op: str,
-    a: np.ndarray | float,
-    b: np.ndarray | float,
-    d: float,
-    ms: MetricStats,
-    shown: str,
-    out: dict[str, Any],
-    finish: Any,
-    ctx: Ctx,
-) -> dict[str, Any]:
-    """`not (a op b)` decided by testing the complement, with its own one-sided test.
-
-    `!~=` (the difference lies outside +/- close) is the union of two one-sided tests; the side
-    the means point to is tested and its p doubled (Bonferroni over the two sides), so the test
-    keeps its level whichever side the data pick.
-    """
-    if op == "!~=":
-        c, conf = _margin(ms, "close")
-        out["margin"] = conf
-        if c is None:
-            out.update(verdict="error", message="'not (a ~= b)' needs a close margin")
-            return out
-        out["test"] = "one-sided t beyond the close margin (p doubled: either side)"
-        if abs(d) <= c:
-            out.update(
-                verdict="fail",
-                message=f"not shown to differ: the difference {_g(d, 3)} is within "
-                f"{_margin_text(conf)}: {shown}",
-            )
-            return out
-        alt = "greater" if d > 0 else "less"
-        tr = _dtest(a, b, alt, c if d > 0 else -c, ctx.equal_var)
-        if tr.p is not None:
-            tr = S.TestResult(min(1.0, 2 * tr.p), tr.statistic, tr.df, tr.note)
-        return finish(tr, abs(d) - c, f"{shown} differ by more than {_margin_text(conf)}")
-    sign, kind, k = _COMPLEMENTS[op]
-    m, conf = _margin(ms, kind)
-    if m is None:
-        if kind == "much":
-            out.update(verdict="error", message=f"'not ({op[1:]})' needs a much margin")
-            return out
-        m, conf = 0.0, {}
-    shift = k * m
-    out["margin"] = conf
-    out["test"] = f"one-sided {ctx.test_name} t" if np.ndim(a) and np.ndim(b) else "one-sample t"
-    alt = "greater" if sign > 0 else "less"
-    tr = _dtest(a, b, alt, sign * shift, ctx.equal_var)
-    out["p"] = tr.p
-    effect = sign * d - shift
-    what = f"not ({op[1:]})" + (f" beyond {_margin_text(conf)}" if conf else "")
-    if effect <= 0:
-        out.update(verdict="fail", message=f"{what} does not hold on the means: {shown}")
-        return out
-    return finish(tr, effect, f"{what}: {shown}")
 
 
 def _complement_rule(left: Term, op: str, right: Term, ms: MetricStats, ctx: Ctx) -> str:

@@ -8,9 +8,16 @@ Three outcomes, never "agrees" for want of evidence (statuses `agree`, `mismatch
   the metric's `close` (`close_ratio` on log-scale metrics, tested on log10), or half a unit of
   the printed last digit where that is wider. Against a printed mean ± std with its n the TOST
   is a two-sample Welch TOST from summary statistics; otherwise one-sample against the number.
-* **mismatch**: a difference is shown: the measured mean lies outside the margin and a
-  two-sided test against the printed number gives p < alpha; or the paper's n differs from the
-  seeds measured; or the printed std is the ddof=0 std.
+* **mismatch**: a difference beyond the reproduction margin is shown: a one-sided test that
+  the measured mean lies beyond the margin, on the side it lies (p doubled), gives p < alpha;
+  or the paper's n differs from the seeds measured. The printed std's convention (ddof 0 or 1)
+  is never a mismatch: the measured std estimates the paper's only up to chance, and the
+  likelihood ratio of the two conventions (the printed and the measured variances are
+  independent estimates of one variance, their ratio F-distributed) never exceeds
+  (k/(k-1))^((k-1)/2) < e^0.5 = 1.65 at any k: no reproduction can show it at alpha (it
+  would need a ratio of 1/alpha). The ratio is recorded (`ddof0_likelihood_ratio`).
+* A printed `±` without `(n=…)` has no seed count to use its std with: the entry carries a
+  `warning` saying so (shown with the claim), and the test is one-sample.
 * **inconclusive** (cannot tell): neither, with the seeds that would decide it at the observed
   effect (p >= alpha either way).
 
@@ -110,7 +117,8 @@ def _check_reported(
     elif rep.count is not None:
         entry.update(_count_below(rep, raw, below, seeds))
     else:
-        entry.update(_decide(rep, raw, ctx, log, metric))
+        seed_keys = [k[0] for k in seeds] if pool is not None else None
+        entry.update(_decide(rep, raw, ctx, log, metric, seed_keys))
     return entry
 
 
@@ -238,8 +246,18 @@ def _measured(raw: list[float]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "std_ddof0": std0, "n": len(raw), "values": raw}
 
 
-def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -> dict[str, Any]:
-    """status (agree / mismatch / inconclusive), reason, and the tests behind them."""
+def _decide(
+    rep: Reported,
+    raw: list[float],
+    ctx: Ctx,
+    log: bool,
+    metric: str,
+    seed_of: list[Any] | None = None,
+) -> dict[str, Any]:
+    """status (agree / mismatch / inconclusive), reason, and the tests behind them.
+    `seed_of`: the seed of each pooled (seed, layer) value: the tests then run on the seeds'
+    layer means (n = seeds, the unit of replication), one-sample against the printed mean (a
+    pooled ± describes layers too); the pooled mean and n are what the paper's text compares."""
     mean, std = S.mean_std(raw)
     n = len(raw)
     out: dict[str, Any] = {}
@@ -249,14 +267,11 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         reasons.append(f"the paper says n={rep.n}; {n} seed(s) measured")
     elif rep.std is not None and n < 2:
         reasons.append("the paper prints a std, which needs at least 2 seeds; 1 seed measured")
-    if rep.std is not None and std is not None:
-        std0 = float(np.std(raw, ddof=0))
-        stol = rep.std_resolution() or 1e-12
-        if abs(rep.std - std0) <= stol and abs(rep.std - std) > stol:
-            reasons.append(
-                f"the reported std {_g(rep.std)} is the ddof=0 std ({_g(std0, 3)}); "
-                f"with ddof=1 it is {_g(std, 3)}"
-            )
+    if rep.std is not None and std is not None and std > 0 and rep.std > 0:
+        # the printed std's convention: recorded, never a mismatch (see the module doc)
+        out["ddof0_likelihood_ratio"] = S.ddof_likelihood_ratio(rep.std, rep.n or n, std, n)
+    if rep.std is not None and rep.n is None:
+        out["warning"] = f"'{rep.text}' has no (n=…): its ± is not used; write '… (n=k)'"
     tol = rep.resolution() or 0.0
     if abs(mean - rep.mean) <= tol * (1 + 1e-9):
         out.update(
@@ -269,7 +284,7 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         if not (mean > 0 and rep.mean > 0 and all(x > 0 for x in raw)):
             out["outcome"] = "cannot tell"
             return _status(out, reasons, "inconclusive", "a log-scale value is not positive")
-        xs = np.log10(np.asarray(raw, dtype=float))
+        xs = _per_seed_means(np.log10(np.asarray(raw, dtype=float)), seed_of)
         ref = math.log10(rep.mean)
         rmargin = math.log10(ms.close_ratio) if ms.close_ratio else 0.0
         dmargin = math.log10((rep.mean + tol) / rep.mean) if tol else 0.0
@@ -277,12 +292,14 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         scale = "log10"
         conf = f"ratio {_g(10**margin, 3)}"
     else:
-        xs = np.asarray(raw, dtype=float)
+        xs = _per_seed_means(np.asarray(raw, dtype=float), seed_of)
         ref = rep.mean
         margin = max(ms.close or 0.0, tol)
         scale = "linear"
         conf = f"{_g(margin)}"
     d = float(xs.mean()) - ref
+    if seed_of is not None:
+        out["tested_n"] = n = len(xs)
     out.update(margin=margin, scale=scale)
     if margin <= 0:
         out["outcome"] = "cannot tell"
@@ -297,20 +314,31 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         return _status(
             out, reasons, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
         )
-    two_sample = rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2
+    two_sample = (
+        rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2 and seed_of is None
+    )
     if two_sample:
         sd_rep = rep.std if not log else None
         if log:  # a printed std of a log-scale metric is not on the log10 scale: one-sample
             two_sample = False
+    # "disagree" is a difference beyond the reproduction margin, shown: a one-sided test that
+    # |mean - printed| > margin on the side the mean lies, p doubled (either side could have
+    # been picked), never a test against a zero difference
+    alt = "greater" if d > 0 else "less"
+    shift = margin if d > 0 else -margin
     if two_sample:
         sx = float(np.std(xs, ddof=1))
         eq = S.tost_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, margin)  # type: ignore[arg-type]
-        df = S.diff_test_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, "two-sided")  # type: ignore[arg-type]
-        test = "Welch TOST and two-sided Welch test from summary statistics"
+        df = S.diff_test_from_stats(float(xs.mean()), sx, n, ref, sd_rep, rep.n, alt, shift)  # type: ignore[arg-type]
+        test = "Welch TOST, and a one-sided Welch test beyond the margin, from summary statistics"
     else:
         eq = S.tost(xs, ref, margin) if n >= 2 else S.TestResult(None, note="1 seed")
-        df = S.diff_test(xs, ref, "two-sided") if n >= 2 else S.TestResult(None, note="1 seed")
-        test = "one-sample TOST and two-sided one-sample t-test against the printed number"
+        df = S.diff_test(xs, ref, alt, shift) if n >= 2 else S.TestResult(None, note="1 seed")
+        test = (
+            "one-sample TOST, and a one-sided t-test beyond the margin, against the printed number"
+        )
+    if df.p is not None:
+        df = S.TestResult(min(1.0, 2 * df.p), df.statistic, df.df, df.note)
     out.update(
         test=f"{test}, margin {conf}",
         p=eq.p,
@@ -322,14 +350,14 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
     if eq.p is not None and eq.p < alpha:
         out["outcome"] = "agrees"
         return _status(out, reasons, "agree", "")
-    if df.p is not None and df.p < alpha and abs(d) > margin:
+    if df.p is not None and df.p < alpha:
         out["outcome"] = "disagrees"
         what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
         return _status(
             out,
             reasons,
             "mismatch",
-            f"{shown}: {what}, outside the margin {conf}; difference p={_g(df.p, 2)} < {alpha}",
+            f"{shown}: {what}, shown beyond the margin {conf}: p={_g(df.p, 2)} < {alpha}",
         )
     sd = float(np.std(xs, ddof=1)) if n >= 2 else None
     effect = margin - abs(d) if abs(d) < margin else abs(d) - margin
@@ -340,7 +368,7 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
     else:
         why = (
             f"neither equivalence within {conf} (TOST p={_g(eq.p, 2)}) nor a difference "
-            f"(p={_g(df.p, 2)}) is shown at alpha {alpha}"
+            f"beyond it (p={_g(df.p, 2)}) is shown at alpha {alpha}"
         )
     hint = (
         f"; about {need} seeds would decide it"
@@ -350,6 +378,13 @@ def _decide(rep: Reported, raw: list[float], ctx: Ctx, log: bool, metric: str) -
         else ""
     )
     return _status(out, reasons, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
+
+
+def _per_seed_means(xs: np.ndarray, seed_of: list[Any] | None) -> np.ndarray:
+    if seed_of is None:
+        return xs
+    order = list(dict.fromkeys(seed_of))
+    return np.array([xs[[s == k for s in seed_of]].mean() for k in order])
 
 
 def _status(out: dict[str, Any], reasons: list[str], status: str, why: str) -> dict[str, Any]:

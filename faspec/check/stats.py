@@ -5,10 +5,12 @@ Conventions, fixed here so that every table and verdict agrees:
 * std is the sample standard deviation, ddof=1; it is None for n < 2 (undefined, not 0).
 * Tests return `TestResult.p = None` when they cannot be computed (a group with n < 2): the
   caller reports "cannot test" (inconclusive) instead of inventing a p-value.
-* Zero standard error (every value of every group identical) is decided by the values: the
+* Zero standard error (every value of every group identical, up to float64 round-off of the
+  mean: a standard error below ROUNDOFF_REL = 1e-12 of the values) is decided by the values: the
   difference, if strictly on the claimed side by more than numerical noise (NOISE_REL = 1e-6
   relative to the values, at least 1e-6 absolute: a few float32 ulps), gives p = 0.0,
-  otherwise p = 1.0. scipy would
+  otherwise p = 1.0 (against a margin the boundary is inclusive: a gap equal to the margin
+  reaches it). scipy would
   return NaN there, and a claim such as `frozen.deep_cos < 0.1` on runs that all give exactly
   0.0 is settled by the data, not undecidable.
 * `b` may be a float constant instead of a sample: the test is then one-sample (ttest_1samp).
@@ -17,7 +19,6 @@ Conventions, fixed here so that every table and verdict agrees:
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -62,8 +63,13 @@ def diff_test(
     alternative: Alternative,
     delta: float = 0.0,
     equal_var: bool = False,
+    inclusive: bool = False,
 ) -> TestResult:
     """Test H1: mean(a) - mean(b) {>, <, !=} delta.
+
+    `inclusive`: with zero spread a difference equal to `delta` holds (a margin that is
+    "reached": `>>`, TOST); the complements leave it out, so a claim and its complement never
+    both hold at the boundary.
 
     Two samples: Welch's t-test (Student's with `equal_var`), by shifting `a` by `delta`, which
     leaves its variance unchanged. A constant `b`: one-sample t-test of `a` against `b + delta`.
@@ -83,23 +89,44 @@ def diff_test(
     else:
         se2 = _var(x) / x.size + _var(y) / y.size
         d = float(x.mean()) - float(y.mean()) - delta
-    if se2 == 0.0:
-        ref = max(abs(float(x.mean())), 0.0 if y is None else abs(float(y.mean())), abs(delta))
-        return _zero_variance(d, alternative, ref)
-    with warnings.catch_warnings():
-        # scipy warns on nearly identical values (one seed-constant group); the result stands.
-        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        if y is None:
-            res = st.ttest_1samp(x, float(b) + delta, alternative=alternative)  # type: ignore[arg-type]
-            df = float(x.size - 1)
-        else:
-            res = st.ttest_ind(x - delta, y, equal_var=equal_var, alternative=alternative)
-            df = float(getattr(res, "df", np.nan))
-    return TestResult(float(res.pvalue), float(res.statistic), df)
+    ref = max(abs(float(x.mean())), 0.0 if y is None else abs(float(y.mean())), abs(delta))
+    if math.sqrt(se2) <= ROUNDOFF_REL * ref or se2 == 0.0:
+        return _zero_variance(d, alternative, ref, margin=inclusive)
+    # From the samples' summary statistics: the same t-tests as scipy's ttest_1samp / ttest_ind
+    # (equal to the last digit), without their per-call input handling, which costs 20x as much
+    # and dominates the power simulations (check/power.py) that call this thousands of times.
+    if y is None:
+        df = float(x.size - 1)
+        t = d / math.sqrt(se2)
+        p = {
+            "greater": st.t.sf(t, df),
+            "less": st.t.cdf(t, df),
+            "two-sided": 2 * st.t.sf(abs(t), df),
+        }[alternative]
+        return TestResult(float(min(1.0, p)), float(t), df)
+    va, vb, n1, n2 = _var(x), _var(y), x.size, y.size
+    if equal_var:
+        df = float(n1 + n2 - 2)
+    else:
+        df = (va / n1 + vb / n2) ** 2 / ((va / n1) ** 2 / (n1 - 1) + (vb / n2) ** 2 / (n2 - 1))
+    res = st.ttest_ind_from_stats(
+        float(x.mean()) - delta,
+        math.sqrt(va),
+        n1,
+        float(y.mean()),
+        math.sqrt(vb),
+        n2,
+        equal_var=equal_var,
+        alternative=alternative,
+    )
+    return TestResult(float(res.pvalue), float(res.statistic), float(df))
 
 
 # Runs store float32 computations: a few ulps of float32 (eps 1.2e-7) relative to the values.
 NOISE_REL = 1e-6
+# A standard error this small relative to the values is float64 round-off of the mean of
+# identical values (0.4 + 1e-9 three times has a variance of 5e-33), not spread: zero spread.
+ROUNDOFF_REL = 1e-12
 
 
 def numerical_noise(scale: float) -> float:
@@ -107,11 +134,20 @@ def numerical_noise(scale: float) -> float:
     return NOISE_REL * max(1.0, scale)
 
 
-def _zero_variance(d: float, alternative: Alternative, scale: float) -> TestResult:
+def _zero_variance(
+    d: float, alternative: Alternative, scale: float, margin: bool = False
+) -> TestResult:
     """Every value identical within each group: the difference decides, p = 0 or 1, but only a
-    difference larger than numerical noise (NOISE_REL x max(1, |values|)) counts as shown."""
+    difference larger than numerical noise (NOISE_REL x max(1, |values|)) counts as shown.
+    Against a margin (`margin`: `d` is the distance to it) the boundary is inclusive, as the
+    README's "reaches" / "within" say: a gap equal to `much` up to noise reaches it."""
     noise = numerical_noise(scale)
-    holds = {"greater": d > noise, "less": d < -noise, "two-sided": abs(d) > noise}[alternative]
+    if margin:
+        holds = {"greater": d >= -noise, "less": d <= noise, "two-sided": abs(d) > noise}[
+            alternative
+        ]
+    else:
+        holds = {"greater": d > noise, "less": d < -noise, "two-sided": abs(d) > noise}[alternative]
     note = "zero variance: decided by the values"
     if not holds and abs(d) <= noise and d != 0:
         note += f" (a difference of {d:.3g} is within numerical noise {noise:.2g})"
@@ -136,8 +172,8 @@ def tost(a: Sample, b: Sample | float, margin: float, equal_var: bool = False) -
     """
     if margin <= 0:
         raise ValueError("TOST needs a positive margin")
-    lo = diff_test(a, b, "greater", -margin, equal_var)
-    hi = diff_test(a, b, "less", margin, equal_var)
+    lo = diff_test(a, b, "greater", -margin, equal_var, inclusive=True)
+    hi = diff_test(a, b, "less", margin, equal_var, inclusive=True)
     if lo.p is None or hi.p is None:
         return TestResult(None, note=lo.note or hi.note)
     worst = lo if lo.p >= hi.p else hi
@@ -168,14 +204,15 @@ def seeds_needed(
     vb = 0.0 if sd_b is None else sd_b**2
     if va + vb == 0.0:
         return 2
-    for n in range(2, cap + 1):
-        if sd_b is None:
-            df = n - 1.0
-        else:
-            df = (va + vb) ** 2 * (n - 1) / (va**2 + vb**2)
-        t = effect / math.sqrt((va + vb) / n)
-        if t >= st.t.ppf(1 - alpha, df):
-            return n
+    for lo, hi in ((2, min(cap, 64)), (65, cap)):  # the usual answer is small: look there first
+        if lo > hi:
+            break
+        ns = np.arange(lo, hi + 1, dtype=float)  # every n at once: one vectorized ppf call
+        df = ns - 1.0 if sd_b is None else (va + vb) ** 2 * (ns - 1) / (va**2 + vb**2)
+        t = effect / np.sqrt((va + vb) / ns)
+        ok = np.nonzero(t >= st.t.ppf(1 - alpha, df))[0]
+        if ok.size:
+            return int(ns[ok[0]])
     return None
 
 
@@ -211,6 +248,7 @@ def diff_test_from_stats(
     n2: int,
     alternative: Alternative,
     delta: float = 0.0,
+    inclusive: bool = False,
 ) -> TestResult:
     """Welch test of H1: mean1 - mean2 {>, <, !=} delta from summary statistics (a measured
     sample against a printed mean ± std with its n); zero spread is decided by the values."""
@@ -218,7 +256,8 @@ def diff_test_from_stats(
         return TestResult(None, note="a summary-statistics test needs n >= 2 on both sides")
     d = mean1 - mean2 - delta
     if std1 == 0 and std2 == 0:
-        return _zero_variance(d, alternative, max(abs(mean1), abs(mean2), abs(delta)))
+        scale = max(abs(mean1), abs(mean2), abs(delta))
+        return _zero_variance(d, alternative, scale, margin=inclusive)
     res = st.ttest_ind_from_stats(
         mean1 - delta, std1, n1, mean2, std2, n2, equal_var=False, alternative=alternative
     )
@@ -229,11 +268,32 @@ def tost_from_stats(
     mean1: float, std1: float, n1: int, mean2: float, std2: float, n2: int, margin: float
 ) -> TestResult:
     """Equivalence within `margin` from summary statistics: the larger of two one-sided p."""
-    lo = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "greater", -margin)
-    hi = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "less", margin)
+    lo = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "greater", -margin, True)
+    hi = diff_test_from_stats(mean1, std1, n1, mean2, std2, n2, "less", margin, True)
     if lo.p is None or hi.p is None:
         return TestResult(None, note=lo.note or hi.note)
     return lo if lo.p >= hi.p else hi
+
+
+def ddof_likelihood_ratio(printed_std: float, printed_n: int, std: float, n: int) -> float:
+    """How much more likely a printed std is as a ddof=0 std than as a ddof=1 std, given a
+    measured sample std (ddof=1) of n values from the same distribution.
+
+    Under ddof=1 the ratio r = printed^2 / std^2 of two independent variance estimates is
+    F(printed_n - 1, n - 1); under ddof=0 the printed variance is (k-1)/k of a ddof=1 one,
+    so r * k / (k - 1) is F (k = printed_n). The likelihood ratio of the two is bounded by
+    (k/(k-1))^((k-1)/2) < e^0.5: an independent reproduction never tells the conventions
+    apart (evidence at alpha would need a ratio of 1/alpha)."""
+    k = int(printed_n)
+    if k < 2 or n < 2 or not (printed_std > 0 and std > 0):
+        return 1.0
+    c = k / (k - 1)
+    r = (printed_std / std) ** 2
+    f1 = st.f.pdf(r, k - 1, n - 1)
+    f0 = c * st.f.pdf(r * c, k - 1, n - 1)
+    if not f1 > 0:
+        return math.inf if f0 > 0 else 1.0
+    return float(f0 / f1)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -85,6 +85,8 @@ def render(
             lines.append(f"- where: {claim.where_paper}")
         lines.append(f"- rule: {v.rule}")
         lines.append(f"- why: {v.message}")
+        if v.power.get("text"):
+            lines.append(f"- power: {v.power['text']}")
         if family_text(v):
             lines.append(f"- family: {family_text(v)}")
         for dv in degenerate_values(v.numbers):

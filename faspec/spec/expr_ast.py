@@ -271,13 +271,18 @@ COMPLEMENT = {
 # `>=`/`<=` are non-inferiority within the close margin, so their exact complements are
 # "worse by more than the margin"; the strict `<`/`>` complement `>`/`<` only without a margin.
 COMPLEMENT_WITH_MARGIN = {">=": "!>=", "<=": "!<="}
+# Over seeds `>` promises superiority (mean a - mean b > 0 shown by a one-sided test), so its
+# complement "a is not above b" is shown only by the one-sided test the other way: `a < b`.
+# (`a <= b`, non-inferiority within close, is compatible with `a > b`: both may pass.) Per
+# seed the values are numbers and `<=` is the exact negation.
+STRICT_COMPLEMENT = {">": "<", "<": ">"}
 
 
 def push_not(node: Node, margins: bool = True, per_seed: bool = False) -> Node:
     """The expression with every `not` moved onto comparisons and replaced by the complement.
 
-    `not (a > b)` becomes the link `a <= b` (tested as such, never by flipping the verdict of
-    `a > b`); `not (x and y)` is `not x or not y`, `not (x or y)` is `not x and not y`; a chain
+    `not (a > b)` becomes the link `a < b` over seeds (the one-sided test the other way; per
+    seed the exact `a <= b`), tested as such, never by flipping the verdict of `a > b`; `not (x and y)` is `not x or not y`, `not (x or y)` is `not x and not y`; a chain
     `not (a > b > c)` is `not (a > b) or not (b > c)`. A `not` over a predicate-only part stays:
     predicates are exact booleans per seed. `not` over `by epoch N` / `first at epoch N`:
     decided per seed (`per_seed`, or `... for K of N seeds` on top) it is the exact negation
@@ -308,6 +313,8 @@ def push_not(node: Node, margins: bool = True, per_seed: bool = False) -> Node:
         for i, (left, op, right) in enumerate(n.links()):
             if op.startswith("!"):
                 new = op[1:]
+            elif op in STRICT_COMPLEMENT and not per_seed:
+                new = STRICT_COMPLEMENT[op]
             else:
                 new = (COMPLEMENT_WITH_MARGIN.get(op) if margins else None) or COMPLEMENT[op]
             oc = n.op_cols[i] if i < len(n.op_cols) else n.col
