@@ -177,12 +177,14 @@ class ConfigIndex:
 
     def __init__(self) -> None:
         self.values: dict[float, list[tuple[str, str]]] = {}  # value -> [(key, "key=value")]
+        self.by_key: dict[str, set[float]] = {}  # key -> the values the runs give it
 
     def add(self, key: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return
         if not math.isfinite(value) or key.endswith("version"):
             return
+        self.by_key.setdefault(key, set()).add(float(value))
         keys = self.values.setdefault(float(value), [])
         desc = f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
         if (key, desc) not in keys:
@@ -211,6 +213,25 @@ class ConfigIndex:
             keys += [k for k in upper if k not in keys]
         by_name = [d for k, d in keys if config_pattern(k).search(named)]
         return by_name, [d for _, d in keys if d not in by_name]
+
+    def named_other(self, hit: NumberHit, ctx: NumberContext) -> list[str]:
+        """Settings the words right next to the number name ("batch size of 128", "$d = 8$")
+        whose runs never have the printed value: "key (runs: v1, v2)". Text only: a table's
+        headers name settings too loosely ("Test accuracy" is not n_test)."""
+        if ctx.in_table or hit.std is not None or hit.upper is not None or hit.unit is not None:
+            return []
+        from faspec.audit.operand import adjacent_keys
+
+        out = []
+        # measurement settings share their words with metrics ("a growth of 0.49")
+        keys = sorted(k for k in self.by_key if not k.startswith("measure."))
+        for k in adjacent_keys(keys, ctx.before, ctx.after, hit.math):
+            vals = sorted(self.by_key[k])
+            if hit.value in vals:
+                continue
+            shown = ", ".join(f"{v:g}" for v in vals[:4]) + (" …" if len(vals) > 4 else "")
+            out.append(f"{k} (runs: {shown})")
+        return out
 
     def _match(self, hit: NumberHit, part: str) -> list[tuple[str, str]]:
         printed = hit.value if part == "value" else hit.upper

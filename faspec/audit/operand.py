@@ -1,0 +1,274 @@
+r"""Which claim operand a printed number is about: its method, its quantity, its settings.
+
+A value that equals a stored value proves nothing by itself: DFA's accuracy printed in FA's
+row, an error rate that equals an accuracy, a std that equals another method's mean, "52.3\%
+of BP's wall-clock time". So a number the audit compares with a claim (its metric named, see
+`faspec.audit.context`) is BACKED only when its context also identifies the operand:
+
+* **the method** (`methods_named`): in a table its cell, else its row's first cell, else its
+  column header, else the caption; in text the words right after it ("0.255 for DFA"), else the
+  nearest method before it in its sentence (the clause's subject: "FA reaches 0.345"; a method
+  named as a comparator, "than BP", "to the backprop gradient", does not count), else any later
+  in the sentence. Each method label of the specs is named by the label itself (hyphens and
+  underscores read as spaces) and, when the label is the registry name, by its usual names
+  (`METHOD_WORDS`: "backprop", "feedback alignment", ...), longest first so that "direct
+  feedback alignment" is DFA and not also FA.
+* **the quantity** (`quantity_named`): a mean unless the words say otherwise: a std ("std",
+  "standard deviation", "spread"), an error (1 − accuracy), a difference ("gap", "drop",
+  "margin", "pp"), a per-seed value ("seed 2", "the best run"), or something else altogether
+  (wall-clock time, memory, "% of"). In a table: its cell, else its column header, else its
+  row header (not the caption: captions say "mean ± std" of every cell); in text the nearest
+  such word in its clause.
+* **the experiment point** (`settings_named`): every setting the context names next to a
+  number ("$d = 8$", "width 8", "8 blocks", "batch size of 128") must be one the claim's runs
+  have. A setting is named next to a number when its word (`faspec.audit.vocab.CONFIG_WORDS`)
+  is right before it (optionally through "=", "of", "is") or right after it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from faspec.audit.vocab import config_pattern, inflect, plain
+
+__all__ = [
+    "METHOD_WORDS",
+    "QUANTITY_WORDS",
+    "MethodVocab",
+    "adjacent_keys",
+    "quantity_named",
+    "settings_named",
+]
+
+#: registry method name -> the names a paper uses for it (besides the label itself)
+METHOD_WORDS: dict[str, tuple[str, ...]] = {
+    "bp": (r"bp", r"backprop(?:agation)?", r"back propagation", r"backpropagation"),
+    "fa": (r"fa", r"feedback alignment"),
+    "dfa": (r"dfa", r"direct feedback alignment"),
+    "ep": (r"ep", r"equilibrium propagation"),
+    "kp": (r"kp", r"kolen pollack"),
+    "sign": (r"sign symmetry", r"sign"),
+    "lf": (r"learned feedback",),
+}
+
+#: quantity -> the words that say a number is that quantity of a metric (not its mean)
+QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
+    "mean": (r"mean", r"average", r"averaged"),
+    "std": (r"std", r"standard deviation", r"sd", r"spread", r"variance", r"varies by"),
+    "error": (r"(?:test |classification )?error", r"error rate"),
+    "difference": (
+        r"gap", r"difference", r"drop", r"improvement", r"margin", r"gain", r"advantage",
+        r"pp", r"percentage points?", r"beats? \w+ by",
+    ),
+    "per-seed": (
+        r"seed \d+", r"per seed", r"single (?:run|seed)", r"one (?:run|seed)",
+        r"(?:best|worst|individual|first|last) (?:run|seed)",
+    ),
+    "other": (
+        r"wall ?clock(?: time)?", r"run ?time", r"time", r"seconds?", r"speed ?up",
+        r"throughput", r"memory", r"% of", r"flops?", r"parameters?", r"cost",
+    ),
+}  # fmt: skip
+#: quantities a plain (not ±) claimed mean may not be
+NOT_MEAN = ("std", "error", "difference", "per-seed", "other")
+
+_COMPARATOR = re.compile(r"(?:than|to|vs\.?|versus|against|over|like|of|from) (?:the )?$")
+_CLAUSE_END = re.compile(r"[,;:(]")
+_JOINERS = {"and", "or", "but", "while", "whereas", "vs", "vs.", "versus", "than", "with", "to"}
+
+
+def _alts(words: tuple[str, ...]) -> str:
+    return "|".join(inflect(w).replace(" ", r"\s*") for w in sorted(words, key=len, reverse=True))
+
+
+class MethodVocab:
+    """The method labels of the loaded specs and the words that name each."""
+
+    def __init__(self, labels: dict[str, str]):
+        """`labels`: method label -> registry method name."""
+        self.words: dict[str, tuple[str, ...]] = {}
+        for label, name in labels.items():
+            own = re.escape(label.lower()).replace(r"\-", "[ ]").replace("_", "[ _]")
+            self.words[label] = (own, *(METHOD_WORDS.get(name, ()) if label == name else ()))
+        alts = [(w, lab) for lab, ws in self.words.items() for w in ws]
+        alts.sort(key=lambda x: len(x[0]), reverse=True)  # longest first: DFA before FA
+        self._groups = [lab for _, lab in alts]
+        self._re = (
+            re.compile(
+                r"(?<![\w])(?:" + "|".join(f"({inflect(w)})" for w, _ in alts) + r")(?![\w])"
+            )
+            if alts
+            else None
+        )
+
+    @classmethod
+    def of(cls, specs: list[Any]) -> MethodVocab:
+        labels: dict[str, str] = {}
+        for spec in specs:
+            for exp in spec.experiments.values():
+                for m in exp.methods:
+                    labels.setdefault(m.label, m.name)
+        return cls(labels)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, label) of every method name in the plain `text`."""
+        if self._re is None or not text:
+            return []
+        out = []
+        for m in self._re.finditer(text):
+            k = m.lastindex
+            if k is not None:
+                out.append((m.start(), m.end(), self._groups[k - 1]))
+        return out
+
+    def named(self, text: str) -> set[str]:
+        return {lab for _, _, lab in self.find(text)}
+
+
+def methods_named(
+    vocab: MethodVocab, ctx: Any, before: str = "", after: str = ""
+) -> tuple[set[str], str]:
+    """The method labels the number's context names, and where (see the module docstring).
+
+    `ctx` is a `NumberContext` (plain words)."""
+    if ctx.in_table:
+        for text, where in (
+            (ctx.cell, "its cell"),
+            (ctx.row_header, "its row label"),
+            (ctx.header, "its column header"),
+            (ctx.caption, "the caption"),
+        ):
+            found = vocab.named(text)
+            if found:
+                return found, where
+        return set(), ""
+    before, after = ctx.before, ctx.after
+    head = _head(after, 3)
+    m = re.match(r"(?:for|of|by|from|with) (?:the )?(.*)", head)
+    if m:
+        found = vocab.named(m.group(1))
+        if found:
+            return found, "the words after it"
+    subjects = [(s, lab) for s, _, lab in vocab.find(before) if not _COMPARATOR.search(before[:s])]
+    subjects = [
+        (s, lab) for s, lab in subjects if not before[s:].split(" ", 2)[1:2] == ["gradient"]
+    ]
+    if subjects:
+        s = subjects[-1][0]
+        return {lab for x, lab in subjects if x == s}, "the clause before it"
+    found = vocab.named(after)
+    if found:
+        return found, "the sentence after it"
+    if ctx.caption:
+        found = vocab.named(ctx.caption)
+        if found:
+            return found, "the caption"
+    return set(), ""
+
+
+def _head(after: str, n: int) -> str:
+    out = []
+    for tok in _CLAUSE_END.split(after, maxsplit=1)[0].split()[:n]:
+        if tok in _JOINERS:
+            break
+        out.append(tok)
+    return " ".join(out)
+
+
+@cache
+def _quantity_re() -> list[tuple[str, re.Pattern[str]]]:
+    return [
+        (q, re.compile(r"(?<![\w])(?:" + _alts(ws) + r")(?![\w])"))
+        for q, ws in QUANTITY_WORDS.items()
+    ]
+
+
+def _quantities(text: str) -> list[tuple[int, str]]:
+    out = []
+    for q, pat in _quantity_re():
+        out += [(m.start(), q) for m in pat.finditer(text)]
+    return sorted(out)
+
+
+def quantity_named(ctx: Any, unit: str | None) -> tuple[set[str], str]:
+    """Which quantities (`QUANTITY_WORDS`) the number's context says it is, and where."""
+    if unit == "pp":
+        return {"difference"}, "its pp sign"
+    if ctx.in_table:
+        for text, where in (
+            (ctx.cell, "its cell"),
+            (ctx.header, "its column header"),
+            (ctx.row_header, "its row label"),
+        ):
+            found = {q for _, q in _quantities(text)}
+            if found:
+                return found, where
+        return set(), ""
+    head = _head(ctx.after.replace("%", "% "), 3)
+    # "52.3% of BP's time": the number's own % followed by "of"
+    if unit == "%" and re.match(r"of\b", ctx.after):
+        return {"other"}, "“% of”"
+    found = [q for _, q in _quantities(head)]
+    if found:
+        return {found[0]}, "the words after it"
+    clause = _CLAUSE_END.split(ctx.before)[-1]
+    found_b = _quantities(clause)
+    if found_b:
+        return {found_b[-1][1]}, "the clause before it"
+    return set(), ""
+
+
+# --------------------------------------------------------------------------------- settings
+
+_ADJ_BEFORE = r"(?:\s*(?:=|:=|of|is|was|at|to)\s*)?\s*$"
+
+
+def adjacent_keys(keys: list[str], before: str, after: str, math: bool = False) -> list[str]:
+    """Those of `keys` whose words stand right next to a number (plain `before`/`after` it).
+
+    In math only ``name = value`` names a setting (``(1 - \\alpha)`` does not name alpha)."""
+    before = before.rstrip()
+    if re.search(r"(?<![\w])(?:first|last|initial|final|every|each)$", before):
+        return []  # "within the first 11 epochs": a moment, not a setting
+    tail = " ".join(re.split(r"[,;:(]", before)[-1].split()[-4:])
+    head = " ".join(re.split(r"[,;:)]", after.lstrip(" )"), maxsplit=1)[0].split()[:3])
+    out = []
+    for k in keys:
+        pat = config_pattern(k)
+        ends = [tail[m.end() :] for m in pat.finditer(tail)]
+        if math:
+            if any(re.fullmatch(r"\s*:?=\s*", e) for e in ends):
+                out.append(k)
+        elif any(re.fullmatch(_ADJ_BEFORE, e) for e in ends) or pat.match(head):
+            out.append(k)
+    return out
+
+
+def settings_named(raw: str, keys: list[str]) -> list[tuple[str, float]]:
+    """(key, value) of every setting among `keys` that the LaTeX `raw` names next to a number."""
+    return _settings(raw, tuple(sorted(keys)))
+
+
+@cache
+def _settings(raw: str, keys: tuple[str, ...]) -> list[tuple[str, float]]:
+    from faspec.audit.errors import AuditInputError
+    from faspec.audit.latex import extract_string
+    from faspec.audit.locate import Locator
+
+    if not raw.strip() or not any(ch.isdigit() for ch in raw):
+        return []
+    try:
+        ex = extract_string(raw)
+    except AuditInputError:
+        return []
+    loc = Locator(ex.sources)
+    out = []
+    for h in ex.numbers:
+        if h.std is not None or h.upper is not None:
+            continue
+        b, a, _, _ = loc.parts(h.file, h.start, h.end)
+        for k in adjacent_keys(list(keys), plain(b), plain(a), h.math):
+            out.append((k, h.value))
+    return out
