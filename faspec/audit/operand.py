@@ -74,7 +74,7 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
 #: quantities a plain (not ±) claimed mean may not be
 NOT_MEAN = ("std", "error", "difference", "per-seed", "other")
 
-_COMPARATOR = re.compile(r"(?:than|to|vs\.?|versus|against|over|like|of|from) (?:the )?$")
+_COMPARATOR = re.compile(r"(?:than|to|vs\.?|versus|against|over|like|from) (?:the )?$")
 _CLAUSE_END = re.compile(r"[,;:(]")
 _JOINERS = {"and", "or", "but", "while", "whereas", "vs", "vs.", "versus", "than", "with", "to"}
 
@@ -236,12 +236,11 @@ def adjacent_keys(keys: list[str], before: str, after: str, math: bool = False) 
     head = " ".join(re.split(r"[,;:)]", after.lstrip(" )"), maxsplit=1)[0].split()[:3])
     out = []
     for k in keys:
-        pat = config_pattern(k)
-        ends = [tail[m.end() :] for m in pat.finditer(tail)]
+        pat = config_pattern(k).pattern
         if math:
-            if any(re.fullmatch(r"\s*:?=\s*", e) for e in ends):
+            if re.search(f"(?:{pat})" + r"\s*:?=\s*$", tail):
                 out.append(k)
-        elif any(re.fullmatch(_ADJ_BEFORE, e) for e in ends) or pat.match(head):
+        elif re.search(f"(?:{pat})" + _ADJ_BEFORE, tail) or re.match(pat, head):
             out.append(k)
     return out
 
@@ -266,7 +265,7 @@ def _settings(raw: str, keys: tuple[str, ...]) -> list[tuple[str, float]]:
     loc = Locator(ex.sources)
     out = []
     for h in ex.numbers:
-        if h.std is not None or h.upper is not None:
+        if h.std is not None or h.upper is not None or h.unit is not None:
             continue
         b, a, _, _ = loc.parts(h.file, h.start, h.end)
         for k in adjacent_keys(list(keys), plain(b), plain(a), h.math):

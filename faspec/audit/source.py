@@ -305,6 +305,16 @@ def _number_finding(
             if f.status == "MISMATCH":
                 return f
         else:
+            quants, q_where = quantity_named(ctx, hit.unit)
+            if "other" in quants:  # "52.3% of BP's wall-clock time" equals BP's accuracy
+                c = cands[0]
+                f.status = "MISMATCH"
+                f.reason = (
+                    f"the value equals {_operand_name(c)}, but {q_where} says it is "
+                    "another quantity (time, memory, a share of something)"
+                )
+                f.spec, f.claim, f.method, f.field = c.cv.spec, c.cv.ref, c.cv.method, c.part
+                return f
             note = _candidate_note(cands, named, where_named)
     keys, by_value = config.match(hit, ctx.config_text())
     other = config.named_other(hit, ctx) if not keys else []
