@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from helpers import spec_text
+from helpers import put_finals, spec_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,12 +48,7 @@ def make(tmp_path, claims: str, finals: dict[str, dict[str, list[float]]], epoch
     specs = load_many([tmp_path / "specs"])
     plan = build(specs)
     store = Store(tmp_path / "results")
-    seeds = sorted({c.seed for c in plan.cells})
-    for cell, rid in plan.cells.items():
-        vals = finals.get(cell.label, {})
-        final = {m: v[seeds.index(cell.seed)] for m, v in vals.items()}
-        result = {"status": "ok", "error": None, "final": final, "log": [], "provenance": {}}
-        store.put(rid, plan.runs[rid], result)
+    put_finals(plan, store, finals)
     return specs, plan, store
 
 
