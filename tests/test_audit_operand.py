@@ -376,3 +376,11 @@ def test_the_trap_paper_scores_every_number_as_labelled():
     assert out["should_fail_but_pass"] == 0 and out["false_backed"] == 0
     assert out["numbers"] >= 50
     assert all(d["expected"] >= 3 for d in out["per_status"].values())
+
+
+def test_a_methods_name_is_not_a_metric_word(tmp_path):
+    """ "direct feedback alignment" names DFA; its "alignment" is not the cosine."""
+    specs, plan, store = make(tmp_path)
+    tex = "Backprop attains 52.3\\% test accuracy, direct feedback alignment only 25.5\\%.\n"
+    res = run(tmp_path, tex, specs, plan, store)
+    assert got(res) == [("52.3\\%", "BACKED"), ("25.5\\%", "BACKED")]

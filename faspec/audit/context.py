@@ -39,6 +39,7 @@ from typing import Any
 
 from faspec.audit.latex import NumberHit
 from faspec.audit.locate import Locator
+from faspec.audit.operand import adjacent_keys, flatten
 from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_words_at, plain
 
 __all__ = ["ConfigIndex", "NumberContext", "percent_ok"]
@@ -156,19 +157,6 @@ def percent_ok(hit: NumberHit, ctx: NumberContext) -> bool:
 # --------------------------------------------------------------------------------- config
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out += _flatten(v, key + ".")
-        elif isinstance(v, list):
-            out += [(key, x) for x in v]
-        else:
-            out.append((key, v))
-    return out
-
-
 class ConfigIndex:
     """Every numeric value the specs configure, with the keys that set it.
 
@@ -194,7 +182,7 @@ class ConfigIndex:
     def build(cls, specs: list[Any], plan: Any) -> ConfigIndex:
         idx = cls()
         for cfg in plan.runs.values():
-            for key, v in _flatten(cfg):
+            for key, v in flatten(cfg):
                 idx.add(key, v)
         for spec in specs:
             for exp in spec.experiments.values():
@@ -220,8 +208,6 @@ class ConfigIndex:
         headers name settings too loosely ("Test accuracy" is not n_test)."""
         if ctx.in_table or hit.std is not None or hit.upper is not None or hit.unit is not None:
             return []
-        from faspec.audit.operand import adjacent_keys
-
         out = []
         # measurement settings share their words with metrics ("a growth of 0.49")
         keys = sorted(k for k in self.by_key if not k.startswith("measure."))

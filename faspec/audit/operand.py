@@ -38,7 +38,10 @@ __all__ = [
     "QUANTITY_WORDS",
     "MethodVocab",
     "adjacent_keys",
+    "flatten",
+    "point_problems",
     "quantity_named",
+    "run_configs",
     "settings_named",
 ]
 
@@ -125,6 +128,20 @@ class MethodVocab:
 
     def named(self, text: str) -> set[str]:
         return {lab for _, _, lab in self.find(text)}
+
+    def canon(self, text: str) -> str:
+        """`text` with each method name written as its label ("direct feedback alignment" ->
+        "dfa"), so that a method's name is never read as a metric word ("alignment")."""
+        if self._re is None or not text:
+            return text
+        return self._re.sub(lambda m: plain(self._groups[(m.lastindex or 1) - 1]), text)
+
+    def canon_context(self, ctx: Any) -> Any:
+        """A `NumberContext` with every text field passed through `canon`."""
+        import dataclasses
+
+        fields = ("before", "after", "cell", "header", "row_header", "caption")
+        return dataclasses.replace(ctx, **{f: self.canon(getattr(ctx, f)) for f in fields})
 
 
 def methods_named(
@@ -222,6 +239,21 @@ def quantity_named(ctx: Any, unit: str | None) -> tuple[set[str], str]:
 
 # --------------------------------------------------------------------------------- settings
 
+
+def flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A nested config as (dotted key, leaf) pairs; a list gives one pair per item."""
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out += flatten(v, key + ".")
+        elif isinstance(v, list):
+            out += [(key, x) for x in v]
+        else:
+            out.append((key, v))
+    return out
+
+
 _ADJ_BEFORE = r"(?:\s*(?:=|:=|of|is|was|at|to)\s*)?\s*$"
 
 
@@ -270,4 +302,38 @@ def _settings(raw: str, keys: tuple[str, ...]) -> list[tuple[str, float]]:
         b, a, _, _ = loc.parts(h.file, h.start, h.end)
         for k in adjacent_keys(list(keys), plain(b), plain(a), h.math):
             out.append((k, h.value))
+    return out
+
+
+def run_configs(plan: Any) -> dict[str, dict[str, set[Any]]]:
+    """Each run's numeric settings: run id -> dotted key -> the values it has."""
+    out = {}
+    for rid, cfg in plan.runs.items():
+        flat: dict[str, set[Any]] = {}
+        for k, v in flatten(cfg):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                flat.setdefault(k, set()).add(v)
+        out[rid] = flat
+    return out
+
+
+def point_problems(
+    runs: list[str], named: list[tuple[str, float]], run_cfg: dict[str, dict[str, set[Any]]]
+) -> list[str]:
+    """Settings the context names that the claim's runs do not have."""
+    by_key: dict[str, list[float]] = {}
+    for k, v in named:
+        by_key.setdefault(k, []).append(v)
+    out = []
+    for k, said in by_key.items():
+        have: set[Any] = set()
+        for rid in runs:
+            have |= run_cfg.get(rid, {}).get(k, set())
+        nums = {float(x) for x in have if isinstance(x, int | float) and not isinstance(x, bool)}
+        if not nums or any(abs(v - x) <= 1e-9 * max(1.0, abs(x)) for v in said for x in nums):
+            continue
+        shown = ", ".join(f"{x:g}" for x in sorted(nums))
+        out.append(
+            f"the context names {k} = {', '.join(f'{v:g}' for v in said)}, its runs have {shown}"
+        )
     return out

@@ -5,7 +5,10 @@ Statuses, decided in this order (the first that applies wins):
 * **BACKED** / **MISMATCH** — the number is *claimed*: at its printed precision it equals a
   `reported:` mean or std that a claim of the specs types, **and its context names that
   claim's metric** (`faspec.audit.context`: the column header, row header or caption of its
-  table, or the words around it in its sentence). ``61.5\%`` is compared as 0.615; a plain
+  table, or the words around it in its sentence) **and identifies the operand**: the method,
+  the quantity (mean, not a std, error, gap or one seed) and no setting the claim's runs do not
+  have (`faspec.audit.operand`); a context naming another operand makes it a MISMATCH naming
+  both, one naming none leaves it UNSOURCED with the candidate. ``61.5\%`` is compared as 0.615; a plain
   ``61.5`` only in a column or table the paper declares in percent. It is BACKED when the
   stored measurement, rounded to the digits the paper prints, is the printed number — the mean,
   and for ``a \pm b`` the std (ddof=1) too — and MISMATCH otherwise, naming the printed and
@@ -62,7 +65,9 @@ from faspec.audit.operand import (
     NOT_MEAN,
     MethodVocab,
     methods_named,
+    point_problems,
     quantity_named,
+    run_configs,
     settings_named,
 )
 from faspec.audit.values import ClaimValue
@@ -252,7 +257,7 @@ def audit_extraction(
     if not specs:
         result.notes.append("no specs given: no number can be BACKED (use --specs DIR)")
     config = ConfigIndex.build(specs, plan)
-    env = _Env(MethodVocab.of(specs), _run_configs(plan), values, strict)
+    env = _Env(MethodVocab.of(specs), run_configs(plan), values, strict)
     loc = Locator(ex.sources)
     order = {s.file: k for k, s in enumerate(ex.sources)}
 
@@ -284,7 +289,7 @@ def _number_finding(
 ) -> Finding:
     f = Finding(hit.file, hit.line, hit.col, hit.text, "UNSOURCED", "", value=hit.value)
     f.start = hit.start
-    ctx = NumberContext.of(hit, loc)
+    ctx = env.methods.canon_context(NumberContext.of(hit, loc))
     pct = percent_ok(hit, ctx)
     cands = _candidates(hit, claimed, pct)
     note = ""
@@ -355,19 +360,6 @@ _POINT_SECTIONS = ("model.", "data.", "train.", "method.")  # what makes an expe
 _POINT_SKIP = ("data.seed", "train.epochs")  # counts_check says seeds and epochs
 
 
-def _run_configs(plan: Any) -> dict[str, dict[str, set[Any]]]:
-    from faspec.audit.context import _flatten
-
-    out = {}
-    for rid, cfg in plan.runs.items():
-        flat: dict[str, set[Any]] = {}
-        for k, v in _flatten(cfg):
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                flat.setdefault(k, set()).add(v)
-        out[rid] = flat
-    return out
-
-
 def _operand(
     hit: NumberHit, ctx: NumberContext, fit: list[_Cand], loc: Locator, env: _Env, f: Finding
 ) -> tuple[list[_Cand], str]:
@@ -399,7 +391,7 @@ def _operand(
             bad.discard("std")
         if bad:
             problems.append(f"{q_where} says it is {'/'.join(sorted(bad))}, not the {c.part}")
-        problems += _point_problems(c.cv, named_pts, env)
+        problems += point_problems(c.cv.runs, named_pts, env.run_cfg)
         if problems:
             wrong.append((c, problems))
         elif not methods:
@@ -437,26 +429,6 @@ def _theirs(c: _Cand, methods: set[str], env: _Env) -> str:
             if cv.status == "ok":
                 return f" (whose {c.cv.metric} is {measured_text(cv, c.scale)})"
     return ""
-
-
-def _point_problems(cv: ClaimValue, named: list[tuple[str, float]], env: _Env) -> list[str]:
-    """Settings the context names that the claim's runs do not have."""
-    by_key: dict[str, list[float]] = {}
-    for k, v in named:
-        by_key.setdefault(k, []).append(v)
-    out = []
-    for k, said in by_key.items():
-        have: set[Any] = set()
-        for rid in cv.runs:
-            have |= env.run_cfg.get(rid, {}).get(k, set())
-        nums = {float(x) for x in have if isinstance(x, int | float) and not isinstance(x, bool)}
-        if not nums or any(abs(v - x) <= 1e-9 * max(1.0, abs(x)) for v in said for x in nums):
-            continue
-        shown = ", ".join(f"{x:g}" for x in sorted(nums))
-        out.append(
-            f"the context names {k} = {', '.join(f'{v:g}' for v in said)}, its runs have {shown}"
-        )
-    return out
 
 
 def _decide(f: Finding, hit: NumberHit, cands: list[_Cand], loc: Locator) -> None:
