@@ -29,13 +29,18 @@ from faspec.store import Store
 _EXPECT = re.compile(r"%\s*expect:\s*(.*)$")
 
 
-def expected(paper: Path) -> dict[int, list[str]]:
-    """line -> the statuses its `% expect:` comment lists."""
+def expected(paper: Path, names: set[str]) -> dict[tuple[str, int], list[str]]:
+    """(file name, line) -> the statuses its `% expect:` comment lists, for the paper and the
+    files it inputs (`names`)."""
     out = {}
-    for k, line in enumerate(paper.read_text(encoding="utf-8").splitlines(), 1):
-        m = _EXPECT.search(line)
-        if m:
-            out[k] = m.group(1).split()
+    for name in {paper.name} | names:
+        path = paper.parent / name
+        if not path.is_file():
+            continue
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            m = _EXPECT.search(line)
+            if m:
+                out[(name, k)] = m.group(1).split()
     return out
 
 
@@ -63,15 +68,16 @@ def score(paper: Path) -> dict:
         values = claim_values(specs, plan, store)
         res = audit(main, specs, plan, values, load_allowances(discover(main)))
         seconds = time.perf_counter() - t0
-    want = expected(paper)
-    got: dict[int, list] = {}
+    got: dict[tuple[str, int], list] = {}
     for f in res.findings:
-        got.setdefault(f.line, []).append(f)
+        got.setdefault((Path(f.file).name, f.line), []).append(f)
+    want = expected(paper, {name for name, _ in got})
     pairs, problems = [], []
-    for line in sorted(set(want) | set(got)):
-        w, g = want.get(line, []), got.get(line, [])
+    for where in sorted(set(want) | set(got)):
+        line = f"{where[0]}:{where[1]}"
+        w, g = want.get(where, []), got.get(where, [])
         if len(w) != len(g):
-            problems.append(f"line {line}: expected {len(w)} findings {w}, got {len(g)}")
+            problems.append(f"{line}: expected {len(w)} findings {w}, got {len(g)}")
         for k in range(max(len(w), len(g))):
             exp = w[k] if k < len(w) else "(none)"
             act = g[k].status if k < len(g) else "(none)"
@@ -79,7 +85,7 @@ def score(paper: Path) -> dict:
             if exp != act:
                 text = g[k].text if k < len(g) else ""
                 reason = g[k].reason if k < len(g) else ""
-                problems.append(f"line {line}: {text!r} expected {exp}, got {act} ({reason})")
+                problems.append(f"{line}: {text!r} expected {exp}, got {act} ({reason})")
     per = {}
     for s in STATUSES:
         tp = sum(1 for e, a in pairs if e == s and a == s)

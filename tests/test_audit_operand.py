@@ -384,3 +384,17 @@ def test_a_methods_name_is_not_a_metric_word(tmp_path):
     tex = "Backprop attains 52.3\\% test accuracy, direct feedback alignment only 25.5\\%.\n"
     res = run(tmp_path, tex, specs, plan, store)
     assert got(res) == [("52.3\\%", "BACKED"), ("25.5\\%", "BACKED")]
+
+
+def test_a_multirow_label_and_a_metric_column_head_their_rows(tmp_path):
+    specs, plan, store = make(tmp_path)
+    tex = (
+        "\\begin{table}\\caption{Results.}\\begin{tabular}{llc}\\toprule\n"
+        "Method & Quantity & Value \\\\ \\midrule\n"
+        "\\multirow{2}{*}{DFA} & Test accuracy & 0.255 \\\\\n"
+        " & Cosine & 0.036 \\\\\n"
+        " & Cosine & 0.562 \\\\\n"  # past the multirow's 2 rows: no method, not backed
+        "\\bottomrule\\end{tabular}\\end{table}\n"
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert got(res) == [("0.255", "BACKED"), ("0.036", "BACKED"), ("0.562", "UNSOURCED")]

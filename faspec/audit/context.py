@@ -7,8 +7,8 @@ reads it as a percentage where the paper says so, and only calls it CONFIG when 
 names the key it equals. The words are in `faspec.audit.vocab`.
 
 * **The context of a number.** In a table: the rest of its own cell ("Depth" of a header cell
-  "Depth 4"), the header cells above its column (see `faspec.audit.grid`), its row's first
-  cell, and the float's caption. Elsewhere (running text,
+  "Depth 4"), the header cells above its column (see `faspec.audit.grid`), its row's cells
+  left of it (its label, a ``\multirow`` label above it), and the float's caption. Elsewhere (running text,
   captions, math): the sentence around it, split at the number.
 * **Which metrics it names** (`NumberContext.metrics`). In a table: the metrics the rest of
   its cell names; if none, the column header's; if none, the row header's; if none, the
