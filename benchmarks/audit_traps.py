@@ -6,7 +6,7 @@ from the paper folder's ``values.json`` (method -> metric -> one value per seed;
 so the paper's traps stay traps whatever the trainer does. Prints precision and recall per
 status, the audit's time (the store and plan excluded) and every disagreement.
 
-    PYTHONPATH=$PWD python benchmarks/audit_traps.py [tests/data/trap_paper/main.tex] [--json]
+    PYTHONPATH=$PWD python benchmarks/audit_traps.py [PAPER.tex] [--json] [--repeat=40]
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def write_store(folder: Path, plan, values: dict) -> Store:
     return store
 
 
-def score(paper: Path) -> dict:
-    """Audit a copy of `paper`'s folder and compare each finding with its expected status."""
+def score(paper: Path, repeat: int = 0) -> dict:
+    """Audit a copy of `paper`'s folder and compare each finding with its expected status;
+    `repeat`: also time the audit of the paper's body repeated that many times."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "paper"
         shutil.copytree(paper.parent, folder, ignore=shutil.ignore_patterns("results"))
@@ -68,6 +69,20 @@ def score(paper: Path) -> dict:
         values = claim_values(specs, plan, store)
         res = audit(main, specs, plan, values, load_allowances(discover(main)))
         seconds = time.perf_counter() - t0
+        big = None
+        if repeat:
+            head, rest = main.read_text(encoding="utf-8").split("\\begin{document}", 1)
+            body = rest.split("\\end{document}", 1)[0]
+            (folder / "repeated.tex").write_text(
+                head + "\\begin{document}\n" + body * repeat + "\\end{document}\n"
+            )
+            t1 = time.perf_counter()
+            r2 = audit(folder / "repeated.tex", specs, plan, values, load_allowances([]))
+            big = {
+                "repeat": repeat,
+                "findings": len(r2.findings),
+                "seconds": time.perf_counter() - t1,
+            }
     got: dict[tuple[str, int], list] = {}
     for f in res.findings:
         got.setdefault((Path(f.file).name, f.line), []).append(f)
@@ -107,16 +122,18 @@ def score(paper: Path) -> dict:
         "should_fail_but_pass": sum(1 for _, a in should_fail if a not in fails),
         "false_backed": sum(1 for e, a in pairs if a == "BACKED" and e != "BACKED"),
         "seconds": seconds,
+        "repeated": big,
         "problems": problems,
     }
 
 
 def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--")]
+    repeat = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--repeat=")), 0)
     paper = Path(
         args[0] if args else Path(__file__).parent.parent / "tests/data/trap_paper/main.tex"
     )
-    out = score(paper)
+    out = score(paper, repeat)
     if "--json" in argv:
         print(json.dumps(out, indent=1))
         return 0
@@ -130,6 +147,9 @@ def main(argv: list[str]) -> int:
     print(
         f"  should fail CI but pass: {out['should_fail_but_pass']}; BACKED wrongly: {out['false_backed']}"
     )
+    if out["repeated"]:
+        b = out["repeated"]
+        print(f"  body x{b['repeat']}: {b['findings']} findings in {b['seconds']:.2f} s")
     for p in out["problems"]:
         print("  " + p)
     return 0
