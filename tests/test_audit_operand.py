@@ -398,3 +398,16 @@ def test_a_multirow_label_and_a_metric_column_head_their_rows(tmp_path):
     )
     res = run(tmp_path, tex, specs, plan, store)
     assert got(res) == [("0.255", "BACKED"), ("0.036", "BACKED"), ("0.562", "UNSOURCED")]
+
+
+def test_a_list_of_methods_pairs_with_a_list_of_numbers(tmp_path):
+    specs, plan, store = make(tmp_path)
+    tex = (
+        "The accuracies of BP and FA are 0.523 and 0.345.\n"
+        "BP, FA and DFA reach 52.3\\%, 34.5\\% and 25.5\\% test accuracy, respectively.\n"
+        "The accuracies of FA and BP are 0.523 and 0.345.\n"  # the pairs swapped
+        "BP and FA both reach 0.345 accuracy.\n"  # one number, two methods: FA, the nearest
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert [s for _, s in got(res)] == ["BACKED"] * 5 + ["MISMATCH", "MISMATCH", "BACKED"]
+    assert "its place in the list of methods before it names fa" in res.findings[5].reason

@@ -168,6 +168,9 @@ def methods_named(
         found = vocab.named(m.group(1))
         if found:
             return found, "the words after it"
+    paired = _respectively(vocab, before, after)
+    if paired:
+        return {paired}, "its place in the list of methods before it"
     subjects = [(s, lab) for s, _, lab in vocab.find(before) if not _COMPARATOR.search(before[:s])]
     subjects = [
         (s, lab) for s, lab in subjects if not before[s:].split(" ", 2)[1:2] == ["gradient"]
@@ -183,6 +186,36 @@ def methods_named(
         if found:
             return found, "the caption"
     return set(), ""
+
+
+_NUM = r"[-+]?\d[\d.,]*(?: ?(?:%|pp))?(?: ?(?:pm|±) ?[-+]?\d[\d.]*(?: ?(?:%|pp))?)?"
+_LIST_SEP = re.compile(r"\s*(?:,\s*and|,|and)\s*$")
+_NEXT_NUMS = re.compile(r"(?:\s*(?:,\s*and|,|and)\s*" + _NUM + r"(?![\w.]))*")
+
+
+def _respectively(vocab: MethodVocab, before: str, after: str) -> str | None:
+    """In "the accuracies of BP and FA are 0.523 and 0.345", the method at the number's place
+    in the list of methods before it, when the sentence lists as many numbers as methods."""
+    found = vocab.find(before)
+    if len(found) < 2:
+        return None
+    group = [found[-1]]
+    for f in reversed(found[:-1]):
+        if not _LIST_SEP.fullmatch(" " + before[f[1] : group[0][0]]):
+            break
+        group.insert(0, f)
+    if len(group) < 2:
+        return None
+    tail = before[group[-1][1] :]
+    nums = re.findall(_NUM + r"(?![\w.])", tail)
+    words = [w for w in re.sub(_NUM + r"(?![\w.])", " ", tail).split() if w not in ("and", ",")]
+    if len(words) > 5 or any(w in ("than", "vs", "vs.", "versus", "against") for w in words):
+        return None
+    nxt = _NEXT_NUMS.match(after)
+    following = len(re.findall(_NUM + r"(?![\w.])", nxt.group())) if nxt else 0
+    if len(nums) + 1 + following != len(group):
+        return None
+    return group[len(nums)][2]
 
 
 def _head(after: str, n: int) -> str:
