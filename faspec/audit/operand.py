@@ -71,6 +71,7 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "other": (
         r"wall ?clock(?: time)?", r"run ?time", r"time", r"seconds?", r"speed ?up",
+        r"longer", r"shorter", r"faster", r"slower",
         r"throughput", r"memory", r"% of", r"flops?", r"parameters?", r"cost",
     ),
 }  # fmt: skip

@@ -370,7 +370,11 @@ def _operand(
     methods, m_where = methods_named(env.methods, ctx)
     quants, q_where = quantity_named(ctx, hit.unit)
     before, after, caption, in_table = loc.parts(hit.file, hit.start, hit.end)
-    point_raw = (caption, hit.row_header, hit.header) if ctx.in_table else (before + " " + after,)
+    point_raw = (
+        (caption, hit.row_header, hit.header)
+        if ctx.in_table
+        else (before.split(";")[-1] + " " + after.split(";")[0],)  # its clause
+    )
     keys = sorted(
         k
         for k in {k for cfg in env.run_cfg.values() for k in cfg}
