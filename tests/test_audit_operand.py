@@ -424,3 +424,24 @@ def test_the_held_out_papers_pass_nothing_that_should_fail():
         out = _score(str(TRAP / name))
         assert out["should_fail_but_pass"] == 0 and out["false_backed"] == 0, out["problems"]
         assert out["agree"] >= out["numbers"] - 2, out["problems"]
+
+
+def test_time_words_name_another_quantity_only_as_a_cost(tmp_path):
+    specs, plan, store = make(tmp_path)
+    tex = (
+        "FA's accuracy at test time is 0.345.\n"  # "test time" is not a cost
+        "FA's training time is 52.3\\% of BP's.\n"
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert got(res) == [("0.345", "BACKED"), ("52.3\\%", "MISMATCH")]
+
+
+def test_a_level_is_not_a_difference(tmp_path):
+    specs, plan, store = make(tmp_path)
+    tex = (
+        "After pruning, FA's accuracy drops to 0.345.\n"  # a level: FA's mean
+        "FA's accuracy drops by 0.345 after pruning.\n"  # a difference equal to the mean
+        "BP leads FA by 17.8 pp in accuracy.\n"  # a difference no claim stores
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert got(res) == [("0.345", "BACKED"), ("0.345", "MISMATCH"), ("17.8 pp", "UNSOURCED")]

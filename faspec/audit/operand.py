@@ -62,15 +62,19 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
     "std": (r"std", r"standard deviation", r"sd", r"spread", r"variance", r"varies by"),
     "error": (r"(?:test |classification )?error", r"error rate"),
     "difference": (
-        r"gap", r"difference", r"drop", r"improvement", r"margin", r"gain", r"advantage",
-        r"pp", r"percentage points?", r"beats? \w+ by",
+        r"gap", r"difference", r"margin", r"advantage", r"pp", r"percentage points?",
+        r"beats? \w+ by", r"(?:trails?|lags?|leads?) \w+ by",
+        # "drops by 3.1" and "a drop of 3.1" are differences; "drops to 0.345" is a level
+        r"(?:drop|gain|improvement|increase|decrease|loss)e?s? (?:by|of)",
+        r"(?:drop|gain|improve|increase|decrease|fall|rise|grow)(?:s|ed)? by",
     ),
     "per-seed": (
         r"seed \d+", r"per seed", r"single (?:run|seed)", r"one (?:run|seed)",
         r"(?:best|worst|individual|first|last) (?:run|seed)",
     ),
     "other": (
-        r"wall ?clock(?: time)?", r"run ?time", r"time", r"seconds?", r"speed ?up",
+        r"wall ?clock(?: time)?", r"run ?time",
+        r"(?:training|compute|total|epoch) time", r"time per", r"seconds?", r"hours?", r"minutes?", r"speed ?up",
         r"longer", r"shorter", r"faster", r"slower",
         r"throughput", r"memory", r"% of", r"flops?", r"parameters?", r"cost",
     ),
