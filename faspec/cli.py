@@ -329,6 +329,11 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
     is_flag=True,
     help="Follow \\input of files outside the paper's folder.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="A typed number is never BACKED: only generated \\fsv macro uses are.",
+)
 def audit(
     paper: str,
     spec_paths: tuple[str, ...],
@@ -340,6 +345,7 @@ def audit(
     problems: bool,
     report_only: bool,
     allow_outside_inputs: bool,
+    strict: bool,
 ) -> None:
     """Every number PAPER.tex prints: BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED."""
     import os
@@ -361,6 +367,7 @@ def audit(
             list(allow_files),
             values_file,
             allow_outside_inputs,
+            strict,
         )
     except (AuditInputError, StoreError) as e:
         input_error(e)
