@@ -35,7 +35,14 @@ from faspec.cli_verify import decide_and_report, profile_banner, train_missing_r
 
 
 def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
+    import faspec.config  # noqa: F401  (loads the entry-point plug-ins)
+    from faspec.registry import plugin_problem
     from faspec.spec.load import SpecError, load_many
+
+    broken = plugin_problem()  # a broken plug-in is an error, not a silently missing method
+    if broken:
+        click.echo(f"error: {broken}", err=True)
+        sys.exit(EXIT_INPUT)
 
     try:
         if profile is not None:
@@ -122,6 +129,12 @@ PROFILE = click.option(
     help="Where reports are written.",
 )
 @click.option("--retry-failed", is_flag=True, help="Train again runs stored as failed.")
+@click.option(
+    "--keep-stale",
+    is_flag=True,
+    help="Use stored runs whose code changed since (default: train them again); their "
+    "verdicts are marked stale in every report.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option(
     "--junit",
@@ -145,6 +158,7 @@ def verify(
     quiet: bool,
     junit_file: str | None = None,
     profile: str | None = None,
+    keep_stale: bool = False,
 ) -> None:
     """Run what is missing, check every claim, write the reports."""
     loaded = _load(specs, profile)
@@ -155,10 +169,17 @@ def verify(
     summary = None
     if not no_run:
         summary = train_missing_runs(
-            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet
+            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet, keep_stale
         )
     decide_and_report(
-        loaded, plan, st, reports_dir, summary, junit_file=junit_file, profile=profile
+        loaded,
+        plan,
+        st,
+        reports_dir,
+        summary,
+        junit_file=junit_file,
+        profile=profile,
+        keep_stale=keep_stale,
     )
 
 
@@ -221,10 +242,15 @@ def plan(specs: tuple[str, ...], store: str, as_json: bool, profile: str | None 
             f"{r.run_id}  {r.state:<8} {c.spec}/{c.experiment} {c.label:<8} seed {c.seed:<5} "
             f"{m['arch']} claims {per_run[r.run_id]:<2} {r.reason}"
         )
-    n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed")}
+    n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed", "stale")}
     click.echo(
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
         f"{n['cached']} cached, {n['missing']} missing, {n['failed']} failed"
+        + (
+            f", {n['stale']} stale (verify trains them again; --keep-stale keeps them)"
+            if n["stale"]
+            else ""
+        )
     )
     est = _estimate(estimate, p.runs)
     missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])

@@ -70,6 +70,10 @@ class Verdict:
     # correction (faspec.check.family): method, size, threshold, adjusted p
     p: float | None = None
     family: dict[str, Any] = field(default_factory=dict)
+    # runs decided on whose code is not the code installed now (faspec.code_id), set by the
+    # verify pipeline: {"stale": {run_id: "stale: code of method ep changed"}, "unrecorded":
+    # [run_id, ...]}; empty when every run's code is the installed code
+    code: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
