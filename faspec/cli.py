@@ -440,9 +440,13 @@ def schema() -> None:
 
 @main.command()
 def methods() -> None:
-    """Every registered method, architecture and dataset, with options and version."""
-    import faspec.components  # noqa: F401  (declares the built-ins)
+    """Every registered method, architecture, dataset and metric, with options and version."""
+    import faspec.config  # noqa: F401  (declares the built-ins, loads the plug-ins)
     from faspec import registry
+
+    if registry.plugin_problem():
+        click.echo(f"error: {registry.plugin_problem()}", err=True)
+        sys.exit(EXIT_INPUT)
 
     for title, reg in (
         ("methods", registry.METHODS),
@@ -467,6 +471,10 @@ def methods() -> None:
     click.echo("metrics:")
     for name, doc in {**registry.SCALAR_METRICS, **registry.LAYER_METRICS}.items():
         click.echo(f"  {name}: {doc}")
+    if registry.METRICS:
+        click.echo("plug-in metrics (computed where a spec selects them: measure.metrics):")
+    for name, m in sorted(registry.METRICS.items()):
+        click.echo(f"  {name} (v{m.version}, {m.form}, {m.scale}): {m.doc}")
 
 
 if __name__ == "__main__":

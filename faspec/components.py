@@ -515,4 +515,3 @@ declare(
     traits=("image",),
     check=_check_cifar_synth,
 )
-

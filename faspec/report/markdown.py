@@ -6,6 +6,7 @@ from typing import Any
 
 from faspec.report.common import (
     STD_NOTE,
+    code_text,
     counts,
     degenerate_values,
     family_line,
@@ -87,6 +88,8 @@ def render(
         lines.append(f"- why: {v.message}")
         if family_text(v):
             lines.append(f"- family: {family_text(v)}")
+        if code_text(v):
+            lines.append(f"- **code**: {code_text(v)}")
         for dv in degenerate_values(v.numbers):
             lines.append(
                 f"- **degenerate reference**: {dv.get('method')} seed {dv.get('seed')} "
