@@ -113,7 +113,13 @@ PROFILE = click.option(
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--cpus", type=Finite(), default=1.0, show_default=True, help="CPUs per run (Ray).")
+@click.option(
+    "--cpus",
+    type=Finite(),
+    default=1.0,
+    show_default=True,
+    help="CPUs per run (Ray); torch threads per run under --executor local.",
+)
 @click.option(
     "--gpus",
     type=Finite(),

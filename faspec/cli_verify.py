@@ -53,7 +53,7 @@ def train_missing_runs(
         if executor == "local":
             from faspec.execute.local import LocalExecutor
 
-            return LocalExecutor(device)
+            return LocalExecutor(device, threads=max(1, round(cpus)))  # as a Ray task gets
         from faspec.execute.ray_exec import RayExecutor
 
         if not quiet:
