@@ -41,6 +41,9 @@ claims:
   - id: learns
     in: main
     expect: signsym.test_acc > 0.7
+  - id: bp-calm
+    in: main
+    expect: bp never fires a
 """
 
 
@@ -93,14 +96,22 @@ def test_example_plugin_verifies_locally_and_its_runs_follow_its_code(site, tmp_
         site,
     )
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    assert "PASS         agree" in r.stdout
+    assert "PASS         agree" in r.stdout and "PASS         bp-calm" in r.stdout
     results = [json.loads(p.read_text()) for p in (tmp_path / "st").glob("*/result.json")]
     assert len(results) == 6
     for res in results:
         assert 0 <= res["final"]["sign_agree"] <= 1  # bp's too: a metric of any method
         assert {"method signsym", "method bp"} & set(res["provenance"]["code"])
         assert "metric sign_agree" in res["provenance"]["code"]
-    assert verdicts(tmp_path)["agree"].get("code") in (None, {})
+    v = verdicts(tmp_path)
+    assert v["agree"].get("code") in (None, {})
+    # each claim names its own metric; a per-seed claim shows no test it did not run
+    assert v["agree"]["numbers"]["metric"] == "sign_agree"
+    assert v["learns"]["numbers"]["metric"] == "test_acc"
+    assert v["bp-calm"]["numbers"]["metric"].startswith("protocol (a")
+    assert not {"alpha", "test", "p_claim"} & set(v["bp-calm"]["numbers"])
+    page = (tmp_path / "rep" / "moons.html").read_text()
+    assert 'alt="per-epoch protocol diagnostics of bp-calm"' in page
 
     method = site / "faspec_signsym" / "method.py"
     src = method.read_text()
