@@ -392,7 +392,7 @@ def figure(
             r.get("point") or {} for r in rows
         )
     try:  # a protocol claim: its diagnostics per epoch and seed, thresholds, first firings
-        out = protocol_figure(claim, rows, results)
+        out = protocol_figure(claim, rows, results, _fig, _png, colour)
     except Exception as e:  # a figure must never cost the report
         return no_data(f"figure failed: {type(e).__name__}: {e}"[:120])
     if out:

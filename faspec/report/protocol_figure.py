@@ -11,6 +11,7 @@ are the claim's own (read from its numbers, as the verdict used them), never def
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from faspec.protocol import g_floor_at
@@ -46,10 +47,13 @@ def protocol_figure(
     claim: dict[str, Any],
     rows: list[dict[str, Any]],
     results: dict[str, dict[str, Any] | None],
+    new_figure: Callable[..., tuple[Any, list[Any]]],
+    to_png: Callable[[Any, str], str],
+    colour: Callable[[str], str],
 ) -> str | None:
     """The per-epoch diagnostics of a protocol claim's runs (None: not a protocol claim, or
-    nothing stored to draw)."""
-    from faspec.report.figures import _fig, _png, colour
+    nothing stored to draw). `faspec.report.figures` passes its figure, PNG and colour helpers,
+    so that every figure looks alike and this module does not import that one back."""
 
     points = [p for p in (claim.get("numbers") or {}).get("points") or [] if p.get("protocol")]
     if not points:
@@ -69,7 +73,7 @@ def protocol_figure(
     by = {(r.get("label"), r.get("seed")): r.get("run") for r in rows}
     if not diags or not labels:
         return None
-    fig, axes = _fig(ncols=min(len(diags), 4))
+    fig, axes = new_figure(ncols=min(len(diags), 4))
     drawn = False
     for ax, d in zip(axes, diags, strict=False):
         metric, title, thr, log = PANELS[d]
@@ -119,7 +123,7 @@ def protocol_figure(
         xycoords="axes fraction",
         fontsize=9,
     )
-    return _png(fig, f"per-epoch protocol diagnostics of {claim_id_of(claim)}")
+    return to_png(fig, f"per-epoch protocol diagnostics of {claim_id_of(claim)}")
 
 
 def _labels(points: list[dict[str, Any]]) -> set[str]:
