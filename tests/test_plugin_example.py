@@ -213,3 +213,15 @@ def test_a_component_registered_by_hand_is_missing_in_a_fresh_worker_with_a_clea
         registry.METHODS.pop("by_hand")
     with pytest.raises(LookupError, match="not registered in this process.*docs/plugins.md"):
         run(cfg, device="cpu", normalized=True)
+
+
+def test_an_entry_point_of_the_wrong_kind_is_an_input_error(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    # a method declared in the metrics group: refused, naming what it is and what to use
+    install(site, entry_points={"faspec.metrics": {"oops": "faspec_signsym.components:SIGNSYM"}})
+    (tmp_path / "moons.yaml").write_text(SPEC)
+    r = cli(["plan", "moons.yaml"], tmp_path, site)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "plug-in 'oops' (faspec.metrics" in r.stderr and "package 'faspec-signsym'" in r.stderr
+    assert "is Component, not a faspec Metric (declare it with faspec.plugin.metric)" in r.stderr
