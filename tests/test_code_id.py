@@ -184,3 +184,22 @@ def test_a_plugin_metric_gives_claims_its_scale(a_metric):
 def test_metric_declarations_are_checked(kw, msg):
     with pytest.raises(ValueError, match=msg):
         plugin.metric("m", "math:sqrt", **{"version": 1, **kw})
+
+
+def test_a_claim_on_a_plugin_metric_its_experiment_does_not_compute_is_located(a_metric, tmp_path):
+    from helpers import write_spec
+
+    from faspec.spec.load import SpecError, load
+
+    claims = [{"id": "c", "in": "main", "expect": "bp.agree_test > 0.5"}]
+    path = write_spec(tmp_path, claims=claims)
+    with pytest.raises(SpecError) as e:
+        load(path)
+    assert "'agree_test' is a plug-in metric that experiment 'main' does not compute" in str(
+        e.value
+    )
+    assert "measure: {metrics: [agree_test]}" in str(e.value)
+    assert e.value.where.line > 1  # points at the claim
+    selected = write_spec(tmp_path, "u", claims=claims, measure={"metrics": ["agree_test"]})
+    spec = load(selected)
+    assert spec.claims[0].id == "c"
