@@ -84,6 +84,12 @@ def module_file(module: str) -> str | None:
     mod = sys.modules.get(module)
     if mod is not None and getattr(mod, "__file__", None):
         return str(mod.__file__)
+    return _find_file(module)
+
+
+@functools.lru_cache(maxsize=256)
+def _find_file(module: str) -> str | None:
+    """`module_file` for a module not imported yet (cached: a plan asks once per run)."""
     path: list[str] | None = None
     spec = None
     parts = module.split(".")
