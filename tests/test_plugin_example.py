@@ -133,11 +133,14 @@ def test_example_plugin_verifies_locally_and_its_runs_follow_its_code(site, tmp_
     assert verdicts(tmp_path)["agree"]["verdict"] == "unsourced"
 
     r = cli(
-        ["verify", "moons.yaml", "--no-run", "--keep-stale", "--store", "st", "--reports", "rep"],
+        ["verify", "moons.yaml", "--no-run", "--keep-stale", "--store", "st", "--reports", "rep"]
+        + ["--junit", "rep/junit.xml"],
         tmp_path,
         site,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS         agree" in r.stdout and "[STALE: code changed since these runs]" in r.stdout
+    assert "code: decided on 3 stale runs" in (tmp_path / "rep" / "junit.xml").read_text()
     v = verdicts(tmp_path)["agree"]
     assert v["verdict"] == "pass" and len(v["code"]["stale"]) == 3
     md = (tmp_path / "rep" / "moons.md").read_text()
