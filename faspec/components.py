@@ -5,12 +5,13 @@ Every built-in method, architecture and dataset is declared here with a lazy fac
 validation, planning and `faspec methods` know every component and its options without importing
 torch. The classes themselves live in `faspec.train.methods`, `faspec.train.models` and
 `faspec.train.data`; they read their options from here (`COMMON_OPTIONS`, ...), so an option is
-defined once. Importing this module also loads the entry-point plug-ins (`load_plugins`).
+defined once. The entry-point plug-ins are loaded by `faspec.config` once it is complete, so a
+plug-in may import faspec.config or this module without a circular import.
 
 A new built-in component: write its class in faspec/train/, then add one `declare(...)` here
 (its options as a dict beside it, its `check` and, for a dataset, its `describe` as plain Python).
-Third-party components keep using `register(METHODS, name, ...)(Class)` (README, "Adding a
-method") or the entry-point groups.
+Third-party components are declared with `faspec.plugin` and named in entry points
+(docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from faspec.registry import (
     ConfigError,
     Option,
     declare,
-    load_plugins,
 )
 
 # ------------------------------------------------------------------------------------ methods
@@ -515,5 +515,3 @@ declare(
     traits=("image",),
     check=_check_cifar_synth,
 )
-
-load_plugins()

@@ -73,6 +73,10 @@ class Verdict:
     # how often a perfect reproduction (the paper's means and stds) would pass, for claims
     # whose spec states them: set on `inconclusive` verdicts by the verify (check/power.py)
     power: dict[str, Any] = field(default_factory=dict)
+    # runs decided on whose code is not the code installed now (faspec.code_id), set by the
+    # verify pipeline: {"stale": {run_id: "stale: code of method ep changed"}, "unrecorded":
+    # [run_id, ...]}; empty when every run's code is the installed code
+    code: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

@@ -135,6 +135,29 @@ def family_text(v: Any) -> str:
     )
 
 
+def code_text(v: Any) -> str:
+    """Whether a verdict rests on runs whose code is not the installed code (faspec.code_id):
+    'decided on 3 stale runs (stale: code of method ep changed: ab12…, …)', or ''."""
+    code = getattr(v, "code", None) if not isinstance(v, dict) else v.get("code")
+    if not code:
+        return ""
+    parts = []
+    stale = code.get("stale") or {}
+    if stale:
+        whys = sorted(set(stale.values()))
+        runs = ", ".join(sorted(stale)[:4]) + (", …" if len(stale) > 4 else "")
+        parts.append(
+            f"decided on {len(stale)} stale runs, kept by --keep-stale ({'; '.join(whys)}: {runs})"
+        )
+    unrecorded = code.get("unrecorded") or []
+    if unrecorded:
+        parts.append(
+            f"{len(unrecorded)} of its runs record no code identity (stored before faspec "
+            "recorded it): their code is unknown"
+        )
+    return "; ".join(parts)
+
+
 def degenerate_values(numbers: Any) -> list[dict[str, Any]]:
     """Every value a verdict marks as read against a degenerate BP reference (‖g_L‖ below the
     protocol floor at the epoch read): {run, seed, method, metric, g_norm, floor, epoch}."""

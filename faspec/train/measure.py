@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faspec.config import MEASURE_DIAGNOSTIC_OPTIONS
+from faspec.registry import METRICS
 from faspec.train.methods.base import Method, exact_gradients
 
 # Options of the `measure` config section that the diagnostics read (declared, torch-free, in
@@ -78,12 +79,15 @@ class MeasureOptions:
     stability_layer: int | None = None
     sparsity_tau: float = 1e-6
     null_draws: int = 0
+    metrics: tuple[str, ...] = ()  # plug-in metrics selected by `measure.metrics`
 
     @classmethod
     def from_config(cls, measure: dict[str, Any]) -> MeasureOptions:
         """From a normalized `measure` section (unknown keys such as `protocol` ignored)."""
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in measure.items() if k in names})
+        opts = {k: v for k, v in measure.items() if k in names}
+        opts["metrics"] = tuple(measure.get("metrics") or ())
+        return cls(**opts)
 
 
 @dataclass
@@ -411,6 +415,23 @@ def clean_float(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
+def plugin_metrics(p: Probe) -> dict[str, Any]:
+    """The plug-in metrics the run selected (`measure.metrics`), each `factory(probe)` (the
+    contract: docs/plugins.md); a layer metric must give one value per layer h_0..h_L."""
+    out: dict[str, Any] = {}
+    for name in p.opts.metrics:
+        value = METRICS[name].factory(p)
+        if name.endswith("_layers"):
+            if not isinstance(value, list | tuple) or len(value) != len(p.hs):
+                raise RuntimeError(
+                    f"metric {name!r} must return a list of {len(p.hs)} per-layer values, got "
+                    f"{type(value).__name__}"
+                )
+            value = list(value)
+        out[name] = value
+    return out
+
+
 def epoch_entry(
     model: nn.Module,
     method: Method,
@@ -436,6 +457,7 @@ def epoch_entry(
         )
         for diag in DIAGNOSTICS:
             raw.update(diag(p))
+        raw.update(plugin_metrics(p))
     finally:
         model.train(was_training)
     entry = {"epoch": epoch, **to_python(raw)}
