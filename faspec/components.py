@@ -272,7 +272,8 @@ declare(
     version=1,
     options=PC_OPTIONS,
     doc="Predictive coding: nudged relaxation of a prediction-error energy from the "
-    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (tends to BP)",
+    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (credit 'error' "
+    "tends to BP)",
 )
 
 # ------------------------------------------------------------------------------ architectures
