@@ -110,6 +110,8 @@ def step_seconds(
         opt.zero_grad()
         method.loss(model, x, y)[0].backward()
         opt.step()
+        if x.is_cuda:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     return statistics.median(times[1:])  # the first step warms up
 
