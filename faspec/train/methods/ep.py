@@ -202,9 +202,12 @@ class EP(Method):
             grads = torch.autograd.grad(per.sum(), free)
         return per.detach(), [g.detach() for g in grads]
 
-    def sample_residual(self, s: list[Tensor], grads: list[Tensor]) -> Tensor:
-        """r_i = ‖∂E/∂s_i‖ / ‖κ s_i‖ per sample (0 at an exact equilibrium)."""
-        num = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
+    def sample_residual(
+        self, s: list[Tensor], grads: list[Tensor], sq: Tensor | None = None
+    ) -> Tensor:
+        """r_i = ‖∂E/∂s_i‖ / ‖κ s_i‖ per sample (0 at an exact equilibrium); `sq`: ‖∂E/∂s_i‖²
+        when already known."""
+        num = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads) if sq is None else sq
         den = sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         return torch.sqrt(num / den.clamp_min(torch.finfo(den.dtype).tiny)) / self.kappa
 
@@ -233,7 +236,7 @@ class EP(Method):
         alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
         per, grads = self.grad_states(model, e, s, y, beta)
         sq = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
-        res = self.sample_residual(s, grads)
+        res = self.sample_residual(s, grads, sq)
         taken = 0
         while taken < steps and not bool((res < tol).all()):
             taken += 1
@@ -247,7 +250,7 @@ class EP(Method):
             grads = [torch.where(okb, c, t) for c, t in zip(ngrads, grads, strict=True)]
             per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
             alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
-            res = self.sample_residual(s, grads)
+            res = self.sample_residual(s, grads, sq)
         return s, Relaxation(res, res < tol, taken)
 
     def initial_states(self, model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
