@@ -125,6 +125,11 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ref-steps", type=int, default=1000, help="cap of the reference's phases")
     ap.add_argument("--quick", action="store_true", help="the defaults and β = 0.01 only")
+    ap.add_argument("--caps", nargs="*", default=["40,20", "150,60"], help="free,nudged caps")
+    ap.add_argument("--betas", nargs="*", type=float, default=[0.1, 0.5])
+    ap.add_argument("--tols", nargs="*", type=float, default=[1e-2, 1e-3])
+    ap.add_argument("--nudges", nargs="*", default=["one_sided", "centred"])
+    ap.add_argument("--grid-only", action="store_true", help="without the two anchor rows")
     ap.add_argument("--cache", default=None, help="file keeping the FD reference between runs")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -177,19 +182,22 @@ def main() -> None:
         default,
         {**default, "beta": 0.01, "free_steps": 600, "nudged_steps": 600, "tol": 1e-5},
     ]
+    if args.grid_only:
+        grid = []
     if not args.quick:
-        for caps in ((40, 20), (150, 60)):
-            for beta in (0.1, 0.5):
-                for tol in (1e-2, 1e-3):
-                    for nudge in ("one_sided", "centred"):
+        for caps in args.caps:
+            for beta in args.betas:
+                for tol in args.tols:
+                    for nudge in args.nudges:
+                        free, nudged = (int(c) for c in caps.split(","))
                         grid.append(
                             {
                                 **default,
                                 "beta": beta,
                                 "tol": tol,
                                 "nudge": nudge,
-                                "free_steps": caps[0],
-                                "nudged_steps": caps[1],
+                                "free_steps": free,
+                                "nudged_steps": nudged,
                             }
                         )
     for opts in grid:

@@ -94,10 +94,10 @@ EP_SUPPORTED_ARCHS = ("resmlp", "student", "cnn")  # where EP's energy is implem
 EP_OPTIONS: dict[str, Option] = {
     **COMMON_OPTIONS,
     "beta": Option(
-        float, 0.5, "nudge strength β (the notes' synthetic default 0.5)", minimum=1e-12
+        float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
-    "free_steps": Option(int, 40, "relaxation steps of the free phase", minimum=1),
-    "nudged_steps": Option(int, 20, "relaxation steps of each nudged phase (notes: 20)", minimum=1),
+    "free_steps": Option(int, 150, "cap on the free phase's relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 30, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,

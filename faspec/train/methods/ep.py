@@ -21,11 +21,18 @@ equilibrium is not the feedforward pass (with f = 0 it is s_n = e·(L+1−n)/(L+
 an energy-based (Hopfield-like) network built from the same parameters, not the feedforward
 MLP. docs/methods.md says so next to the figures.
 
-Phases. Free: `free_steps` gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size`
-per sample, halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks'
-curvature makes a fixed step oscillate), from the feedforward pass
-(`start: feedforward`, default) or from zeros. Nudged: `nudged_steps` steps of the same dynamics
-at +β from the free equilibrium s*; with `nudge: centred` also at −β from s*.
+Smoothing. With ReLU the energy is only piecewise smooth, its minima sit on the kinks and the
+EP theorem (which needs a C² energy) fails. With `smooth: softplus` (default) every ReLU of the
+model is replaced, inside the energy only (`energy_view`), by softplus_s(z) = log(1+e^{s·z})/s,
+s = `sharpness`; EP then estimates the gradient of the smoothed energy network's loss.
+`smooth: none` keeps the model's activation (refused on ReLU by the config check).
+
+Phases. Free: gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size` per sample,
+halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks' curvature
+makes a fixed step oscillate), from the (smoothed) feedforward pass (`start: feedforward`,
+default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or
+`free_steps` steps. Nudged: the same dynamics at +β from the free equilibrium s*, up to
+`nudged_steps`; with `nudge: centred` also at −β, both relaxed as one stacked batch.
 
 Parameter update. The trainer backpropagates a surrogate whose gradient is EP's estimate:
 
@@ -42,14 +49,16 @@ batch-mean CE at the free equilibrium as β → 0 (tested against implicit diffe
 Prediction: logits head(s*_L) (`predict: equilibrium`, default) or the feedforward pass.
 Credit (diagnostics only): a_l = −(s^β_l − s*_l)/β (centred: −(s^{+β}_l − s^{−β}_l)/(2β)).
 Convergence is reported per logged epoch as `ep_residual` = ‖∂E/∂s(s*; 0)‖ / ‖κ s*‖ over the
-evaluation batch (0 at an exact equilibrium).
+evaluation batch (0 at an exact equilibrium) and `ep_converged`, the fraction of its samples
+whose free phase reached `tol`.
 
 Supported: `resmlp`, `student` and `cnn`. In SmallCNN, BatchNorm would couple the samples of a
 batch; inside the energy (every phase, the update, the prediction) it normalizes with its running
 statistics instead, so E stays a sum over samples, and the training-mode feedforward pass that
 starts the free phase is what updates those statistics (once per step, as for BP). Refused: `vit`
 (not implemented: ConfigError).
-Cost per training step: free_steps + nudged_steps (×2 centred) forward+backward passes.
+Cost per training step: at most free_steps + nudged_steps forward+backward passes (centred: the
+nudged ones on a doubled batch).
 """
 
 from __future__ import annotations
@@ -133,9 +142,9 @@ class EP(Method):
         model: nn.Module,
         num_classes: int,
         generator: torch.Generator,
-        beta: float = 0.5,
-        free_steps: int = 40,
-        nudged_steps: int = 20,
+        beta: float = 0.1,
+        free_steps: int = 150,
+        nudged_steps: int = 30,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
