@@ -130,6 +130,7 @@ def main() -> None:
     ap.add_argument("--tols", nargs="*", type=float, default=[1e-2, 1e-3])
     ap.add_argument("--nudges", nargs="*", default=["one_sided", "centred"])
     ap.add_argument("--grid-only", action="store_true", help="without the two anchor rows")
+    ap.add_argument("--float64-check", action="store_true", help="converged float64 EP, β → 0")
     ap.add_argument("--cache", default=None, help="file keeping the FD reference between runs")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -182,6 +183,13 @@ def main() -> None:
         default,
         {**default, "beta": 0.01, "free_steps": 600, "nudged_steps": 600, "tol": 1e-5},
     ]
+    if args.float64_check:  # the EP theorem on this network: converged phases, β → 0, float64
+        for beta in (1e-2, 1e-3):
+            opts = {**default, "beta": beta, "free_steps": args.ref_steps, "tol": 1e-9}
+            opts["nudged_steps"] = args.ref_steps
+            cos = ep_cosine(copy.deepcopy(m64), opts, xf.double(), yf, dirs, fd)
+            print(json.dumps({"case": "float64 converged", "beta": beta, "cos_fd": round(cos, 4)}))
+        return
     if args.grid_only:
         grid = []
     if not args.quick:
