@@ -192,6 +192,8 @@ SCALAR_METRICS: dict[str, str] = {
     "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6)",
     "stability": "cross-batch direction stability of g at layer L//2 (protocol (c))",
     "ep_residual": "EP only: ||dE/ds|| / ||kappa s|| at the end of the free phase (0: converged)",
+    "ep_converged": "EP only: fraction of samples whose free phase reached method.tol within "
+    "method.free_steps (< 1: cut short or stalled)",
     "ref_degenerate": "1 when g_norm < protocol.g_floor now (cosines are kept, but suspect)",
     "fired_a": "1 once (a) growth > protocol.growth has fired at a logged epoch <= this one",
     "fired_b": "1 once (b) g_norm < protocol.g_floor has fired at a logged epoch <= this one",

@@ -51,9 +51,23 @@ def run_rows(
                 "wall_s": prov.get("wall_s"),
                 "device": prov.get("device"),
                 "faspec": prov.get("faspec"),
+                "flag": convergence_flag(res),
             }
         )
     return rows
+
+
+def convergence_flag(result: dict[str, Any]) -> str | None:
+    """A run whose relaxation did not converge says so (EP: the last logged free phase left
+    samples above `method.tol`, `ep_converged` < 1); None otherwise."""
+    log = result.get("log") or []
+    last = log[-1] if log else {}
+    frac = last.get("ep_converged")
+    if frac is None or frac >= 1.0:
+        return None
+    res = last.get("ep_residual")
+    tail = f", ep_residual {fmt(res, 3)}" if res is not None else ""
+    return f"EP free phase not converged: {100 * frac:.0f} % of samples reached tol{tail}"
 
 
 def _msn(d: Any) -> str:

@@ -145,7 +145,7 @@ def render(
             ]
             for r in rows:
                 lines.append(
-                    f"| `{r['run']}` | {r['method']} | {r['seed']} | {r['status']} | {fmt(r['wall_s'], 3)} | {r['device']} | {r['faspec']} |"
+                    f"| `{r['run']}` | {r['method']} | {r['seed']} | {r['status']}{' (' + r['flag'] + ')' if r['flag'] else ''} | {fmt(r['wall_s'], 3)} | {r['device']} | {r['faspec']} |"
                 )
             lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

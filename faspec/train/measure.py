@@ -339,7 +339,7 @@ def credit_summaries(entry: dict[str, Any]) -> dict[str, Any]:
 
 # Metrics a method reports about itself (`method.extra_metrics(model, x, y)`, optional): null
 # for every other method, so that every log entry has the same keys.
-METHOD_METRICS = ("ep_residual",)
+METHOD_METRICS = ("ep_residual", "ep_converged")
 
 
 def method_diagnostics(p: Probe) -> dict[str, Any]:
