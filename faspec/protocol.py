@@ -177,9 +177,7 @@ def fired_for_good(epochs: Iterable[tuple[Any, bool | None]]) -> Any:
     return first
 
 
-def label(
-    set_name: str, fired: Iterable[str], verdict: str, pending: Iterable[str] = ()
-) -> str:
+def label(set_name: str, fired: Iterable[str], verdict: str, pending: Iterable[str] = ()) -> str:
     """Human verdict: 'trustworthy' / 'walked back (a+b)' (paper), 'PASS' / 'FAIL(D1+D2)', and
     'undecided (pending: d)' while a diagnostic of the set is not decided (never 'trustworthy'
     or 'PASS' then)."""

@@ -212,8 +212,7 @@ def _why(pr: _Proto, diag: str) -> str:
         return f"growth_max {_g(v['growth_max'], 3)} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
     if diag == "b":
         return (
-            f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} "
-            f"{_floor_text(t)}"
+            f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
         )
     if diag == "c":
         where = "final" if str(t.get("stability_at", "final")) == "final" else "max"
