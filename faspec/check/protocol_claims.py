@@ -62,6 +62,7 @@ class _Proto:
     text: str  # 'walked back (a+b)' / 'FAIL(D1+D2)' / 'trustworthy' / 'undecided (pending: d)'
     pending: list[str]
     frozen_run: str | None = None  # the frozen run(s) (d) compared with, comma-separated
+    reported: tuple[str, ...] = ()  # judged but outside the verdict ((c) as a sub-mode)
 
     def fired_by(self, diag: str, epoch: int | None) -> bool | None:
         """Fires for the run, and (with `epoch`) first fired at a logged epoch <= epoch."""
@@ -162,6 +163,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
         text,
         pending,
         frozen_run,
+        tuple(block.get("reported") or ()),
     )
 
 
@@ -446,7 +448,7 @@ def _predicate_row(
     detail: dict[str, Any] = {}
     for label in labels:
         pr = protos[(label, seed)]
-        diags = list(dict.fromkeys([*pr.diagnostics, *used[label]]))
+        diags = list(dict.fromkeys([*pr.diagnostics, *pr.reported, *used[label]]))
         values[f"{label}.verdict"] = pr.text
         fired = [d for d in diags if pr.fired[d]]
         values[f"{label}.fired"] = "+".join(fired) or "none"
