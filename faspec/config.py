@@ -96,7 +96,14 @@ MEASURE_DIAGNOSTIC_OPTIONS: dict[str, Option] = {
     ),
     "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
     "nudge_eta": Option(
-        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
+        float, 0.01, "nudging: step η along the per-sample normalized credit", minimum=0.0
+    ),
+    "nudge_norm": Option(
+        str,
+        "rms",
+        "nudging: the credit normalization, 'rms' = a/(RMS over features of a + 1e-6) (the "
+        "notes' â) or 'unit' = a/||a|| (√d times smaller)",
+        choices=("rms", "unit"),
     ),
     "fd_dtype": Option(
         str,
@@ -112,7 +119,17 @@ MEASURE_DIAGNOSTIC_OPTIONS: dict[str, Option] = {
         int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
     ),
     "sparsity_tau": Option(
-        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
+        float,
+        1e-6,
+        "sparsity: count samples with ||g_L(x)|| above this (stated for sparsity_batch samples)",
+        minimum=0.0,
+    ),
+    "sparsity_batch": Option(
+        int,
+        1024,
+        "sparsity: the evaluation batch N that sparsity_tau is stated for; per-sample g of the "
+        "batch-mean CE scales as 1/N, so on N' samples the threshold is tau*N/N' (like (b))",
+        minimum=1,
     ),
     "null_draws": Option(
         int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0

@@ -189,24 +189,30 @@ SCALAR_METRICS: dict[str, str] = {
     "nudge": "mean over layers 1..L of nudge_layers (< 0: stepping against the credit helps)",
     "loss_decrease": "first epoch's train_loss minus train_loss now (> 0: it went down; C23)",
     "loss_decrease_init": "train_loss at epoch 0 (init) minus train_loss now",
-    "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6)",
+    "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6 "
+    "at measure.sparsity_batch = 1024 samples, scaled by 1024/eval_batch like (b)'s floor)",
     "stability": "cross-batch direction stability of g at layer L//2 (protocol (c))",
     "ep_residual": "EP only: ||dE/ds|| / ||kappa s|| at the end of the free phase (0: converged)",
     "ep_converged": "EP only: fraction of samples whose free phase reached method.tol within "
     "method.free_steps (< 1: cut short or stalled)",
-    "ref_degenerate": "1 when g_norm < protocol.g_floor now (cosines are kept, but suspect)",
+    "ref_degenerate": "1 when g_norm < (b)'s floor at this epoch (protocol.g_floor scaled by "
+    "g_floor_batch/eval_batch): the BP reference has vanished, cosines are kept but suspect",
     "fired_a": "1 once (a) growth > protocol.growth has fired at a logged epoch <= this one",
-    "fired_b": "1 once (b) g_norm < protocol.g_floor has fired at a logged epoch <= this one",
-    "fired_c": "1 once (c) stability > protocol.stability has fired at a logged epoch <= this one",
-    "trustworthy": "1 while no run-decided diagnostic (a, b, c) of the set has fired and all "
-    "were decided, 0 once one fired, null when one is undecided (final: null until (d) is in)",
+    "fired_b": "1 once (b) g_norm < protocol.g_floor (scaled by g_floor_batch/eval_batch) has "
+    "fired at a logged epoch <= this one",
+    "fired_c": "1 when (c) stability > protocol.stability fires at this epoch (stability_at: "
+    "final, the default); with stability_at: any, 1 once it has fired at an epoch <= this one",
+    "trustworthy": "0 once a run-decided diagnostic of the verdict set has fired; null while "
+    "one is pending ((d), decided by the check side, always is in the paper and public sets); "
+    "1 only when every diagnostic of the verdict set is decided and none fired",
     # final only (result["final"])
     "growth_max": "max of growth over the logged epochs ((a)'s flip threshold)",
     "g_norm_min": "min of g_norm over the logged epochs ((b)'s flip threshold)",
     "stability_max": "max of stability over the logged epochs ((c)'s flip threshold)",
     "first_fire_a": "first logged epoch at which (a) fired, null if never",
     "first_fire_b": "first logged epoch at which (b) fired, null if never",
-    "first_fire_c": "first logged epoch at which (c) fired, null if never",
+    "first_fire_c": "stability_at final: first logged epoch from which (c) fires at every later "
+    "one, null unless it fires at the end; stability_at any: first epoch it fired",
     "null_deep_cos": "deep_cos with fresh feedback draws: mean over measure.null_draws draws",
     "null_deep_cos_std": "per-layer std (ddof=1) over draws of the fresh-feedback cos_l, "
     "averaged over layers 1..L (C18's +-)",
@@ -220,7 +226,8 @@ LAYER_METRICS: dict[str, str] = {
     "g_norm_layers": "median per-sample ||g_l||, l = 0..L",
     "cos_layers": "per-sample-mean cosine of credit a_l to g_l, l = 0..L",
     "rho_layers": "Pearson r of eps<a_l,u> vs CE(h_l+eps u)-CE(h_l), over samples x directions",
-    "nudge_layers": "batch-mean CE change after h_l -= eta a_l/||a_l||, l = 0..L",
+    "nudge_layers": "batch-mean CE change after h_l -= eta a_l/(RMS(a_l)+1e-6) (measure."
+    "nudge_norm: rms; 'unit': a_l/||a_l||), l = 0..L",
     "stability_layers": "cross-batch direction stability of g_l, l = 0..L",
     # final only
     "null_cos_layers": "cos_layers with fresh feedback draws: mean over draws",

@@ -122,7 +122,7 @@ def _protocol(block: Any, out: list[str]) -> None:
     _mapping_of("protocol.thresholds", block.get("thresholds"), threshold, out)
     _mapping_of("protocol.critical", block.get("critical"), threshold, out)
     boolean("protocol.needs_frozen_baseline", block.get("needs_frozen_baseline"))
-    for key in ("diagnostics", "pending"):
+    for key in ("diagnostics", "pending", "reported"):
         v = block.get(key)
         if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
             out.append(f"protocol.{key}: must be a list of diagnostic names")
