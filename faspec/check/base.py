@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from faspec.check import stats as S
-from faspec.check.ratio_sign import decide_sign
+from faspec.check.ratio_sign import const_sign_of, decide_sign
 from faspec.check.reference import (  # noqa: F401 - used here and re-exported
     _final_entry as _final_entry,
 )
@@ -271,7 +271,9 @@ def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Te
     )
     metric0 = first_op.metric_or(ctx.claim.metric) if first_op is not None else ctx.claim.metric
     ratio = any(isinstance(t, E.Arith) and t.op == "/" for t in cmp.operands)
-    const_sign = _ratio_const_sign(cmp) if ratio else 1
+    const_sign, refused = const_sign_of(cmp) if ratio else (1, None)
+    if refused:
+        raise Stop("error", refused)
     for t in cmp.operands:  # the loader refuses this too (located); a Claim built in code here
         if isinstance(t, E.Arith) and t.op == "-":
             m = t.left.metric_or(ctx.claim.metric)
@@ -414,21 +416,6 @@ def _arith_term(
             b = right.values[seed]
             term.values[seed] = a - b if t.op == "-" else a / b
     return term
-
-
-def _ratio_const_sign(cmp: E.Compare) -> int:
-    """-1 when a ratio is compared with a negative constant (`a / b ~= -4.5`): its magnitudes
-    are tested against |c|, which keeps the meaning of `~=` only (an order flips under |.|)."""
-    neg = [t for t in cmp.operands if isinstance(t, E.Const) and t.value < 0]
-    if not neg:
-        return 1
-    if any(op.lstrip("!") != "~=" for op in cmp.ops):
-        raise Stop(
-            "error",
-            f"'{cmp}': a ratio against a negative constant ({neg[0]}) is compared with `~=` "
-            "only; write an order on the magnitudes, e.g. the positive ratio -a / b",
-        )
-    return -1
 
 
 def _ratio_sign(

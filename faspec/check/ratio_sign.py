@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faspec.check import stats as S
+from faspec.spec import expr as E
 
 
 @dataclass
@@ -30,6 +31,21 @@ class Decision:
     message: str = ""
     flip: tuple[str, ...] = ()
     p: float | None = None
+
+
+def const_sign_of(cmp: E.Compare) -> tuple[int, str | None]:
+    """(-1 when a ratio is compared with a negative constant, `a / b ~= -4.5`, else 1; the
+    message refusing it, or None). Against a negative constant the magnitudes are tested with
+    |c|, which keeps the meaning of `~=` only: an order flips under |.|."""
+    neg = [t for t in cmp.operands if isinstance(t, E.Const) and t.value < 0]
+    if not neg:
+        return 1, None
+    if any(op.lstrip("!") != "~=" for op in cmp.ops):
+        return -1, (
+            f"'{cmp}': a ratio against a negative constant ({neg[0]}) is compared with `~=` "
+            "only (its magnitudes are tested, and an order would flip under |.|)"
+        )
+    return -1, None
 
 
 def _all_sign(values: list[float]) -> int | None:
