@@ -377,3 +377,21 @@ def test_c13_indistinguishable_as_no_large_gap_either_way_passes_on_the_papers_n
     e = "dfa ~= resmlp:dfa"
     v = decide(Claim(id="C13", expect=e, expr=parse(e), experiment="no_ln"), data, Stats(), others)
     assert v.verdict == "inconclusive"
+
+
+def test_a_ratio_fails_by_its_sign_at_most_alpha_2_of_the_time_when_the_signs_agree():
+    """True SB and CB nudges both negative (ratio +4.5), CB's spread large enough that its seeds
+    often straddle zero: a wrong-sign `fail` needs a two-sided one-sample test showing the wrong
+    sign (rate <= alpha/2 = 0.025 per draw); 600 seeded draws, bound 0.05 (4 binomial sds)."""
+    rng = np.random.default_rng(21)
+    wrong = inconclusive = 0
+    draws = 600
+    for _ in range(draws):
+        sb = rng.normal(-1.93e-3, 0.14e-3, 3)
+        cb = rng.normal(-4.26e-4, 6e-4, 3)
+        data = one(sb=runs("sb", list(sb), "nudge"), cb=runs("cb", list(cb), "nudge"))
+        v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), data, Stats())
+        wrong += v.verdict == "fail" and "is negative" in v.message
+        inconclusive += v.verdict == "inconclusive" and "sign of cb.nudge" in v.message
+    assert wrong / draws < 0.05
+    assert inconclusive / draws > 0.3  # straddling seeds are common here: not established
