@@ -229,7 +229,22 @@ def add_spec(plan: Plan, spec: Spec) -> None:
             and cell.point in points
             and cell.label in labels
         ]
+        rids += _other_experiment_runs(plan, spec.name, claim)
         plan.claim_runs[(spec.name, claim.id)] = sorted(set(rids))
+
+
+def _other_experiment_runs(plan: Plan, spec: str, claim: Claim) -> list[str]:
+    """Runs a claim reads through `exp:label` operands: that experiment's runs of that label at
+    the points matching the claim's `at:` on the axes they have (as the check reads them)."""
+    node = claim.expr if claim.expr is not None else E.parse(claim.expect)
+    wanted = {(op.experiment, op.label) for op in E.operands(node) if op.experiment is not None}
+    return [
+        rid
+        for cell, rid in plan.cells.items()
+        if cell.spec == spec
+        and (cell.experiment, cell.label) in wanted
+        and all(dict(cell.point).get(ax, v) == v for ax, v in claim.at.items())
+    ]
 
 
 def build(specs: Iterable[Spec]) -> Plan:

@@ -110,6 +110,11 @@ def pass_rate(
     reported = {}
     for key, rep in claim.reported.items():  # at another seed count than the paper's, the
         # printed n would be a mismatch by itself: compare with the printed mean (± std) only
+        if rep.per_seed is not None and len(rep.per_seed) != n:  # a per-seed list, at other n:
+            xs = np.asarray(rep.per_seed, dtype=float)  # its mean ± std, as _reported_for reads it
+            std = float(xs.std(ddof=1)) if xs.size >= 2 else None
+            reported[key] = Reported(float(xs.mean()), std, text=rep.text)
+            continue
         reported[key] = rep if rep.n in (None, n) else dataclasses.replace(rep, n=None)
     one = dataclasses.replace(one, reported=reported)
     st = dataclasses.replace(stats, alpha=alpha)
