@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from faspec.audit.allow import load_allowances
 from faspec.audit.source import audit
 from faspec.audit.values import claim_values
-from faspec.audit.vocab import config_pattern, metric_pattern
+from faspec.audit.vocab import config_pattern, metric_pattern, plain
 from faspec.cli import main
 from faspec.plan import build
 from faspec.spec.load import load_many
@@ -553,3 +553,16 @@ def test_in_math_only_an_assignment_names_a_setting(tmp_path):
     )
     res = run(tmp_path, tex, specs, plan, store)
     assert got(res) == [("1", "ALLOWED"), ("2", "ALLOWED"), ("2", "CONFIG")]
+
+
+def test_an_aligns_row_breaks_and_columns_end_clauses(tmp_path):
+    specs, plan, store = make(tmp_path)
+    tex = (
+        "The test accuracies are\n\\begin{align}\n"
+        "  \\mathrm{std}_{\\mathrm{FA}} &= 0.031 \\\\\n"
+        "  \\mathrm{accuracy}_{\\mathrm{FA}} &= 0.345 & \\mathrm{accuracy}_{\\mathrm{DFA}} &= 0.255\n"
+        "\\end{align}\n"
+    )
+    res = run(tmp_path, tex, specs, plan, store)
+    assert [s for _, s in got(res)] == ["BACKED"] * 3
+    assert plain("a \\\\ b & c &= d") == "a ; b ; c = d"

@@ -139,6 +139,11 @@ _GREEK = {
     "η": "eta", "λ": "lambda", "ρ": "rho", "τ": "tau", "σ": "sigma", "∇": "nabla", "∂": "partial",
 }  # fmt: skip
 _NORM_BARS = re.compile(r"\\(?:\||[lr]?Vert(?![A-Za-z])|[lr]vert(?![A-Za-z]))|‖|\|")
+#: an align's row break and column separator end a clause, as a comma would (an `&` before a
+#: relation is an alignment point, not a separator; an escaped `\&` is a word)
+_ALIGN_BREAK = re.compile(
+    r"\\\\|(?<!\\)&(?!\s*(?:[=<>≈≤≥]|\\(?:le|ge|leq|geq|approx|sim|equiv)\b))"
+)
 _SPACING = re.compile(r"\\[,;:! ]|\\(?:quad|qquad|enspace|thinspace)(?![A-Za-z])")
 _MARKUP = re.compile(
     r"\\(?:begin|end)\s*\{[^{}]*\}|"  # environment names are not words (align, equation)
@@ -149,7 +154,8 @@ _MARKUP = re.compile(
 
 def plain(latex: str) -> str:
     """LaTeX as lowercase words for the word lists (see the module docstring)."""
-    s = _MARKUP.sub(" ", latex)
+    s = _ALIGN_BREAK.sub(" ; ", latex)
+    s = _MARKUP.sub(" ", s)
     s = _SPACING.sub(" ", s)
     s = _NORM_BARS.sub(" ‖ ", s)
     s = s.replace("\\%", " % ").replace("%", " % ")
