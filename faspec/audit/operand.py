@@ -71,7 +71,7 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
     "per-seed": (
         r"seed \d+", r"per seed", r"single (?:run|seed)", r"one (?:run|seed)",
         # "the best run", "the best FA seed": up to two words (a label) between
-        r"(?:best|worst|individual|first|last) (?:[\w-]+ ){0,2}(?:run|seed)",
+        r"(?:best|worst|top|bottom|individual|first|last) (?:[\w-]+ ){0,2}(?:run|seed)s?",
     ),
     "other": (
         r"wall ?clock(?: time)?", r"run ?time",
@@ -296,7 +296,10 @@ def quantity_named(
     clause = _CLAUSE_END.split(ctx.before)[-1]
     found_b = _quantities(clause)
     if found_b:
-        return {found_b[-1][1]}, "the clause before it"
+        last = found_b[-1][1]
+        if last == "mean" and any(q == "per-seed" for _, q in found_b):
+            last = "per-seed"  # "the top two runs average 0.345": a mean of some seeds only
+        return {last}, "the clause before it"
     return set(), ""
 
 
