@@ -6,13 +6,15 @@ of BP's wall-clock time". So a number the audit compares with a claim (its metri
 `faspec.audit.context`) is BACKED only when its context also identifies the operand:
 
 * **the method** (`methods_named`): in a table its cell, else its row's first cell, else its
-  column header, else the caption; in text the words right after it ("0.255 for DFA"), else the
-  nearest method before it in its sentence (the clause's subject: "FA reaches 0.345"; a method
-  named as a comparator, "than BP", "to the backprop gradient", does not count), else any later
-  in the sentence. Each method label of the specs is named by the label itself (hyphens and
-  underscores read as spaces) and, when the label is the registry name, by its usual names
-  (`METHOD_WORDS`: "backprop", "feedback alignment", ...), longest first so that "direct
-  feedback alignment" is DFA and not also FA.
+  column header, else the caption; in text a label in parentheses right after it ("0.523
+  (BP)"), else the words right after it ("0.255 for DFA"), else the antecedent of its relative
+  clause ("BP, which gets 52.3%"), else the nearest method before it in its sentence (the
+  clause's subject: "FA reaches 0.345"; a method named as a comparator, "than BP", "unlike FA",
+  "to the backprop gradient", does not count), else any later in the sentence (not when every
+  method before it was a comparator). Each method label of the specs is named by the label
+  itself (hyphens and underscores read as spaces) and, when the label is the registry name, by
+  its usual names (`METHOD_WORDS`: "backprop", "feedback alignment", ...), longest first so
+  that "direct feedback alignment" is DFA and not also FA.
 * **the quantity** (`quantity_named`): a mean unless the words say otherwise: a std ("std",
   "standard deviation", "spread"), an error (1 − accuracy), a difference ("gap", "drop",
   "margin", "pp"), a per-seed value ("seed 2", "the best run"), or something else altogether
