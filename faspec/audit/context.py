@@ -128,7 +128,8 @@ class NumberContext:
             return bound.group(1) + " ="
         before = _words(re.split(r"[;:]", self.before)[-1].split()[::-1])[::-1]
         after = _words(re.split(r"[;:]", self.after, maxsplit=1)[0].split())
-        return " ".join(before + ["#"] + after)
+        own = [self.unit] if self.unit and self.unit.isalpha() else []  # "2 pp": margin_pp
+        return " ".join(before + ["#"] + own + after)
 
 
 def _words(tokens: list[str], n: int = 5) -> list[str]:

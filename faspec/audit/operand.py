@@ -6,13 +6,15 @@ of BP's wall-clock time". So a number the audit compares with a claim (its metri
 `faspec.audit.context`) is BACKED only when its context also identifies the operand:
 
 * **the method** (`methods_named`): in a table its cell, else its row's first cell, else its
-  column header, else the caption; in text the words right after it ("0.255 for DFA"), else the
-  nearest method before it in its sentence (the clause's subject: "FA reaches 0.345"; a method
-  named as a comparator, "than BP", "to the backprop gradient", does not count), else any later
-  in the sentence. Each method label of the specs is named by the label itself (hyphens and
-  underscores read as spaces) and, when the label is the registry name, by its usual names
-  (`METHOD_WORDS`: "backprop", "feedback alignment", ...), longest first so that "direct
-  feedback alignment" is DFA and not also FA.
+  column header, else the caption; in text a label in parentheses right after it ("0.523
+  (BP)"), else the words right after it ("0.255 for DFA"), else the antecedent of its relative
+  clause ("BP, which gets 52.3%"), else the nearest method before it in its sentence (the
+  clause's subject: "FA reaches 0.345"; a method named as a comparator, "than BP", "unlike FA",
+  "to the backprop gradient", does not count), else any later in the sentence (not when every
+  method before it was a comparator). Each method label of the specs is named by the label
+  itself (hyphens and underscores read as spaces) and, when the label is the registry name, by
+  its usual names (`METHOD_WORDS`: "backprop", "feedback alignment", ...), longest first so
+  that "direct feedback alignment" is DFA and not also FA.
 * **the quantity** (`quantity_named`): a mean unless the words say otherwise: a std ("std",
   "standard deviation", "spread"), an error (1 − accuracy), a difference ("gap", "drop",
   "margin", "pp"), a per-seed value ("seed 2", "the best run"), or something else altogether
@@ -70,7 +72,8 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "per-seed": (
         r"seed \d+", r"per seed", r"single (?:run|seed)", r"one (?:run|seed)",
-        r"(?:best|worst|individual|first|last) (?:run|seed)",
+        # "the best run", "the best FA seed": up to two words (a label) between
+        r"(?:best|worst|top|bottom|individual|first|last) (?:[\w-]+ ){0,2}(?:run|seed)s?",
     ),
     "other": (
         r"wall ?clock(?: time)?", r"run ?time",
@@ -82,7 +85,13 @@ QUANTITY_WORDS: dict[str, tuple[str, ...]] = {
 #: quantities a plain (not ±) claimed mean may not be
 NOT_MEAN = ("std", "error", "difference", "per-seed", "other")
 
-_COMPARATOR = re.compile(r"(?:than|to|vs\.?|versus|against|over|like|from) (?:the )?$")
+_COMPARATOR = re.compile(
+    r"(?<![\w])(?:than|to|vs\.?|versus|against|over|like|unlike|from) (?:the )?$"
+)
+#: "BP, which gets 52.3%": the relative clause's number is its antecedent's
+_WHICH = re.compile(r"\s*,?\s*(?:which|who)\b(?:\s+[\w.-]+){0,3}\s*")
+#: "0.523 (BP)": a method label in parentheses right after the number
+_PAREN_LABEL = re.compile(r"\s*\(\s*([^()]{1,40}?)\s*\)")
 _CLAUSE_END = re.compile(r"[,;:(]")
 _JOINERS = {"and", "or", "but", "while", "whereas", "vs", "vs.", "versus", "than", "with", "to"}
 
@@ -167,6 +176,11 @@ def methods_named(
                 return found, where
         return set(), ""
     before, after = ctx.before, ctx.after
+    m = _PAREN_LABEL.match(after)
+    if m:
+        inside = vocab.find(m.group(1))
+        if len(inside) == 1 and inside[0][1] - inside[0][0] == len(m.group(1)):
+            return {inside[0][2]}, "its label in parentheses"
     head = _head(after, 3)
     m = re.match(r"(?:for|of|by|from|with) (?:the )?(.*)", head)
     if m:
@@ -176,13 +190,21 @@ def methods_named(
     paired = _respectively(vocab, before, after)
     if paired:
         return {paired}, "its place in the list of methods before it"
-    subjects = [(s, lab) for s, _, lab in vocab.find(before) if not _COMPARATOR.search(before[:s])]
+    found_before = vocab.find(before)
+    for _s, e, lab in reversed(found_before):
+        if _WHICH.fullmatch(before[e:]):
+            return {lab}, "the relative clause it is in"
+    subjects = [(s, lab) for s, _, lab in found_before if not _COMPARATOR.search(before[:s])]
     subjects = [
         (s, lab) for s, lab in subjects if not before[s:].split(" ", 2)[1:2] == ["gradient"]
     ]
     if subjects:
         s = subjects[-1][0]
         return {lab for x, lab in subjects if x == s}, "the clause before it"
+    if found_before and not subjects:
+        # the only methods before it were comparators ("Unlike BP, ..."): a method later in
+        # the sentence may be the comparison's other side; say nothing rather than guess
+        return set(), ""
     found = vocab.named(after)
     if found:
         return found, "the sentence after it"
@@ -247,8 +269,13 @@ def _quantities(text: str) -> list[tuple[int, str]]:
     return sorted(out)
 
 
-def quantity_named(ctx: Any, unit: str | None) -> tuple[set[str], str]:
-    """Which quantities (`QUANTITY_WORDS`) the number's context says it is, and where."""
+def quantity_named(
+    ctx: Any, unit: str | None, vocab: MethodVocab | None = None
+) -> tuple[set[str], str]:
+    """Which quantities (`QUANTITY_WORDS`) the number's context says it is, and where.
+
+    "52.3% of BP's time" is another quantity; "the 52.3% of BP" (`vocab` names the method,
+    nothing follows it in the clause) is BP's own percentage."""
     if unit == "pp":
         return {"difference"}, "its pp sign"
     if ctx.in_table:
@@ -263,7 +290,7 @@ def quantity_named(ctx: Any, unit: str | None) -> tuple[set[str], str]:
         return set(), ""
     head = _head(ctx.after.replace("%", "% "), 3)
     # "52.3% of BP's time": the number's own % followed by "of"
-    if unit == "%" and re.match(r"of\b", ctx.after):
+    if unit == "%" and re.match(r"of\b", ctx.after) and not _of_method(vocab, ctx.after):
         return {"other"}, "“% of”"
     found = [q for _, q in _quantities(head)]
     if found:
@@ -271,8 +298,22 @@ def quantity_named(ctx: Any, unit: str | None) -> tuple[set[str], str]:
     clause = _CLAUSE_END.split(ctx.before)[-1]
     found_b = _quantities(clause)
     if found_b:
-        return {found_b[-1][1]}, "the clause before it"
+        last = found_b[-1][1]
+        if last == "mean" and any(q == "per-seed" for _, q in found_b):
+            last = "per-seed"  # "the top two runs average 0.345": a mean of some seeds only
+        return {last}, "the clause before it"
     return set(), ""
+
+
+def _of_method(vocab: MethodVocab | None, after: str) -> bool:
+    """Does `after` ("of the BP.", "of BP, and ...") name only a method label and end there?"""
+    if vocab is None:
+        return False
+    m = re.match(r"of (?:the )?(.*?)\s*(?:[.,;:)]|$)", after)
+    if not m:
+        return False
+    found = vocab.find(m.group(1))
+    return len(found) == 1 and found[0][0] == 0 and found[0][1] == len(m.group(1))
 
 
 # --------------------------------------------------------------------------------- settings
@@ -304,20 +345,40 @@ def adjacent_keys(keys: list[str], before: str, after: str, math: bool = False) 
         return []  # "within the first 11 epochs": a moment, not a setting
     tail = " ".join(re.split(r"[,;:(]", before)[-1].split()[-4:])
     head = " ".join(re.split(r"[,;:)]", after.lstrip(" )"), maxsplit=1)[0].split()[:3])
-    out = []
+    spans: dict[str, tuple[int, int]] = {}  # key -> its words' span (tail, then "#", head)
+    joined = tail + " # " + head
     for k in keys:
         pat = config_pattern(k).pattern
         if math:
-            if re.search(f"(?:{pat})" + r"\s*:?=\s*$", tail):
-                out.append(k)
-        elif re.search(f"(?:{pat})" + _ADJ_BEFORE, tail) or re.match(pat, head):
-            out.append(k)
-    return out
+            m = re.search(f"({pat})" + r"\s*:?=\s*$", tail)
+        else:
+            m = re.search(f"({pat})" + _ADJ_BEFORE, tail)
+            if not m and re.match(pat, head):
+                m = re.match(f"({pat})", joined[len(tail) + 3 :])
+                if m:
+                    spans[k] = (len(tail) + 3 + m.start(1), len(tail) + 3 + m.end(1))
+                    continue
+        if m:
+            spans[k] = (m.start(1), m.end(1))
+    # longest words win: "stability batch" names measure.stability_batch, not its "batch"
+    return [
+        k
+        for k, (a, b) in spans.items()
+        if not any(
+            (c <= a and b <= d) and (d - c) > (b - a) for j, (c, d) in spans.items() if j != k
+        )
+    ]
 
 
-def settings_named(raw: str, keys: list[str]) -> list[tuple[str, float]]:
-    """(key, value) of every setting among `keys` that the LaTeX `raw` names next to a number."""
-    return _settings(raw, tuple(sorted(keys)))
+def settings_named(
+    raw: str, keys: list[str], resolve: list[str] | None = None
+) -> list[tuple[str, float]]:
+    """(key, value) of every setting among `keys` that the LaTeX `raw` names next to a number.
+
+    Words are resolved among `resolve` (default `keys`) first, longest first, so that a key
+    left out of `keys` still claims its own words ("stability batch" is not the batch size)."""
+    pool = tuple(sorted(set(keys) | set(resolve or ())))
+    return [(k, v) for k, v in _settings(raw, pool) if k in keys]
 
 
 @cache

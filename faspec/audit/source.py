@@ -310,7 +310,7 @@ def _number_finding(
             if f.status == "MISMATCH":
                 return f
         else:
-            quants, q_where = quantity_named(ctx, hit.unit)
+            quants, q_where = quantity_named(ctx, hit.unit, env.methods)
             if "other" in quants:  # "52.3% of BP's wall-clock time" equals BP's accuracy
                 c = cands[0]
                 f.status = "MISMATCH"
@@ -321,7 +321,10 @@ def _number_finding(
                 f.spec, f.claim, f.method, f.field = c.cv.spec, c.cv.ref, c.cv.method, c.part
                 return f
             note = _candidate_note(cands, named, where_named)
-    keys, by_value = config.match(hit, ctx.config_text())
+    named_cfg = ctx.config_text()
+    if _formula_constant(hit) and not named_cfg.endswith(" ="):
+        named_cfg = ""  # a small integer in math names a key only as `name = value` (\frac{1}{2})
+    keys, by_value = config.match(hit, named_cfg)
     other = config.named_other(hit, ctx) if not keys else []
     if _formula_constant(hit) and not keys and not other:
         f.status, f.reason = "ALLOWED", FORMULA_CONSTANT + note
@@ -368,19 +371,16 @@ def _operand(
     another method, quantity or setting) and the note is empty, or the note says why the
     value-equal candidates were not compared (the context does not say which)."""
     methods, m_where = methods_named(env.methods, ctx)
-    quants, q_where = quantity_named(ctx, hit.unit)
+    quants, q_where = quantity_named(ctx, hit.unit, env.methods)
     before, after, caption, in_table = loc.parts(hit.file, hit.start, hit.end)
     point_raw = (
         (caption, hit.row_header, hit.header)
         if ctx.in_table
         else (before.split(";")[-1] + " " + after.split(";")[0],)  # its clause
     )
-    keys = sorted(
-        k
-        for k in {k for cfg in env.run_cfg.values() for k in cfg}
-        if k.startswith(_POINT_SECTIONS) and k not in _POINT_SKIP
-    )
-    named_pts = [kv for raw in point_raw for kv in settings_named(raw, keys)]
+    every = sorted({k for cfg in env.run_cfg.values() for k in cfg})
+    keys = [k for k in every if k.startswith(_POINT_SECTIONS) and k not in _POINT_SKIP]
+    named_pts = [kv for raw in point_raw for kv in settings_named(raw, keys, every)]
     good, wrong, vague = [], [], []
     for c in fit:
         problems = []

@@ -88,6 +88,9 @@ METRIC_WORDS: dict[str, tuple[str, ...]] = {
 
 _SEED_COUNT = (r"seeds", r"runs", r"trials", r"repetitions", r"restarts", r"n =")
 
+#: "width" but not the teacher's ("the teacher width of 16" is data.width, not model.d)
+_STUDENT_WIDTH = r"(?<!teacher )(?<!teacher's )(?<!teachers )(?:student )?width"
+
 #: configuration key (the full dotted key, else its last part) -> the words that name it
 CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "seeds (count)": _SEED_COUNT,
@@ -97,10 +100,10 @@ CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "train.lr": (r"learning rates?", r"lr", r"step sizes?", r"eta"),
     "train.weight_decay": (r"weight decay", r"wd", r"decay"),
     "train.grad_clip": (r"clip(?:ping|ped)?",),
-    "model.d": (r"d", r"(?:student )?width", r"hidden (?:size|dim\w*|units?)", r"dim(?:ension)?s?"),
+    "model.d": (r"d", _STUDENT_WIDTH, r"hidden (?:size|dim\w*|units?)", r"dim(?:ension)?s?"),
     "model.blocks": (r"blocks?", r"depth", r"layers?", r"l(?= ?(?:=|in\b|∈))"),
     "model.alpha": (r"alpha",),
-    "model.hidden": (r"hidden", r"(?:student )?width"),
+    "model.hidden": (r"hidden", _STUDENT_WIDTH),
     "data.width": (r"teacher(?:'s)?(?: has| of)? width", r"width of the teacher"),
     "data.depth": (r"teacher(?:'s)?(?: has| of)? depth", r"depth of the teacher"),
     "data.in_dim": (r"inputs?", r"in dim", r"dim(?:ension)?s?"),
@@ -113,7 +116,7 @@ CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "method.beta": (r"beta", r"nudg\w*"),
     "method.steps": (r"steps", r"relaxation", r"iterations"),
     "method.step_size": (r"step sizes?",),
-    "method.hidden": (r"hidden", r"width", r"feedback net\w*"),
+    "method.hidden": (r"hidden", _STUDENT_WIDTH, r"feedback net\w*"),
     "method.depth": (r"depth", r"layers", r"feedback net\w*"),
     "method.tau": (r"tau", r"temperature"),
     "method.ema": (r"ema", r"decay", r"moving average"),
@@ -136,6 +139,11 @@ _GREEK = {
     "η": "eta", "λ": "lambda", "ρ": "rho", "τ": "tau", "σ": "sigma", "∇": "nabla", "∂": "partial",
 }  # fmt: skip
 _NORM_BARS = re.compile(r"\\(?:\||[lr]?Vert(?![A-Za-z])|[lr]vert(?![A-Za-z]))|‖|\|")
+#: an align's row break and column separator end a clause, as a comma would (an `&` before a
+#: relation is an alignment point, not a separator; an escaped `\&` is a word)
+_ALIGN_BREAK = re.compile(
+    r"\\\\|(?<!\\)&(?!\s*(?:[=<>≈≤≥]|\\(?:le|ge|leq|geq|approx|sim|equiv)\b))"
+)
 _SPACING = re.compile(r"\\[,;:! ]|\\(?:quad|qquad|enspace|thinspace)(?![A-Za-z])")
 _MARKUP = re.compile(
     r"\\(?:begin|end)\s*\{[^{}]*\}|"  # environment names are not words (align, equation)
@@ -146,7 +154,8 @@ _MARKUP = re.compile(
 
 def plain(latex: str) -> str:
     """LaTeX as lowercase words for the word lists (see the module docstring)."""
-    s = _MARKUP.sub(" ", latex)
+    s = _ALIGN_BREAK.sub(" ; ", latex)
+    s = _MARKUP.sub(" ", s)
     s = _SPACING.sub(" ", s)
     s = _NORM_BARS.sub(" ‖ ", s)
     s = s.replace("\\%", " % ").replace("%", " % ")
