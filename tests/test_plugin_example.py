@@ -138,14 +138,29 @@ def test_example_plugin_verifies_locally_and_its_runs_follow_its_code(site, tmp_
         tmp_path,
         site,
     )
+    # exit 0 (the claims pass, as asked), with a warning naming the claims on stale runs
     assert r.returncode == 0, r.stdout + r.stderr
     assert "PASS         agree" in r.stdout and "[STALE: code changed since these runs]" in r.stdout
     assert "code: decided on 3 stale runs" in (tmp_path / "rep" / "junit.xml").read_text()
+    assert (
+        "warning: 2 claims (agree, learns) decided on stale runs, kept by --keep-stale" in r.stderr
+    ), r.stderr
     v = verdicts(tmp_path)["agree"]
     assert v["verdict"] == "pass" and len(v["code"]["stale"]) == 3
+    rep = json.loads((tmp_path / "rep" / "moons.json").read_text())
+    assert rep["counts"]["stale"] == 2 and rep["stale_claims"] == ["agree", "learns"]
     md = (tmp_path / "rep" / "moons.md").read_text()
     assert "stale: code of method signsym changed" in md
-    assert "stale" in (tmp_path / "rep" / "moons.html").read_text()
+    assert "(STALE: 2 of them decided on stale runs" in md.split("| claim |")[0]
+    assert "| **PASS** (STALE) |" in md and "| `bp-calm` |" in md
+    assert "## `agree` — PASS (STALE)" in md
+    page = (tmp_path / "rep" / "moons.html").read_text()
+    summary = page.split('<table class="summary">')[1].split("</table>")[0]
+    assert summary.count('class="stale"') == 2, summary
+    assert '<dt>code</dt><dd class="stale-why">decided on 3 stale runs' in page
+    assert "{&#x27;stale&#x27;" not in page and "{'stale'" not in page  # no dict repr
+    index = (tmp_path / "rep" / "index.html").read_text()
+    assert index.count('class="stale"') >= 2 and "decided on stale runs" in index
 
     r = cli(
         ["verify", "moons.yaml", "--executor", "local", "--store", "st", "--reports", "rep"],
