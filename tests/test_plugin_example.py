@@ -333,3 +333,19 @@ def test_a_dataset_whose_output_disagrees_with_its_fields_is_a_located_error(
         registry.DATASETS.pop("bad_moons")
     assert err.value.path == "data.name"
     assert "dataset 'bad_moons' (package 'faspec-badmoons')" in str(err.value)
+
+
+def test_swapped_data_fields_fail_each_run_naming_dataset_and_package(site, tmp_path):
+    data = site / "faspec_signsym" / "data.py"
+    data.write_text(data.read_text().replace("in_dim=2,", "in_dim=3,"))
+    r = cli(
+        ["verify", "moons.yaml", "--executor", "local", "--store", "st", "--reports", "rep"],
+        tmp_path,
+        site,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr[-2000:]
+    assert (
+        "ConfigError: data.name: dataset 'two_moons' (package 'faspec-signsym'): x_train has "
+        "shape (512, 2) but in_dim is 3" in r.stdout
+    ), r.stdout[-2000:]
+    assert "mat1 and mat2" not in r.stdout + r.stderr
