@@ -151,4 +151,14 @@ def decide_and_report(
     if profile:
         click.echo(profile_banner(profile))
     click.echo(f"reports in {out_dir}/", err=True)
+    on_stale = [c for r in reports for c in r.get("stale_claims") or []]
+    if on_stale:
+        # --keep-stale is an explicit request to decide on old runs: their verdicts count for
+        # the exit code, but no one should read a 0 here as "passes on the installed code"
+        click.echo(
+            f"warning: {len(on_stale)} claim{'s' if len(on_stale) != 1 else ''} "
+            f"({', '.join(on_stale)}) decided on stale runs, kept by --keep-stale: the exit code "
+            "does not say they hold for the code now installed (verify without --keep-stale)",
+            err=True,
+        )
     sys.exit(EXIT_OK if all(oc.ok for oc in outcomes) else EXIT_CLAIMS)

@@ -58,13 +58,17 @@ def _factory(f: Factory) -> Callable[..., Any]:
     return LazyFactory(f) if isinstance(f, str) else f
 
 
-def _component(name: str, factory: Factory, version: int, doc: str, **kw: Any) -> Component:
+def _component(
+    kind: str, name: str, factory: Factory, version: int, doc: str, **kw: Any
+) -> Component:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"{name!r}: version must be an integer >= 1, got {version!r}")
     for key in ("traits", "requires"):
         kw[key] = frozenset(kw.get(key) or ())
     kw["options"] = dict(kw.get("options") or {})
-    return Component(name=name, version=version, factory=_factory(factory), doc=doc, **kw)
+    return Component(
+        name=name, version=version, factory=_factory(factory), doc=doc, kind=kind, **kw
+    )
 
 
 def method(
@@ -79,7 +83,9 @@ def method(
     """A learning rule: `factory(model, num_classes, generator, **options) -> Method` (a
     `faspec.train.methods.base.Method`). Spread `COMMON_OPTIONS` (`penalty`, `targets`, which
     `BlockLocalMethod` reads) into `options` for a block-local method."""
-    return _component(name, factory, version, doc, options=options, requires=requires, check=check)
+    return _component(
+        "method", name, factory, version, doc, options=options, requires=requires, check=check
+    )
 
 
 def arch(
@@ -95,7 +101,15 @@ def arch(
     """An architecture: `factory(in_dim, num_classes, **options) -> nn.Module` exposing
     `widths` and the hidden states h_0..h_L (`faspec.train.models.base`)."""
     return _component(
-        name, factory, version, doc, options=options, traits=traits, requires=requires, check=check
+        "arch",
+        name,
+        factory,
+        version,
+        doc,
+        options=options,
+        traits=traits,
+        requires=requires,
+        check=check,
     )
 
 
@@ -113,7 +127,15 @@ def dataset(
     shape (n, in_dim), int64 labels), and `describe(**options) -> {"in_dim", "num_classes"}`,
     torch-free and without reading data (the planner and the checks of architectures call it)."""
     return _component(
-        name, factory, version, doc, options=options, describe=describe, traits=traits, check=check
+        "dataset",
+        name,
+        factory,
+        version,
+        doc,
+        options=options,
+        describe=describe,
+        traits=traits,
+        check=check,
     )
 
 
@@ -165,6 +187,10 @@ def add(kind: str, *components: Component) -> None:
     notebooks and tests. Ray workers never see them: install a package with entry points."""
     registry: dict[str, Any] = METRICS if kind == "metric" else _REGISTRY[kind]
     for comp in components:
+        if comp.kind != kind:
+            raise ValueError(
+                f"{comp.name!r} is a {comp.kind or 'kind-less'} component, not a {kind}"
+            )
         if comp.name in registry:
             raise ValueError(f"{kind} {comp.name!r} is already registered")
         registry[comp.name] = comp

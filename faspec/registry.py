@@ -138,6 +138,10 @@ class Component:
     # methods and architectures: whether runs of it may be trained as one batched model (vmap
     # over a leading member dimension; faspec.train.pack). A plug-in is not, unless it says so.
     packable: bool = False
+    # "method", "arch", "dataset" or "metric": an entry point must load to its group's kind
+    kind: str = ""
+    # the distribution that installed it ("faspec" for built-ins), named in its errors
+    package: str = ""
 
 
 # What a component may provide or require (methods require of architectures, architectures
@@ -164,6 +168,7 @@ class Metric(Component):
     close_ratio: float | None = None
     much_ratio: float | None = None
     better: str = ""
+    kind: str = "metric"
 
 
 METHODS: dict[str, Component] = {}
@@ -301,6 +306,8 @@ def register(
             requires=frozenset(requires),
             check=check,
             packable=packable,
+            kind=_REGISTRY_KIND.get(id(registry), ""),
+            package="faspec",
         )
         return factory
 
@@ -326,6 +333,9 @@ _KIND = {
     "faspec.metrics": "metric",
 }
 _plugins_loaded = False
+# the kind a component registered in each registry has (`register` sets it)
+_REGISTRY_KIND = {id(METHODS): "method", id(ARCHS): "arch", id(DATASETS): "dataset"}
+_GROUP_KIND = {group: kind.replace("architecture", "arch") for group, kind in _KIND.items()}
 
 
 @dataclass(frozen=True)
@@ -371,13 +381,28 @@ def load_plugins() -> None:
             try:
                 obj = ep.load()
                 comps = obj if isinstance(obj, list | tuple) else [obj]
+                kind = _GROUP_KIND[group]
                 for comp in comps:
                     want = Metric if group == "faspec.metrics" else Component
                     if not isinstance(comp, want):
                         raise TypeError(
                             f"{ep.value} is {type(comp).__name__}, not a faspec {want.__name__} "
-                            f"(declare it with faspec.plugin.{_KIND[group].replace('architecture', 'arch')})"
+                            f"(declare it with faspec.plugin.{kind})"
                         )
+                    if comp.kind != kind:
+                        raise TypeError(
+                            f"{ep.value} is a {comp.kind or 'kind-less'} component "
+                            f"{comp.name!r}, but {group} takes a {_KIND[group]} (declare it "
+                            f"with faspec.plugin.{kind}, or move the entry point to the group "
+                            f"of its kind)"
+                        )
+                    if len(comps) == 1 and comp.name != ep.name:
+                        raise ValueError(
+                            f"entry point {ep.name!r} loads the {_KIND[group]} named "
+                            f"{comp.name!r}: name the entry point {comp.name!r} (specs use "
+                            f"the component's name)"
+                        )
+                    comp.package = comp.package or package
                     if comp.name in registry:
                         raise ValueError(f"{_KIND[group]} {comp.name!r} is already registered")
                     registry[comp.name] = comp

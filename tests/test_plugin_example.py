@@ -138,14 +138,29 @@ def test_example_plugin_verifies_locally_and_its_runs_follow_its_code(site, tmp_
         tmp_path,
         site,
     )
+    # exit 0 (the claims pass, as asked), with a warning naming the claims on stale runs
     assert r.returncode == 0, r.stdout + r.stderr
     assert "PASS         agree" in r.stdout and "[STALE: code changed since these runs]" in r.stdout
     assert "code: decided on 3 stale runs" in (tmp_path / "rep" / "junit.xml").read_text()
+    assert (
+        "warning: 2 claims (agree, learns) decided on stale runs, kept by --keep-stale" in r.stderr
+    ), r.stderr
     v = verdicts(tmp_path)["agree"]
     assert v["verdict"] == "pass" and len(v["code"]["stale"]) == 3
+    rep = json.loads((tmp_path / "rep" / "moons.json").read_text())
+    assert rep["counts"]["stale"] == 2 and rep["stale_claims"] == ["agree", "learns"]
     md = (tmp_path / "rep" / "moons.md").read_text()
     assert "stale: code of method signsym changed" in md
-    assert "stale" in (tmp_path / "rep" / "moons.html").read_text()
+    assert "(STALE: 2 of them decided on stale runs" in md.split("| claim |")[0]
+    assert "| **PASS** (STALE) |" in md and "| `bp-calm` |" in md
+    assert "## `agree` — PASS (STALE)" in md
+    page = (tmp_path / "rep" / "moons.html").read_text()
+    summary = page.split('<table class="summary">')[1].split("</table>")[0]
+    assert summary.count('class="stale"') == 2, summary
+    assert '<dt>code</dt><dd class="stale-why">decided on 3 stale runs' in page
+    assert "{&#x27;stale&#x27;" not in page and "{'stale'" not in page  # no dict repr
+    index = (tmp_path / "rep" / "index.html").read_text()
+    assert index.count('class="stale"') >= 2 and "decided on stale runs" in index
 
     r = cli(
         ["verify", "moons.yaml", "--executor", "local", "--store", "st", "--reports", "rep"],
@@ -228,3 +243,109 @@ def test_an_entry_point_of_the_wrong_kind_is_an_input_error(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "plug-in 'oops' (faspec.metrics" in r.stderr and "package 'faspec-signsym'" in r.stderr
     assert "is Component, not a faspec Metric (declare it with faspec.plugin.metric)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "group,value,what",
+    [
+        ("faspec.methods", "faspec_signsym.components:SIGN_AGREE", "a metric component"),
+        ("faspec.methods", "faspec_signsym.components:TWO_MOONS", "a dataset component"),
+        ("faspec.datasets", "faspec_signsym.components:SIGNSYM", "a method component"),
+    ],
+)
+def test_a_component_under_another_kinds_group_is_refused(tmp_path, group, value, what):
+    site = tmp_path / "site"
+    site.mkdir()
+    name = value.rpartition(":")[2].lower()
+    install(site, entry_points={group: {name: value}})
+    (tmp_path / "moons.yaml").write_text(SPEC.replace("two_moons", "teacher"))
+    r = cli(["plan", "moons.yaml"], tmp_path, site)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"plug-in {name!r} ({group}" in r.stderr and "package 'faspec-signsym'" in r.stderr
+    assert what in r.stderr and "did you mean" not in r.stderr, r.stderr
+
+
+def test_an_entry_point_named_unlike_its_component_is_refused(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site, entry_points={"faspec.methods": {"rsfa": "faspec_signsym.components:SIGNSYM"}})
+    (tmp_path / "moons.yaml").write_text(SPEC.replace("two_moons", "teacher"))
+    r = cli(["plan", "moons.yaml"], tmp_path, site)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "plug-in 'rsfa' (faspec.methods" in r.stderr and "faspec-signsym" in r.stderr
+    assert "entry point 'rsfa' loads the method named 'signsym'" in r.stderr, r.stderr
+
+
+def test_add_refuses_a_component_of_another_kind():
+    from faspec import plugin
+
+    m = plugin.metric("kind_probe", "faspec_signsym.metric:sign_agree", version=1)
+    with pytest.raises(ValueError, match="'kind_probe' is a metric component, not a method"):
+        plugin.add("method", m)
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ("swap", r"x_train has shape \(64, 2\) but in_dim is 3"),
+        ("labels", r"y_train holds labels 0\.\.1 but num_classes is 1"),
+        ("describe", r"describe\(\) says \{'in_dim': 2, 'num_classes': 3\}"),
+        ("type", r"returned tuple, not a faspec.train.data.Data"),
+    ],
+)
+def test_a_dataset_whose_output_disagrees_with_its_fields_is_a_located_error(
+    monkeypatch, bad, message
+):
+    import dataclasses
+
+    from faspec import plugin, registry
+    from faspec.config import ConfigError, normalize_config
+    from faspec.train.data import load_data
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from faspec_signsym.data import two_moons
+
+    def factory(**kw):
+        d = two_moons(**kw)
+        if bad == "swap":  # the reviewer's case: in_dim and num_classes given in the wrong order
+            return dataclasses.replace(d, in_dim=3, num_classes=2)
+        if bad == "labels":
+            return dataclasses.replace(d, num_classes=1)
+        if bad == "type":
+            return (d.x_train, d.y_train)
+        return d
+
+    n_classes = 3 if bad == "describe" else 2
+    comp = plugin.dataset(
+        "bad_moons",
+        factory,
+        version=1,
+        describe=lambda **_: {"in_dim": 2, "num_classes": n_classes},
+        options={"n_train": plugin.Option(int, 64, "n"), "n_test": plugin.Option(int, 32, "n")},
+    )
+    comp.package = "faspec-badmoons"
+    plugin.add("dataset", comp)
+    try:
+        cfg = normalize_config({"data": {"name": "bad_moons"}, "train": {"epochs": 0}})
+        with pytest.raises(ConfigError, match=message) as err:
+            load_data(cfg["data"])
+    finally:
+        registry.DATASETS.pop("bad_moons")
+    assert err.value.path == "data.name"
+    assert "dataset 'bad_moons' (package 'faspec-badmoons')" in str(err.value)
+
+
+def test_swapped_data_fields_fail_each_run_naming_dataset_and_package(site, tmp_path):
+    data = site / "faspec_signsym" / "data.py"
+    data.write_text(data.read_text().replace("in_dim=2,", "in_dim=3,"))
+    r = cli(
+        ["verify", "moons.yaml", "--executor", "local", "--store", "st", "--reports", "rep"],
+        tmp_path,
+        site,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr[-2000:]
+    assert (
+        "ConfigError: data.name: dataset 'two_moons' (package 'faspec-signsym'): x_train has "
+        "shape (512, 2) but in_dim is 3" in r.stdout
+    ), r.stdout[-2000:]
+    assert "mat1 and mat2" not in r.stdout + r.stderr

@@ -25,10 +25,33 @@ def fmt(x: Any, digits: int = 4) -> str:
 
 
 def counts(verdicts: list[Any]) -> dict[str, int]:
+    """Claims per verdict, and `stale`: how many of them were decided on stale runs (kept by
+    --keep-stale; not a verdict of its own, so it overlaps the others). Absent when none."""
     out = {k: 0 for k in VERDICTS}
     for v in verdicts:
         out[v.verdict] = out.get(v.verdict, 0) + 1
+    n_stale = sum(is_stale(v) for v in verdicts)
+    if n_stale:
+        out["stale"] = n_stale
     return out
+
+
+def counts_text(c: dict[str, int], sep: str = ", ") -> str:
+    """'3 pass, 1 fail (2 of them decided on stale runs)' from `counts`."""
+    text = sep.join(f"{n} {k}" for k, n in c.items() if n and k != "stale")
+    if c.get("stale"):
+        text += f" (STALE: {c['stale']} of them decided on stale runs, kept by --keep-stale)"
+    return text
+
+
+def _code(v: Any) -> dict[str, Any]:
+    """A verdict's `code` marks, whether `v` is a Verdict or its JSON dict."""
+    return (getattr(v, "code", None) if not isinstance(v, dict) else v.get("code")) or {}
+
+
+def is_stale(v: Any) -> bool:
+    """Whether a verdict (object or its JSON dict) rests on runs of code no longer installed."""
+    return bool(_code(v).get("stale"))
 
 
 def run_rows(
@@ -152,7 +175,7 @@ def family_text(v: Any) -> str:
 def code_text(v: Any) -> str:
     """Whether a verdict rests on runs whose code is not the installed code (faspec.code_id):
     'decided on 3 stale runs (stale: code of method ep changed: ab12…, …)', or ''."""
-    code = getattr(v, "code", None) if not isinstance(v, dict) else v.get("code")
+    code = _code(v)
     if not code:
         return ""
     parts = []

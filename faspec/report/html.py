@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from faspec.report.claim_view import PointNumbers, claim_id_of, per_seed_values, read_numbers
-from faspec.report.common import STD_NOTE, VERDICTS, family_sentence, fmt, reported_row
+from faspec.report.common import (
+    STD_NOTE,
+    VERDICTS,
+    code_text,
+    family_sentence,
+    fmt,
+    is_stale,
+    reported_row,
+)
 from faspec.report.figures import figure
 
 __all__ = ["cells_for", "render", "render_index", "load_reports", "badge", "reported_row"]
@@ -68,7 +76,8 @@ table{border-collapse:collapse;margin:.6em 0;font-size:90%} th,td{border:1px sol
 .meta{color:#57606a;font-size:90%} .profile{background:#fff8c5;border:1px solid #d4a72c;padding:.6em;
  font-weight:600} .claim{margin-bottom:2.5em} dl{display:grid;grid-template-columns:max-content auto;
  gap:.2em 1em} dt{font-weight:600;color:#57606a} dd{margin:0} img.plot,svg.plot{max-width:100%;display:block;
- margin:.8em 0} .no{color:#cf222e;font-weight:600} details{margin:.5em 0}
+ margin:.8em 0} .no{color:#cf222e;font-weight:600}
+ .stale{background:#9a6700;color:#fff;border-radius:4px;padding:.05em .4em;font-weight:600} details{margin:.5em 0}
 """
 )
 
@@ -102,7 +111,17 @@ def _page(title: str, body: list[str]) -> str:
 
 
 def _counts_line(counts: dict[str, int]) -> str:
-    return " ".join(f"{badge(k)}&nbsp;{n}" for k, n in counts.items() if n)
+    line = " ".join(f"{badge(k)}&nbsp;{n}" for k, n in counts.items() if n and k != "stale")
+    if counts.get("stale"):
+        line += f" {STALE_MARK}&nbsp;{counts['stale']} decided on stale runs (--keep-stale)"
+    return line
+
+
+STALE_MARK = '<span class="stale" title="decided on runs of code no longer installed">STALE</span>'
+
+
+def _stale(claim: dict[str, Any]) -> str:
+    return f" {STALE_MARK}" if is_stale(claim) else ""
 
 
 def _table(cls: str, head: list[str], rows: list[list[str]]) -> list[str]:
@@ -267,6 +286,7 @@ _LAID_OUT = frozenset(
         "for_each",
         "covers",
         "run_details",
+        "code",
     )
 )
 
@@ -297,7 +317,7 @@ def _claim_section(
     verdict = str(claim.get("verdict") or "error")
     out = [
         f'<section class="claim" id="{_anchor(cid)}" data-claim="{_e(cid)}">',
-        f"<h2>{badge(verdict, cid)} <code>{_e(cid)}</code></h2>",
+        f"<h2>{badge(verdict, cid)}{_stale(claim)} <code>{_e(cid)}</code></h2>",
         "<dl>",
         f"<dt>expect</dt><dd><code>{_e(claim.get('expect'))}</code></dd>",
     ]
@@ -311,6 +331,8 @@ def _claim_section(
         f"<dt>rule</dt><dd>{_e(claim.get('rule'))}</dd>",
         f"<dt>why</dt><dd>{_e(claim.get('message'))}</dd>",
     ]
+    if code_text(claim):
+        out.append(f'<dt>code</dt><dd class="stale-why">{_e(code_text(claim))}</dd>')
     out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _extra_fields(claim)]
     out.append("</dl>")
     out += _numbers_html(claim.get("numbers"))
@@ -385,7 +407,7 @@ def render(
         cid = claim_id_of(c)
         body.append(
             f'<tr><td><a href="#{_anchor(cid)}"><code>{_e(cid)}</code></a></td><td>{_e(c.get("where"))}</td>'
-            f"<td><code>{_e(c.get('expect'))}</code></td><td>{badge(str(c.get('verdict')))}</td>"
+            f"<td><code>{_e(c.get('expect'))}</code></td><td>{badge(str(c.get('verdict')))}{_stale(c)}</td>"
             f"<td>{_e(c.get('message'))}</td></tr>"
         )
     body.append("</table>")
@@ -428,7 +450,7 @@ def render_index(reports_dir: str | Path) -> str:
         )
         claims = "<br>".join(
             f'<a href="{_e(link)}#{_anchor(claim_id_of(c))}" title="{_e(c.get("expect"))}">'
-            f"{badge(str(c.get('verdict')), claim_id_of(c))}</a> <code>{_e(claim_id_of(c))}</code>"
+            f"{badge(str(c.get('verdict')), claim_id_of(c))}</a>{_stale(c)} <code>{_e(claim_id_of(c))}</code>"
             for c in r["claims"]
         )
         profile = f" <b>[PROFILE {_e(r['profile'])}]</b>" if r.get("profile") else ""

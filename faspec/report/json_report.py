@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from faspec.report.common import STD_NOTE, counts, degenerate_values, family_summary, run_rows
+from faspec.report.common import (
+    STD_NOTE,
+    counts,
+    degenerate_values,
+    family_summary,
+    is_stale,
+    run_rows,
+)
 
 
 def build(
@@ -34,7 +41,9 @@ def build(
         "title": spec.title,
         "path": str(spec.path),
         "counts": counts(verdicts),
+        # every claim passes (the exit code); `counts.stale` says how many rest on stale runs
         "ok": all(v.verdict == "pass" for v in verdicts),
+        "stale_claims": [c.id for c, v in zip(spec.claims, verdicts, strict=True) if is_stale(v)],
         "std": STD_NOTE,
         "family": family_summary(verdicts),
         **meta,

@@ -8,10 +8,12 @@ from faspec.report.common import (
     STD_NOTE,
     code_text,
     counts,
+    counts_text,
     degenerate_values,
     family_line,
     family_text,
     fmt,
+    is_stale,
     reported_row,
     run_rows,
 )
@@ -67,7 +69,7 @@ def render(
     lines += [
         f"Spec `{spec.path}` · store `{meta.get('store')}` · faspec {meta.get('faspec')} · {meta.get('generated')}",
         "",
-        "**" + " · ".join(f"{n} {k}" for k, n in c.items() if n) + "**",
+        "**" + counts_text(c, " · ") + "**",
         "",
         STD_NOTE,
         "",
@@ -78,10 +80,13 @@ def render(
     for claim, v in zip(spec.claims, verdicts, strict=True):
         why = v.message.replace("|", "\\|")
         lines.append(
-            f"| `{claim.id}` | {claim.where_paper or ''} | `{claim.expect}` | **{v.verdict.upper()}** | {why} |"
+            f"| `{claim.id}` | {claim.where_paper or ''} | `{claim.expect}` | **{v.verdict.upper()}**"
+            + (" (STALE)" if is_stale(v) else "")
+            + f" | {why} |"
         )
     for claim, v in zip(spec.claims, verdicts, strict=True):
-        lines += ["", f"## `{claim.id}` — {v.verdict.upper()}", "", f"- expect: `{claim.expect}`"]
+        head = f"## `{claim.id}` — {v.verdict.upper()}" + (" (STALE)" if is_stale(v) else "")
+        lines += ["", head, "", f"- expect: `{claim.expect}`"]
         if claim.where_paper:
             lines.append(f"- where: {claim.where_paper}")
         lines.append(f"- rule: {v.rule}")

@@ -4,13 +4,18 @@ epoch 5`): the diagnostics it reads, per epoch and per seed, against their thres
 One panel per diagnostic of the claim's protocol set: (a) growth against the growth threshold,
 (b) ‖g_L‖ against the floor on the run's evaluation batch (`faspec.protocol.g_floor_at`), (c)
 gradient stability against its threshold, (d) the accuracy margin over the frozen-blocks
-baseline of the same seed, in percentage points, against `margin_pp`. One line per seed and
-method; the first-firing epoch each seed's verdict records is marked with an ×. The thresholds
-are the claim's own (read from its numbers, as the verdict used them), never defaults.
+baseline, in percentage points, against `margin_pp`: over the frozen seeds' mean at each epoch
+when the claim's `thresholds.baseline` is "mean" (the default, as the verdict decides), over the
+same seed's frozen run when it is "paired". A (d) without frozen runs in the claim is pending:
+its panel says so instead of drawing an empty axis. One line per seed and method; the
+first-firing epoch each seed's verdict records is marked with an × and listed in a table under
+the figure (labels on the plot overlapped). The thresholds are the claim's own (read from its
+numbers, as the verdict used them), never defaults.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -26,11 +31,25 @@ PANELS = {
 }
 
 
+def frozen_by_epoch(frozen: list[dict[str, Any] | None]) -> dict[Any, float]:
+    """Test accuracy of the frozen baseline at each logged epoch: one run's (paired), or the
+    mean over several runs' (baseline "mean") at the epochs every one of them logged."""
+    logs = [{e.get("epoch"): e.get("test_acc") for e in (r or {}).get("log") or []} for r in frozen]
+    logs = [lg for lg in logs if lg]
+    if not logs:
+        return {}
+    epochs = set.intersection(*(set(lg) for lg in logs))
+    return {
+        ep: sum(lg[ep] for lg in logs) / len(logs)
+        for ep in epochs
+        if all(isinstance(lg[ep], int | float) for lg in logs)
+    }
+
+
 def _series(
-    result: dict[str, Any] | None, metric: str, frozen: dict[str, Any] | None
+    result: dict[str, Any] | None, metric: str, base: dict[Any, float]
 ) -> tuple[list[float], list[float]]:
     xs, ys = [], []
-    base = {e.get("epoch"): e.get("test_acc") for e in (frozen or {}).get("log") or []}
     for e in (result or {}).get("log") or []:
         if metric == "margin_pp":
             acc, ref = e.get("test_acc"), base.get(e.get("epoch"))
@@ -73,16 +92,41 @@ def protocol_figure(
     by = {(r.get("label"), r.get("seed")): r.get("run") for r in rows}
     if not diags or not labels:
         return None
+    mode = thresholds.get("baseline") or "mean"
+    frozen_runs = {
+        seed: results.get(rid or "") for (lab, seed), rid in by.items() if lab == baseline
+    }
+    mean_base = frozen_by_epoch(list(frozen_runs.values())) if mode == "mean" else {}
     fig, axes = new_figure(ncols=min(len(diags), 4))
     drawn = False
     for ax, d in zip(axes, diags, strict=False):
         metric, title, thr, log = PANELS[d]
+        if d == "d" and not frozen_runs:
+            ax.set_title(title, fontsize=9)
+            ax.text(
+                0.5,
+                0.5,
+                "pending: no baseline\nin this claim",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=9,
+                color="#57606a",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        if d == "d":  # which baseline the margin is over, as the verdict took it
+            title = "(d) acc − frozen " + ("seed mean (pp)" if mode == "mean" else "same seed (pp)")
+        ax.set_title(title, fontsize=9)
         for label in labels:
             for (lab, seed), rid in sorted(by.items(), key=lambda kv: str(kv[0])):
                 if lab != label:
                     continue
-                frozen = results.get(by.get((baseline, seed)) or "") if d == "d" else None
-                xs, ys = _series(results.get(rid or ""), metric, frozen)
+                base = {}
+                if d == "d":
+                    base = mean_base if mode == "mean" else frozen_by_epoch([frozen_runs.get(seed)])
+                xs, ys = _series(results.get(rid or ""), metric, base)
                 if not xs:
                     continue
                 drawn = True
@@ -91,13 +135,6 @@ def protocol_figure(
                 if first is not None and float(first) in xs:
                     y = ys[xs.index(float(first))]
                     ax.plot([first], [y], "x", color="black", ms=8, mew=2, zorder=5)
-                    ax.annotate(
-                        f"{label} s{seed}",
-                        (first, y),
-                        fontsize=7,
-                        xytext=(3, 3),
-                        textcoords="offset points",
-                    )
         t = thr(thresholds)
         if t is not None:
             ax.axhline(t, color="#444", lw=1, ls="--")
@@ -112,18 +149,40 @@ def protocol_figure(
             )
         if log and all(y > 0 for line in ax.get_lines() for y in line.get_ydata()):
             ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     if not drawn:
         return None
     axes[0].annotate(
-        f"{claim.get('expect', '')}: one line per seed; × first firing",
-        xy=(0, 1.12),
+        f"{claim.get('expect', '')}: one line per seed; × first firing (table below)",
+        xy=(0, 1.18),
         xycoords="axes fraction",
         fontsize=9,
     )
-    return to_png(fig, f"per-epoch protocol diagnostics of {claim_id_of(claim)}")
+    img = to_png(fig, f"per-epoch protocol diagnostics of {claim_id_of(claim)}")
+    return img + _firsts_table(firsts, diags)
+
+
+def _firsts_table(firsts: dict[tuple[str, Any], dict[str, Any]], diags: list[str]) -> str:
+    """The first-firing epochs as a small HTML table under the figure (one row per method and
+    seed that fired), or a sentence when none fired."""
+    rows = sorted(
+        ((lab, seed, f) for (lab, seed), f in firsts.items() if any(d in f for d in diags)),
+        key=lambda r: (str(r[0]), str(r[1])),
+    )
+    if not rows:
+        return '<p class="firsts">first firing: none of ' + "/".join(diags) + " fired</p>"
+    head = "".join(f"<th>({html.escape(d)})</th>" for d in diags)
+    body = "".join(
+        f"<tr><td>{html.escape(str(lab))}</td><td>{html.escape(str(seed))}</td>"
+        + "".join(f"<td>{html.escape(str(f.get(d, '—')))}</td>" for d in diags)
+        + "</tr>"
+        for lab, seed, f in rows
+    )
+    return (
+        '<table class="firsts"><caption>first firing (epoch) of each method and seed that '
+        f"fired</caption><tr><th>method</th><th>seed</th>{head}</tr>{body}</table>"
+    )
 
 
 def _labels(points: list[dict[str, Any]]) -> set[str]:

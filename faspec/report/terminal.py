@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faspec.report.common import counts, degenerate_values, family_line
+from faspec.report.common import counts, counts_text, degenerate_values, family_line
 
 COLOURS = {
     "pass": "green",
@@ -35,7 +35,7 @@ def lines(
             mark += " [STALE: code changed since these runs]"
         out.append(f"  {tag} {claim.id:<{width}}  {claim.expect}  — {v.message}{mark}")
     c = counts(verdicts)
-    out.append("  " + ", ".join(f"{n} {k}" for k, n in c.items() if n))
+    out.append("  " + counts_text(c))
     if family_line(verdicts):
         out.append("  " + family_line(verdicts))
     return out

@@ -19,13 +19,13 @@ import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import Tensor
 
 from faspec.components import dataset_options, describe_data
-from faspec.registry import DATASETS
+from faspec.registry import DATASETS, ConfigError
 from faspec.train.rng import derive_seed, generator
 
 
@@ -328,7 +328,56 @@ def cifar_synth(
 @functools.lru_cache(maxsize=2)
 def _load_cached(key: str) -> Data:
     cfg = json.loads(key)
-    return DATASETS[cfg["name"]].factory(**dataset_options(cfg))
+    data = DATASETS[cfg["name"]].factory(**dataset_options(cfg))
+    check_data(data, cfg)
+    return data
+
+
+def check_data(data: Any, data_cfg: dict[str, Any]) -> None:
+    """Raise a ConfigError (path `data.name`, naming the dataset and its package) unless a
+    factory's output is a `Data` whose tensors agree with its own `in_dim`/`num_classes` and
+    with the dataset's `describe`: a plug-in that swaps two fields would otherwise fail every
+    run later with a bare shape error naming neither the dataset nor the plug-in."""
+    comp = DATASETS[data_cfg["name"]]
+    where = f"dataset {comp.name!r} (package {comp.package or 'unknown'!r})"
+
+    def fail(problem: str, hint: str = "") -> NoReturn:
+        raise ConfigError(
+            "data.name",
+            f"{where}: {problem}",
+            hint
+            or "return Data(x_train=..., y_train=..., x_test=..., y_test=..., "
+            "num_classes=..., in_dim=..., in_shape=...) with keyword arguments "
+            "(docs/plugins.md, 'Dataset')",
+        )
+
+    if not isinstance(data, Data):
+        fail(f"its factory returned {type(data).__name__}, not a faspec.train.data.Data")
+    for split in ("train", "test"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
+            fail(f"x_{split} and y_{split} must be tensors")
+        if x.dim() != 2 or x.shape[1] != data.in_dim:
+            fail(f"x_{split} has shape {tuple(x.shape)} but in_dim is {data.in_dim}")
+        if x.dtype != torch.float32 or y.dtype != torch.int64:
+            fail(f"x_{split} must be float32 and y_{split} int64, got {x.dtype}, {y.dtype}")
+        if y.shape != (x.shape[0],):
+            fail(f"y_{split} has shape {tuple(y.shape)}, x_{split} has {x.shape[0]} rows")
+        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= data.num_classes):
+            fail(
+                f"y_{split} holds labels {int(y.min())}..{int(y.max())} but num_classes is "
+                f"{data.num_classes} (labels must be in 0..num_classes-1)"
+            )
+    if math.prod(data.in_shape) != data.in_dim:
+        fail(
+            f"in_shape {tuple(data.in_shape)} has {math.prod(data.in_shape)} entries, "
+            f"in_dim is {data.in_dim}"
+        )
+    if comp.describe is not None:
+        said = describe_data(data_cfg)
+        got = {"in_dim": data.in_dim, "num_classes": data.num_classes}
+        if said != got:
+            fail(f"describe() says {said} but the factory returned {got}")
 
 
 def load_data(data_cfg: dict[str, Any]) -> Data:

@@ -15,4 +15,12 @@ def two_moons(n_train=1024, n_test=512, noise=0.1, seed=0):
     x = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
     x[y == 1] = torch.stack([1 - torch.cos(t[y == 1]), 0.5 - torch.sin(t[y == 1])], dim=1)
     x = x + noise * torch.randn(n, 2, generator=g)
-    return Data(x[:n_train], y[:n_train], x[n_train:], y[n_train:], 2, 2, (2,))
+    return Data(
+        x_train=x[:n_train],
+        y_train=y[:n_train],
+        x_test=x[n_train:],
+        y_test=y[n_train:],
+        num_classes=2,
+        in_dim=2,
+        in_shape=(2,),
+    )
