@@ -12,7 +12,8 @@ per-seed rules have none that is exact.
 The correction: a claim tested over seeds must pass at its threshold in the spec's family.
 Under Holm (and BH) that threshold depends on the other claims' p-values; the power printed
 is at alpha / m (m = the spec's claims tested over seeds), the threshold of a claim that has
-to pass first, which is exact for Bonferroni and a lower bound for Holm. Per-seed claims
+to pass first: each draw is decided as verify decides it (`reported:` checks at the spec's
+alpha, the printed n kept at any simulated n), then its p must be below alpha / m, which is exact for Bonferroni and a lower bound for Holm. Per-seed claims
 (`seeds: all`, `for K of N seeds`) are outside the family and use alpha.
 
 Costs: `sims` draws (100) at the spec's seeds, then a bisection over the seed count for 80 %
@@ -107,12 +108,10 @@ def pass_rate(
     from faspec.check.claims import decide  # claims imports this module's callers only
 
     one = dataclasses.replace(claim, at={}, for_each=None)
-    reported = {}
-    for key, rep in claim.reported.items():  # at another seed count than the paper's, the
-        # printed n would be a mismatch by itself: compare with the printed mean (± std) only
-        reported[key] = rep if rep.n in (None, n) else dataclasses.replace(rep, n=None)
-    one = dataclasses.replace(one, reported=reported)
-    st = dataclasses.replace(stats, alpha=alpha)
+    # decided as verify decides it (reported: checks at the spec's alpha, the printed n kept
+    # whatever n is simulated); then the claim's p at its family threshold, as family.correct
+    # does for a claim that has to pass first
+    st = stats
     rng = np.random.default_rng(seed)
     labels = sorted({label for label, _ in paper})
     seeds = list(range(n))
@@ -132,7 +131,8 @@ def pass_rate(
                 for lab, rows in finals.items()
             }
         }
-        passed += decide(one, data, st).verdict == "pass"
+        v = decide(one, data, st)
+        passed += v.verdict == "pass" and (v.p is None or v.p < alpha)
         done += 1
         if stop_at is not None:
             if passed >= stop_at * sims:
