@@ -108,9 +108,18 @@ def pass_rate(
     from faspec.check.claims import decide  # claims imports this module's callers only
 
     one = dataclasses.replace(claim, at={}, for_each=None)
-    # decided as verify decides it (reported: checks at the spec's alpha, the printed n kept
-    # whatever n is simulated); then the claim's p at its family threshold, as family.correct
-    # does for a claim that has to pass first
+    reported = {}
+    for key, rep in claim.reported.items():  # the printed n is kept at any simulated n: it is
+        # the n of the printed sample (reported.py), a different seed count is only a note
+        if rep.per_seed is not None and len(rep.per_seed) != n:  # a per-seed list, at other n:
+            xs = np.asarray(rep.per_seed, dtype=float)  # its mean ± std, as _reported_for reads it
+            std = float(xs.std(ddof=1)) if xs.size >= 2 else None
+            reported[key] = Reported(float(xs.mean()), std, text=rep.text)
+            continue
+        reported[key] = rep
+    one = dataclasses.replace(one, reported=reported)
+    # decided as verify decides it (reported: checks at the spec's alpha); then the claim's p
+    # at its family threshold, as family.correct does for a claim that has to pass first
     st = stats
     rng = np.random.default_rng(seed)
     labels = sorted({label for label, _ in paper})
