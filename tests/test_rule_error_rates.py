@@ -127,3 +127,35 @@ def test_fix2_rounding_still_decides_one_run_and_zero_spread():
         data = one(fa=runs("fa", values), dfa=runs("dfa", [0.1] * len(values)))
         r = decide(claim("fa > dfa", reported={"fa": rep}), data, Stats()).reported[0]
         assert r["status"] == "agree" and "rounds" in r["test"], r
+
+
+# ------------------------------------------- 6: zero-spread noise is relative, never absolute
+
+
+def test_fix6_exact_zero_against_a_tiny_constant_value_is_a_difference():
+    """[5e-7] x 3 vs [0] x 3 was 'inconclusive, more seeds decide nothing' (a 1e-6 absolute
+    noise floor) while each seed shows it; float32 rounding of 0.4 still is no difference."""
+    for expect, metric, a, b in (
+        ("a.deep_cos > b.deep_cos", "deep_cos", [5e-7] * 3, [0.0] * 3),
+        ("a.nudge < b.nudge", "nudge", [-5e-7] * 3, [0.0] * 3),
+    ):
+        data = one(a=runs("a", a, metric), b=runs("b", b, metric))
+        assert decide(claim(expect), data, Stats()).verdict == "pass"
+        assert decide(claim(f"not ({expect})"), data, Stats()).verdict == "fail"
+    data = one(a=runs("a", [0.4 + 1e-9] * 3), b=runs("b", [0.4] * 3))
+    assert decide(claim("a > b"), data, Stats()).verdict == "inconclusive"
+    zeros = one(a=runs("a", [0.0] * 3, "deep_cos"), b=runs("b", [0.0] * 3, "deep_cos"))
+    assert decide(claim("a.deep_cos > b.deep_cos"), zeros, Stats()).verdict == "inconclusive"
+
+
+def test_fix6_zero_spread_false_pass_rate_is_zero_across_scales():
+    """Seed-constant values equal up to float32 rounding (a few ulps) never pass `>`, at any
+    scale from 1e-9 to 1e3: the noise is relative to the values."""
+
+    def passes(rng):
+        x = float(10 ** rng.uniform(-9, 3))
+        a = float(np.float32(x) * (1 + 2 * 1.2e-7))  # two float32 ulps above
+        data = one(a=runs("a", [a] * 3), b=runs("b", [x] * 3))
+        return decide(claim("a > b"), data, Stats()).verdict == "pass"
+
+    assert rate(200, passes, 6) == 0.0
