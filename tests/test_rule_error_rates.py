@@ -159,3 +159,34 @@ def test_fix6_zero_spread_false_pass_rate_is_zero_across_scales():
         return decide(claim("a > b"), data, Stats()).verdict == "pass"
 
     assert rate(200, passes, 6) == 0.0
+
+
+# -------------------------------------------------- 5: a log-scale 0.0 is a value, not error
+
+
+def test_fix5_a_dead_gradient_of_exactly_zero_is_decided_and_flagged():
+    """`a.g_norm < 1e-7` on float32 underflow (0.0) was `error`; 0.0 is read as float32's
+    smallest normal on the log scale, said with the verdict; per seed, the raw order."""
+    data = one(a=runs("a", [0.0, 0.0, 0.0], "g_norm"))
+    v = decide(claim("a.g_norm < 1e-7"), data, Stats())
+    assert v.verdict == "pass" and "exactly 0 is read as 1.18e-38" in v.message
+    assert decide(claim("not (a.g_norm < 1e-7)"), data, Stats()).verdict == "fail"
+    mixed = one(a=runs("a", [0.0, 1e-9, 2e-9], "g_norm"))
+    assert decide(claim("a.g_norm < 1e-7 for 3 of 3 seeds"), mixed, Stats()).verdict == "pass"
+    v = decide(claim("a.g_norm < 1e-7"), mixed, Stats())  # the floor widens the log spread
+    assert v.verdict in ("pass", "inconclusive") and "read as 1.18e-38" in v.message
+
+
+def test_fix5_dead_gradients_never_pass_as_alive():
+    """Half the seeds underflow to 0.0, the rest are ~1e-9: `a.g_norm > 1e-7` is false for
+    every seed, so over seeds it may pass at most alpha of the time (measured: 0 %), and the
+    decision is never `error`."""
+
+    def verdict(rng):
+        x = rng.lognormal(np.log(1e-9), 1.0, 5) * (rng.random(5) < 0.5)
+        data = one(a=runs("a", list(x), "g_norm"))
+        return decide(claim("a.g_norm > 1e-7"), data, Stats()).verdict
+
+    rng = np.random.default_rng(5)
+    got = [verdict(rng) for _ in range(200)]
+    assert "error" not in got and got.count("pass") / len(got) < ALPHA

@@ -12,6 +12,7 @@ import numpy as np
 from faspec.check import stats as S
 from faspec.check.base import (
     _AND_RANK,
+    LOG_FLOOR,
     Ctx,
     Out,
     SeedRun,
@@ -112,6 +113,12 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
             if verdict != "pass"
             else "; ".join(link["message"] for link in links)
         )
+        floored = [t.key for t in terms if t.floored]
+        if floored:  # decided, but on a floored value: said with the verdict
+            message += (
+                f" [{', '.join(floored)}: a value of exactly 0 is read as {_g(LOG_FLOOR, 3)} "
+                "(float32's smallest normal) on the log scale]"
+            )
         operands = {
             t.key: _summary(t, raw) for t, raw in zip(terms, raws, strict=True) if raw is not None
         }
