@@ -162,14 +162,17 @@ def test_zero_variance_decided_by_values():
     assert decide(claim("fa.deep_cos < 0.1"), data, Stats()).verdict == "pass"
 
 
-def test_non_inferiority_ge():
+def test_ge_over_seeds_is_the_strict_complement_of_lt_and_non_inferiority_has_its_margin():
     data = one(
         fa=runs("fa", [0.400, 0.401, 0.399, 0.400]), dfa=runs("dfa", [0.402, 0.403, 0.401, 0.402])
     )
-    # fa is slightly below dfa but well within close 0.01: fa >= dfa holds as non-inferiority
+    # fa is slightly below dfa: `fa >= dfa` over seeds is `not (fa < dfa)`, shown as fa > dfa
     v = decide(claim("fa >= dfa"), data, Stats())
-    assert v.verdict == "pass" and "non-inferiority" in v.rule
+    assert v.verdict == "fail" and "strict complement of <" in v.rule
     assert decide(claim("fa > dfa"), data, Stats()).verdict == "fail"
+    # non-inferiority within 0.01 is written with its margin
+    v = decide(claim("fa - dfa > -0.01"), data, Stats())
+    assert v.verdict == "pass" and "-0.01" in v.rule
 
 
 def test_chain_every_link():

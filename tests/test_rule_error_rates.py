@@ -190,3 +190,30 @@ def test_fix5_dead_gradients_never_pass_as_alive():
     rng = np.random.default_rng(5)
     got = [verdict(rng) for _ in range(200)]
     assert "error" not in got and got.count("pass") / len(got) < ALPHA
+
+
+# ------------------------------------------- 7: `<=` over seeds is the complement of `>`
+
+
+def test_fix7_gt_and_le_never_both_pass_and_le_errs_at_most_alpha():
+    """True differences uniform in ±0.01 (sd 0.004, n=5): `a > b` and `a <= b` both passed in
+    6 % of draws (`<=` was non-inferiority within close); now never. At a = b, `a <= b`
+    (shown as a < b) passes as often as a one-sided test at alpha: at most alpha."""
+
+    def both(rng):
+        d = rng.uniform(-0.01, 0.01)
+        data = one(
+            a=runs("a", rng.normal(0.4 + d, 0.004, 5)), b=runs("b", rng.normal(0.4, 0.004, 5))
+        )
+        gt = decide(claim("a > b"), data, Stats()).verdict
+        le = decide(claim("a <= b"), data, Stats()).verdict
+        assert (gt == "pass") <= (le == "fail") and (le == "pass") <= (gt == "fail")
+        return gt == "pass" and le == "pass"
+
+    assert rate(300, both, 7) == 0.0
+
+    def le_passes_at_equality(rng):
+        data = one(a=runs("a", rng.normal(0.4, 0.004, 5)), b=runs("b", rng.normal(0.4, 0.004, 5)))
+        return decide(claim("a <= b"), data, Stats()).verdict == "pass"
+
+    assert rate(600, le_passes_at_equality, 8) < ALPHA + 3 * (ALPHA * (1 - ALPHA) / 600) ** 0.5
