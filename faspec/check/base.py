@@ -113,6 +113,8 @@ class Out:
     numbers: dict[str, Any]
     runs: list[str]
     p: float | None = None  # the p-value the verdict rests on; None: decided without a test
+    # the p of its complement (what `fail` rests on; `not X` has p = p_fail of X and back)
+    p_fail: float | None = None
 
 
 @dataclass
