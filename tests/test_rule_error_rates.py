@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from faspec.check.base import negate
 from faspec.check.claims import SeedRun, decide
-from faspec.check.power import pass_rate
+from faspec.check.power import claim_power, pass_rate, power_text
 from faspec.spec.expr import parse
 from faspec.spec.load import load
 from faspec.spec.model import Claim, Reported, Stats
@@ -294,3 +294,13 @@ def test_fix3_not_x_is_the_exact_negation_of_x_over_random_stores(expr, n, value
     v = decide(claim(expr), one(**store), Stats()).verdict
     w = decide(claim(f"not ({expr})"), one(**store), Stats()).verdict
     assert w == negate(v), (expr, v, w)
+
+
+def test_power_figures_carry_their_monte_carlo_interval():
+    """100 draws estimate a pass rate to about ±10 %: the figure says so (Clopper-Pearson)."""
+    spec = load("specs/fa_vs_dfa.yaml")
+    c02 = next(c for c in spec.claims if c.id.startswith("C02"))
+    p = claim_power(c02, spec, sims=40)
+    lo, hi = p["power_ci95"]
+    assert lo <= p["power"] <= hi and hi - lo > 0.05
+    assert f"95 % CI {100 * lo:.0f}-{100 * hi:.0f} %" in power_text(p)

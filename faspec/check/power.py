@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 from faspec.check.base import SeedRun
 from faspec.spec import expr as E
@@ -168,10 +169,12 @@ def claim_power(
     m = family_size(spec) if m is None else m
     alpha = stats.alpha / max(1, m) if over and stats.correction != "none" else stats.alpha
     power = pass_rate(claim, stats, paper, n, alpha, sims, seed)
+    ci = binomtest(round(power * sims), sims).proportion_ci(0.95, "exact")
     out: dict[str, Any] = {
         "computed": True,
         "seeds": n,
         "power": power,
+        "power_ci95": [float(ci.low), float(ci.high)],  # Clopper-Pearson over the draws
         "alpha": alpha,
         "family": m if over else None,
         "sims": sims,
@@ -217,8 +220,10 @@ def power_text(p: dict[str, Any]) -> str:
     )
     n80 = p.get("seeds_for_80")
     reach = f"80 % at {n80} seeds" if n80 else f"80 % not reached by {SEED_CAP} seeds"
+    lo, hi = p.get("power_ci95") or (p["power"], p["power"])
     return (
-        f"a perfect reproduction passes {100 * p['power']:.1f} % of the time at {p['seeds']} "
+        f"a perfect reproduction passes {100 * p['power']:.1f} % of the time "
+        f"(95 % CI {100 * lo:.0f}-{100 * hi:.0f} %) at {p['seeds']} "
         f"seeds{fam}; {reach} (simulated, {p['sims']} draws through decide)"
     )
 
