@@ -200,8 +200,8 @@ def test_fix5_dead_gradients_never_pass_as_alive():
 
 def test_fix7_gt_and_le_never_both_pass_and_le_errs_at_most_alpha():
     """True differences uniform in ±0.01 (sd 0.004, n=5): `a > b` and `a <= b` both passed in
-    6 % of draws (`<=` was non-inferiority within close); now never. At a = b, `a <= b`
-    (shown as a < b) passes as often as a one-sided test at alpha: at most alpha."""
+    6.7 % of these draws (`<=` was non-inferiority within close); now never. At a = b,
+    `a <= b` (shown as a < b) passes as a one-sided test at alpha: 4.3 % (was 97 %)."""
 
     def both(rng):
         d = rng.uniform(-0.01, 0.01)
@@ -226,10 +226,10 @@ def test_fix7_gt_and_le_never_both_pass_and_le_errs_at_most_alpha():
 
 
 def test_fix3_a_chain_fails_at_most_alpha_at_the_null_and_not_is_its_exact_negation():
-    """a = b = c, `a > b > c`: `fail` was 8.4 % (any link's complement at alpha, uncorrected:
-    two chances); `not (a > b > c)` is an `or`, Bonferroni-corrected, so the two disagreed in
-    4.6 % of draws. Now fail needs 2 x the smallest complement p < alpha (at most alpha), and
-    the negation is exact in every draw."""
+    """a = b = c, `a > b > c`: `fail` was 10.5 % of these draws (any link's complement at
+    alpha, uncorrected: two chances); `not (a > b > c)` is an `or`, Bonferroni-corrected, so
+    the two disagreed in 5.5 %. Now fail needs 2 x the smallest complement p < alpha (5.0 %
+    here), and the negation is exact in every draw."""
     fails = disagree = 0
     rng = np.random.default_rng(3)
     draws = 600
@@ -245,7 +245,7 @@ def test_fix3_a_chain_fails_at_most_alpha_at_the_null_and_not_is_its_exact_negat
 
 def test_fix3_an_and_fails_at_most_alpha_when_neither_part_is_false():
     """`a > b and c > d` with a = b and c = d: each part's complement holds by chance at
-    alpha; the `and` fails only at alpha/2 each (measured 4.5 % before: 9 %)."""
+    alpha; the `and` fails only at alpha/2 each (3.8 % of these draws; before: 10.3 %)."""
 
     def fails(rng):
         data = one(**{k: runs(k, rng.normal(0.4, 0.01, 5)) for k in "abcd"})
