@@ -2,6 +2,11 @@
 numbers behind faspec/plan_cost.py.
 
     python benchmarks/method_cost.py [--device cuda] [--n-train 50000] [--out cost.jsonl] [--only NAME...]
+    python benchmarks/method_cost.py --per-step [--device cuda]
+
+`--per-step`: seconds of one training step (loss, backward, AdamW) of BP and of EP at its
+defaults, measured in the same run on ResMLP d=64 L=3 (ReLU, terminal LN), batch 128, one CPU
+thread (or the GPU), and their ratio: the figure behind EP's factor in faspec/plan_cost.py.
 
 Each case trains 2 epochs on CIFAR-shaped synthetic images (cifar_synth: same shapes as CIFAR-10,
 no download) with the spec defaults (batch 128, eval batch 1024, rho 32 directions, every epoch
@@ -41,13 +46,39 @@ CASES: list[tuple[str, dict, dict, dict]] = [
 ]
 
 
+def per_step(device: str) -> None:
+    """EP's and BP's training step on the same net and batch, in the same run (one JSON line)."""
+    import torch
+    from ep_defaults import step_seconds  # benchmarks/ep_defaults.py
+
+    from faspec.train.methods import BP, EP
+    from faspec.train.models import ResMLP
+
+    dev = torch.device(
+        "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    )
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = ResMLP(16, 10, d=64, blocks=3).to(dev)
+    x, y = torch.randn(128, 16, device=dev), torch.randint(10, (128,), device=dev)
+    bp = step_seconds(model, BP(model, 10, torch.Generator()), x, y, 40)
+    ep = step_seconds(model, EP(model, 10, torch.Generator()), x, y, 10)
+    row = {"case": "per-step d64x3 b128", "device": str(dev), "bp_ms": round(1e3 * bp, 2)}
+    print(json.dumps({**row, "ep_ms": round(1e3 * ep, 1), "ep_over_bp": round(ep / bp, 1)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="auto")
     ap.add_argument("--n-train", type=int, default=50_000)
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--per-step", action="store_true")
     args = ap.parse_args()
+    if args.per_step:
+        per_step(args.device)
+        return
 
     import torch
 

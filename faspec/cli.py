@@ -35,7 +35,14 @@ from faspec.cli_verify import decide_and_report, profile_banner, train_missing_r
 
 
 def _load(paths: tuple[str, ...], profile: str | None = None) -> list[Any]:
+    import faspec.config  # noqa: F401  (loads the entry-point plug-ins)
+    from faspec.registry import plugin_problem
     from faspec.spec.load import SpecError, load_many
+
+    broken = plugin_problem()  # a broken plug-in is an error, not a silently missing method
+    if broken:
+        click.echo(f"error: {broken}", err=True)
+        sys.exit(EXIT_INPUT)
 
     try:
         if profile is not None:
@@ -106,7 +113,13 @@ PROFILE = click.option(
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--cpus", type=Finite(), default=1.0, show_default=True, help="CPUs per run (Ray).")
+@click.option(
+    "--cpus",
+    type=Finite(),
+    default=1.0,
+    show_default=True,
+    help="CPUs per run (Ray); torch threads per run under --executor local.",
+)
 @click.option(
     "--gpus",
     type=Finite(),
@@ -122,6 +135,12 @@ PROFILE = click.option(
     help="Where reports are written.",
 )
 @click.option("--retry-failed", is_flag=True, help="Train again runs stored as failed.")
+@click.option(
+    "--keep-stale",
+    is_flag=True,
+    help="Use stored runs whose code changed since (default: train them again); their "
+    "verdicts are marked stale in every report.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option(
     "--junit",
@@ -145,6 +164,7 @@ def verify(
     quiet: bool,
     junit_file: str | None = None,
     profile: str | None = None,
+    keep_stale: bool = False,
 ) -> None:
     """Run what is missing, check every claim, write the reports."""
     loaded = _load(specs, profile)
@@ -155,10 +175,17 @@ def verify(
     summary = None
     if not no_run:
         summary = train_missing_runs(
-            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet
+            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet, keep_stale
         )
     decide_and_report(
-        loaded, plan, st, reports_dir, summary, junit_file=junit_file, profile=profile
+        loaded,
+        plan,
+        st,
+        reports_dir,
+        summary,
+        junit_file=junit_file,
+        profile=profile,
+        keep_stale=keep_stale,
     )
 
 
@@ -238,10 +265,15 @@ def plan(
         )
     for row in powers:  # before the two summary lines, which stay last
         click.echo(f"power {row['spec']}/{row['claim']}: {row['text']}")
-    n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed")}
+    n = {s: sum(1 for r in rows if r.state == s) for s in ("cached", "missing", "failed", "stale")}
     click.echo(
         f"{len(p.runs)} unique runs ({p.cells_total} before deduplication): "
         f"{n['cached']} cached, {n['missing']} missing, {n['failed']} failed"
+        + (
+            f", {n['stale']} stale (verify trains them again; --keep-stale keeps them)"
+            if n["stale"]
+            else ""
+        )
     )
     est = _estimate(estimate, p.runs)
     missing = _estimate(estimate, p.runs, [r.run_id for r in rows if r.state != "cached"])
@@ -329,6 +361,11 @@ def results(specs: tuple[str, ...], store: str, fmt: str, output: str | None) ->
     is_flag=True,
     help="Follow \\input of files outside the paper's folder.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="A typed number is never BACKED: only generated \\fsv macro uses are.",
+)
 def audit(
     paper: str,
     spec_paths: tuple[str, ...],
@@ -340,6 +377,7 @@ def audit(
     problems: bool,
     report_only: bool,
     allow_outside_inputs: bool,
+    strict: bool,
 ) -> None:
     """Every number PAPER.tex prints: BACKED, MISMATCH, CONFIG, ALLOWED or UNSOURCED."""
     import os
@@ -361,6 +399,7 @@ def audit(
             list(allow_files),
             values_file,
             allow_outside_inputs,
+            strict,
         )
     except (AuditInputError, StoreError) as e:
         input_error(e)
@@ -431,9 +470,13 @@ def schema() -> None:
 
 @main.command()
 def methods() -> None:
-    """Every registered method, architecture and dataset, with options and version."""
-    import faspec.components  # noqa: F401  (declares the built-ins)
+    """Every registered method, architecture, dataset and metric, with options and version."""
+    import faspec.config  # noqa: F401  (declares the built-ins, loads the plug-ins)
     from faspec import registry
+
+    if registry.plugin_problem():
+        click.echo(f"error: {registry.plugin_problem()}", err=True)
+        sys.exit(EXIT_INPUT)
 
     for title, reg in (
         ("methods", registry.METHODS),
@@ -458,6 +501,10 @@ def methods() -> None:
     click.echo("metrics:")
     for name, doc in {**registry.SCALAR_METRICS, **registry.LAYER_METRICS}.items():
         click.echo(f"  {name}: {doc}")
+    if registry.METRICS:
+        click.echo("plug-in metrics (computed where a spec selects them: measure.metrics):")
+    for name, m in sorted(registry.METRICS.items()):
+        click.echo(f"  {name} (v{m.version}, {m.form}, {m.scale}): {m.doc}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def train_missing_runs(
     gpus: float,
     retry_failed: bool,
     quiet: bool,
+    keep_stale: bool = False,
 ) -> Any:
     """Train the runs of `plan` that `st` lacks (or holds as failed, with `retry_failed`) and
     return the training summary; Ctrl-C exits 130 at once."""
@@ -52,7 +53,7 @@ def train_missing_runs(
         if executor == "local":
             from faspec.execute.local import LocalExecutor
 
-            return LocalExecutor(device)
+            return LocalExecutor(device, threads=max(1, round(cpus)))  # as a Ray task gets
         from faspec.execute.ray_exec import RayExecutor
 
         if not quiet:
@@ -61,7 +62,7 @@ def train_missing_runs(
             )
         return RayExecutor(address=address, device=device, cpus=cpus, gpus=gpus)
 
-    missing, _ = runs_to_train(plan, st, retry_failed)
+    missing, _ = runs_to_train(plan, st, retry_failed, keep_stale)
     if not quiet:
         click.echo(
             f"{len(plan.runs)} runs needed: {len(plan.runs) - len(missing)} cached, {len(missing)} to train",
@@ -69,7 +70,9 @@ def train_missing_runs(
         )
     prog = Progress(plan, len(missing), not quiet)
     try:
-        return train_missing(plan, st, make_executor, prog.event, retry_failed, prog.finished)
+        return train_missing(
+            plan, st, make_executor, prog.event, retry_failed, prog.finished, keep_stale
+        )
     except KeyboardInterrupt:
         click.echo("\ninterrupted: completed runs are stored; run verify again to resume", err=True)
         sys.stdout.flush()
@@ -89,17 +92,32 @@ def decide_and_report(
     summary: Any,
     junit_file: str | None = None,
     profile: str | None = None,
+    keep_stale: bool = False,
 ) -> None:
     """Decide every claim from the store, print the verdicts, write the reports (Markdown, JSON,
     HTML, index, JUnit when asked), and exit 0 when every claim passes, else 1."""
+    from faspec import code_id
     from faspec.report import html, json_report, junit, markdown, terminal
     from faspec.store import StoreError
-    from faspec.verify import decide_all
+    from faspec.verify import code_marks, decide_all
 
     try:
-        outcomes = decide_all(loaded, plan, st)
+        marks = code_marks(plan, st)
+        outcomes = decide_all(loaded, plan, st, keep_stale)
     except StoreError as e:
         input_error(e)
+    stale = {r: c for r, c in marks.items() if c}
+    if stale:
+        what = sorted({k for c in stale.values() for k in c})
+        click.echo(
+            f"{len(stale)} stored runs are {code_id.describe(what)}: "
+            + (
+                "kept (--keep-stale); their verdicts are marked stale"
+                if keep_stale
+                else "not used (verify trains them again; --keep-stale uses them, marked)"
+            ),
+            err=True,
+        )
     results = {rid: st.get(rid) for rid in plan.runs}
     meta = {
         "faspec": faspec.__version__,

@@ -5,12 +5,13 @@ Every built-in method, architecture and dataset is declared here with a lazy fac
 validation, planning and `faspec methods` know every component and its options without importing
 torch. The classes themselves live in `faspec.train.methods`, `faspec.train.models` and
 `faspec.train.data`; they read their options from here (`COMMON_OPTIONS`, ...), so an option is
-defined once. Importing this module also loads the entry-point plug-ins (`load_plugins`).
+defined once. The entry-point plug-ins are loaded by `faspec.config` once it is complete, so a
+plug-in may import faspec.config or this module without a circular import.
 
 A new built-in component: write its class in faspec/train/, then add one `declare(...)` here
 (its options as a dict beside it, its `check` and, for a dataset, its `describe` as plain Python).
-Third-party components keep using `register(METHODS, name, ...)(Class)` (README, "Adding a
-method") or the entry-point groups.
+Third-party components are declared with `faspec.plugin` and named in entry points
+(docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from faspec.registry import (
     ConfigError,
     Option,
     declare,
-    load_plugins,
 )
 
 # ------------------------------------------------------------------------------------ methods
@@ -94,10 +94,10 @@ EP_SUPPORTED_ARCHS = ("resmlp", "student", "cnn")  # where EP's energy is implem
 EP_OPTIONS: dict[str, Option] = {
     **COMMON_OPTIONS,
     "beta": Option(
-        float, 0.5, "nudge strength β (the notes' synthetic default 0.5)", minimum=1e-12
+        float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
-    "free_steps": Option(int, 40, "relaxation steps of the free phase", minimum=1),
-    "nudged_steps": Option(int, 20, "relaxation steps of each nudged phase (notes: 20)", minimum=1),
+    "free_steps": Option(int, 150, "cap on the free phase's relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 30, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,
@@ -125,6 +125,20 @@ EP_OPTIONS: dict[str, Option] = {
         "logits read from the free equilibrium s*_L or from the feedforward pass",
         choices=("equilibrium", "feedforward"),
     ),
+    "smooth": Option(
+        str,
+        "softplus",
+        "'softplus': inside the energy every ReLU is log(1+e^{s·z})/s (C², so the EP theorem "
+        "holds); 'none': the network's own activation (refused where it is ReLU)",
+        choices=("softplus", "none"),
+    ),
+    "sharpness": Option(float, 10.0, "s of the softplus surrogate (ReLU as s → ∞)", minimum=1e-12),
+    "tol": Option(
+        float,
+        1e-3,
+        "a phase stops once every sample's ‖∂E/∂s‖/‖κs‖ < tol (the steps are then caps)",
+        minimum=0.0,
+    ),
 }
 
 
@@ -135,6 +149,15 @@ def _check_ep(cfg: dict[str, Any]) -> None:
             "method.name",
             f"ep is implemented for {', '.join(EP_SUPPORTED_ARCHS)}, not for architecture {arch!r}",
             "use pc (predictive coding) there, or see docs/methods.md (EP)",
+        )
+    has_relu = arch == "cnn" or cfg["model"].get("act") == "relu"
+    if has_relu and cfg["method"].get("smooth") == "none":
+        where = "model.act" if arch != "cnn" else "method.smooth"
+        raise ConfigError(
+            where,
+            "ep with smooth: none on ReLU: the energy's minima sit on the kinks and the update "
+            "does not estimate a gradient",
+            "use method.smooth: softplus (the default), or a smooth model.act (tanh, gelu, phi)",
         )
 
 
@@ -236,7 +259,7 @@ declare(
     METHODS,
     "ep",
     _M + "ep:EP",
-    version=2,
+    version=3,
     options=EP_OPTIONS,
     doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
     "contrastive update (resmlp, student, cnn)",
@@ -249,7 +272,8 @@ declare(
     version=1,
     options=PC_OPTIONS,
     doc="Predictive coding: nudged relaxation of a prediction-error energy from the "
-    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (tends to BP)",
+    "feedforward pass, credit −(h^β − h^free)/β, block-local updates (credit 'error' "
+    "tends to BP)",
 )
 
 # ------------------------------------------------------------------------------ architectures
@@ -515,5 +539,3 @@ declare(
     traits=("image",),
     check=_check_cifar_synth,
 )
-
-load_plugins()

@@ -28,11 +28,16 @@ from faspec.protocol import PROTOCOL_OPTIONS, schedule
 from faspec.registry import (
     ARCHS,
     DATASETS,
+    LAYER_METRICS,
     METHODS,
+    METRICS,
+    PLUGIN_ERRORS,
+    SCALAR_METRICS,
     TRAITS,
     Component,
     ConfigError,
     Option,
+    load_plugins,
 )
 
 SECTIONS = ("seed", "method", "model", "data", "train", "measure")
@@ -91,7 +96,14 @@ MEASURE_DIAGNOSTIC_OPTIONS: dict[str, Option] = {
     ),
     "rho_eps": Option(float, 1e-3, "ρ: perturbation size ε (absolute, on h_l)", minimum=0.0),
     "nudge_eta": Option(
-        float, 0.01, "nudging: step η along the per-sample unit credit", minimum=0.0
+        float, 0.01, "nudging: step η along the per-sample normalized credit", minimum=0.0
+    ),
+    "nudge_norm": Option(
+        str,
+        "rms",
+        "nudging: the credit normalization, 'rms' = a/(RMS over features of a + 1e-6) (the "
+        "notes' â) or 'unit' = a/||a|| (√d times smaller)",
+        choices=("rms", "unit"),
     ),
     "fd_dtype": Option(
         str,
@@ -107,7 +119,17 @@ MEASURE_DIAGNOSTIC_OPTIONS: dict[str, Option] = {
         int, None, "stability: the layer of the scalar (null: L // 2)", nullable=True, minimum=0
     ),
     "sparsity_tau": Option(
-        float, 1e-6, "sparsity: count samples with ||g_L(x)|| above this", minimum=0.0
+        float,
+        1e-6,
+        "sparsity: count samples with ||g_L(x)|| above this (stated for sparsity_batch samples)",
+        minimum=0.0,
+    ),
+    "sparsity_batch": Option(
+        int,
+        1024,
+        "sparsity: the evaluation batch N that sparsity_tau is stated for; per-sample g of the "
+        "batch-mean CE scales as 1/N, so on N' samples the threshold is tau*N/N' (like (b))",
+        minimum=1,
     ),
     "null_draws": Option(
         int, 0, "null calibration at the end: fresh feedback draws (0: off)", minimum=0
@@ -224,7 +246,7 @@ def _component_section(
         raise ConfigError(f"{section}.{key}", f"must be a string, got {type(name).__name__}")
     if name not in registry:
         raise ConfigError(
-            f"{section}.{key}", f"unknown {kind} {name!r}", _suggest(name, sorted(registry))
+            f"{section}.{key}", f"unknown {kind} {name!r}", _unknown_hint(name, registry)
         )
     comp = registry[name]
     version = raw.get("version", comp.version)
@@ -240,6 +262,52 @@ def _component_section(
     return {key: name, "version": comp.version, **opts}
 
 
+def _unknown_hint(name: str, registry: dict[str, Any]) -> str:
+    """A plug-in that failed to load probably holds the unknown name: say so before guessing."""
+    if PLUGIN_ERRORS:
+        return "; ".join(str(e) for e in PLUGIN_ERRORS)
+    return _suggest(name, sorted(registry))
+
+
+def _metrics_option(raw: Any) -> dict[str, int]:
+    """`measure.metrics`: the plug-in metrics a run computes, as {name: version} (sorted).
+
+    The built-in diagnostics are always computed (the trainer's code identity covers them);
+    a plug-in metric is computed only when selected, and its name and version enter the hash,
+    so one run id never means two metric sets, whatever is installed where it is trained."""
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):  # a normalized config again: {name: version}
+        names = list(raw)
+        for name, version in raw.items():
+            if name in METRICS and version != METRICS[name].version:
+                raise ConfigError(
+                    f"measure.metrics.{name}",
+                    f"metric {name!r} is at version {METRICS[name].version}, the config asks "
+                    f"for {version}",
+                    "results of another version cannot be produced by this faspec",
+                )
+    elif isinstance(raw, list):
+        names = raw
+    else:
+        raise ConfigError("measure.metrics", f"must be a list of metric names, got {raw!r}")
+    out: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise ConfigError(f"measure.metrics[{i}]", f"must be a metric name, got {name!r}")
+        if name not in METRICS:
+            hint = (
+                "a built-in metric is always computed: do not list it"
+                if name in SCALAR_METRICS or name in LAYER_METRICS
+                else _unknown_hint(name, METRICS)
+                if METRICS or PLUGIN_ERRORS
+                else "no plug-in metric is installed (docs/plugins.md)"
+            )
+            raise ConfigError(f"measure.metrics[{i}]", f"unknown metric {name!r}", hint)
+        out[name] = METRICS[name].version
+    return dict(sorted(out.items()))
+
+
 def _plain_section(section: str, raw: Any, options: dict[str, Option]) -> dict[str, Any]:
     if raw is None:
         raw = {}
@@ -253,7 +321,7 @@ def _measure_section(raw: Any, epochs: int) -> dict[str, Any]:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("measure", f"must be a mapping, got {type(raw).__name__}")
-    rest = {k: v for k, v in raw.items() if k not in ("epochs", "protocol")}
+    rest = {k: v for k, v in raw.items() if k not in ("epochs", "protocol", "metrics")}
     out = _plain_section(
         "measure", rest, {k: o for k, o in MEASURE_OPTIONS.items() if k != "epochs"}
     )
@@ -285,7 +353,7 @@ def _measure_section(raw: Any, epochs: int) -> dict[str, Any]:
         out_ep = sorted(set(ep) | {0, epochs})
     else:
         raise ConfigError("measure.epochs", f"must be 'all' or a list of integers, got {ep!r}")
-    return {"epochs": out_ep, **out}
+    return {"epochs": out_ep, **out, "metrics": _metrics_option(raw.get("metrics"))}
 
 
 def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -411,6 +479,9 @@ def hash_view(config: dict[str, Any]) -> dict[str, Any]:
                 train.pop(name, None)
         if train.get("precision") == "fp32":  # the default leaves every fp32 run's hash as it
             train.pop("precision")  # was before the option existed
+    measure = out.get("measure")
+    if isinstance(measure, dict) and not measure.get("metrics"):
+        measure.pop("metrics", None)  # no plug-in metric: the hash a run had before the option
     return out
 
 
@@ -427,6 +498,8 @@ def pack_refusal(cfg: dict[str, Any]) -> str | None:
     if not arch.packable:
         ok = ", ".join(n for n, c in sorted(ARCHS.items()) if c.packable)
         return f"architecture {arch.name!r} is not packable (packable: {ok})"
+    if (cfg.get("measure") or {}).get("metrics"):
+        return "plug-in metrics (measure.metrics) are measured on unpacked runs only"
     return None
 
 
@@ -451,3 +524,8 @@ def pack_key(cfg: dict[str, Any]) -> dict[str, Any]:
             value = {k: v for k, v in value.items() if k not in free}
         out[section] = value
     return out
+
+
+# Entry-point plug-ins are loaded once this module is complete, so a plug-in's declaration
+# module may import faspec.config (or faspec.components, faspec.plugin) without a circle.
+load_plugins()

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec import code_id
 from faspec.config import (  # the run id is the config's identity: defined beside hash_view
     ConfigError,
     normalize_config,
@@ -228,7 +229,22 @@ def add_spec(plan: Plan, spec: Spec) -> None:
             and cell.point in points
             and cell.label in labels
         ]
+        rids += _other_experiment_runs(plan, spec.name, claim)
         plan.claim_runs[(spec.name, claim.id)] = sorted(set(rids))
+
+
+def _other_experiment_runs(plan: Plan, spec: str, claim: Claim) -> list[str]:
+    """Runs a claim reads through `exp:label` operands: that experiment's runs of that label at
+    the points matching the claim's `at:` on the axes they have (as the check reads them)."""
+    node = claim.expr if claim.expr is not None else E.parse(claim.expect)
+    wanted = {(op.experiment, op.label) for op in E.operands(node) if op.experiment is not None}
+    return [
+        rid
+        for cell, rid in plan.cells.items()
+        if cell.spec == spec
+        and (cell.experiment, cell.label) in wanted
+        and all(dict(cell.point).get(ax, v) == v for ax, v in claim.at.items())
+    ]
 
 
 def build(specs: Iterable[Spec]) -> Plan:
@@ -241,20 +257,28 @@ def build(specs: Iterable[Spec]) -> Plan:
 @dataclass
 class RunStatus:
     run_id: str
-    state: str  # "cached" | "missing" | "failed"
+    state: str  # "cached" | "missing" | "failed" | "stale"
     reason: str
 
 
 def status(plan: Plan, store: Store) -> list[RunStatus]:
-    """Cached or missing, and why: a missing run whose config differs from a stored one only by
-    a component version or a default is reported as such, so a user sees why a cache missed."""
+    """Cached, stale or missing, and why: a stored run whose code differs from the code now
+    installed is `stale` (`faspec.code_id`: verify trains it again unless --keep-stale); a
+    missing run whose config differs from a stored one only by a component version or a
+    default is reported as such, so a user sees why a cache missed."""
     stored_configs: list[dict[str, Any]] | None = None
     out = []
     for rid, cfg in plan.runs.items():
         res = store.get(rid)
         if res is not None:
             state = "failed" if res.get("status") == "failed" else "cached"
-            out.append(RunStatus(rid, state, "stored" if state == "cached" else "stored as failed"))
+            reason = "stored" if state == "cached" else "stored as failed"
+            changed = code_id.changes(cfg, res) if state == "cached" else []
+            if changed:
+                state, reason = "stale", code_id.describe(changed)
+            elif changed is None:
+                reason = f"stored; {code_id.describe(None)}"
+            out.append(RunStatus(rid, state, reason))
             continue
         if stored_configs is None:
             stored_configs = [c for c in (store.config(r) for r in store.run_ids()) if c]

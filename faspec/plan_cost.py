@@ -8,6 +8,11 @@ batch 128, ResMLP d=256 L=4 (`benchmarks/method_cost.py`, numbers in
 
     bp 1.42 s   fa 1.67 s   dfa 1.68 s   frozen 0.89 s   ep 24.0 s   sb 2.79 s   cb 4.99 s
 
+(that "ep" row was today's `pc`). EP v3 was not measured on a GPU: its figure is 180 relaxation
+steps (the caps 150 free + 30 nudged; the centred ±β phases are one stacked relaxation) at pc's
+cost per step. On one CPU thread (`benchmarks/method_cost.py --per-step`, ResMLP d=64 L=3,
+batch 128, loaded 2-core machine) an EP v3 step costs 167–189x BP's (EP v2: 62–91x).
+
 An earlier measurement of the same quantity by a colleague on an H200 gave bp 1.50, fa 2.00,
 dfa 1.75, frozen 1.03 s (within 20%). EP is 17x BP: each step runs `steps` (20) relaxation steps
 of the nudged phase; it scales with `steps` here and doubles with centred nudging.
@@ -61,7 +66,7 @@ EPOCH_S = {  # one epoch of training + its metrics, H200, benchmarks/method_cost
     "fa": 1.67,
     "dfa": 1.68,
     "frozen": 0.89,
-    "ep": 95.6,  # estimated, not measured: 80 steps (40 free + 2x20) at pc's cost per step
+    "ep": 215.1,  # estimated, not measured on a GPU: 180 relaxation steps at pc's cost per step
     "pc": 24.0,
     "sb": 2.79,
     "cb": 4.99,
@@ -137,12 +142,10 @@ def run_seconds(config: dict[str, Any]) -> tuple[float, bool]:
         train_s *= _float(method.get("steps"), 20.0) / 20.0
         if method.get("nudge") == "centred":
             train_s *= 2.0
-    elif name == "ep":  # one forward+backward per relaxation step, as pc's
-        phases = 2.0 if method.get("nudge", "centred") == "centred" else 1.0
-        steps = _float(method.get("free_steps"), 40.0) + phases * _float(
-            method.get("nudged_steps"), 20.0
-        )
-        train_s *= steps / 80.0
+    elif name == "ep":  # one forward+backward per relaxation step, as pc's; the centred ±β
+        # phases relax as one stacked batch, one launch-bound step on a GPU
+        steps = _float(method.get("free_steps"), 150.0) + _float(method.get("nudged_steps"), 30.0)
+        train_s *= steps / 180.0
     model = config["model"]
     arch = model.get("arch", "resmlp")
     blocks = float(CNN_BLOCKS) if arch == "cnn" else _float(model.get("blocks"), REF_BLOCKS)

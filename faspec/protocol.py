@@ -20,7 +20,16 @@ cannot decide it: its block lists "d" under `pending`, its verdict covers the di
 decides, and `with_baseline` folds (d) in once the check side has the frozen accuracy.
 
 Sets: ``paper`` = (a), (b), (c), (d); ``public`` = the later public protocol, D1 = (a),
-D2 = (b), D3 = (d), without (c) (stability is still logged, it only leaves the verdict).
+D2 = (b), D3 = (d), without (c) (stability is still logged, it only leaves the verdict). In the
+paper set (c) is by default a sub-mode discriminator (`stability_role: submode`): it is judged and
+reported, but the verdict is over (a), (b), (d), because the notes say it "only separates sub-modes
+(drift vs noise)"; `stability_role: detector` makes it walk a run back on its own.
+
+(d) compares with the frozen-blocks baseline's seed mean by default (`baseline: mean`, the notes'
+"Frozen baseline (3-seed mean)"), or seed by seed (`baseline: paired`).
+
+A verdict is never "trustworthy" while a diagnostic of its set is pending or null: it is
+"undecided" then (labels say which: "undecided (pending: d)").
 """
 
 from __future__ import annotations
@@ -64,6 +73,20 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
     "margin_pp": Option(
         float, 2.0, "(d) fires unless test_acc clears the frozen baseline by this many pp"
     ),
+    "baseline": Option(
+        str,
+        "mean",
+        "(d) compares each run with the frozen-blocks runs' mean over the claim's seeds ('mean', "
+        "the notes' rule) or with the frozen run of its own seed ('paired')",
+        choices=("mean", "paired"),
+    ),
+    "stability_role": Option(
+        str,
+        "submode",
+        "paper set: (c) is reported as a sub-mode discriminator outside the verdict ('submode', "
+        "the notes' reading) or walks a run back like (a), (b), (d) ('detector')",
+        choices=("submode", "detector"),
+    ),
 }
 
 SETS: dict[str, tuple[str, ...]] = {"paper": ("a", "b", "c", "d"), "public": ("a", "b", "d")}
@@ -86,6 +109,8 @@ THRESHOLD_KEYS = (
     "stability",
     "stability_at",
     "margin_pp",
+    "baseline",
+    "stability_role",
 )
 
 
@@ -97,6 +122,16 @@ def g_floor_at(protocol: Mapping[str, Any]) -> float:
     ref = protocol.get("g_floor_batch") or 1024
     n = protocol.get("eval_batch") or ref
     return floor * float(ref) / float(n)
+
+
+def verdict_set(protocol: Mapping[str, Any]) -> tuple[str, ...]:
+    """The diagnostics a verdict is over: the set's letters, without (c) when it is a sub-mode
+    discriminator (`stability_role: submode`, the default). Results stored before the option
+    existed read as 'detector' (what they were judged with)."""
+    diags = SETS[str(protocol.get("set", "paper"))]
+    if str(protocol.get("stability_role", "detector")) == "submode":
+        diags = tuple(d for d in diags if d != "c")
+    return diags
 
 
 def window(diag: str, protocol: Mapping[str, Any]) -> str:
@@ -142,11 +177,14 @@ def fired_for_good(epochs: Iterable[tuple[Any, bool | None]]) -> Any:
     return first
 
 
-def label(set_name: str, fired: Iterable[str], verdict: str) -> str:
-    """Human verdict: 'trustworthy' / 'walked back (a+b)' (paper), 'PASS' / 'FAIL(D1+D2)'."""
+def label(set_name: str, fired: Iterable[str], verdict: str, pending: Iterable[str] = ()) -> str:
+    """Human verdict: 'trustworthy' / 'walked back (a+b)' (paper), 'PASS' / 'FAIL(D1+D2)', and
+    'undecided (pending: d)' while a diagnostic of the set is not decided (never 'trustworthy'
+    or 'PASS' then)."""
     fired = sorted(fired)
     if verdict == "undecided":
-        return verdict
+        pending = list(pending)
+        return f"undecided (pending: {'+'.join(pending)})" if pending else verdict
     if set_name == "public":
         return "PASS" if not fired else "FAIL(" + "+".join(PUBLIC_NAMES[d] for d in fired) + ")"
     return verdict if not fired else f"{verdict} ({'+'.join(fired)})"
@@ -173,14 +211,16 @@ def judge(
     diagnostic. The critical value is what the verdict compares with the threshold — the
     extreme over the logged epochs in the 'any' window, the last value in the 'final' one — so
     it is also the threshold at which this diagnostic would flip. In the 'final' window the
-    first epoch is reported only when the diagnostic fires at the end."""
+    first epoch is the one from which it fires at every later logged epoch ("for good", as for
+    (d): not epoch 0 when it fired at initialisation, calmed down and fired again), reported
+    only when the diagnostic fires at the end."""
     metric, _, side = RULES[diag]
     flags = [(e.get("epoch"), fires(diag, e.get(metric), protocol)) for e in log]
     first = next((ep for ep, f in flags if f), None)
     if window(diag, protocol) == "final":
         last = log[-1].get(metric) if log else None
         fired = fires(diag, last, protocol)
-        return fired, first if fired else None, last if _known(last) else None
+        return fired, fired_for_good(flags) if fired else None, last if _known(last) else None
     vals = [e.get(metric) for e in log if _known(e.get(metric))]
     if not vals:
         return None, None, None
@@ -188,7 +228,7 @@ def judge(
     return fires(diag, crit, protocol), first, crit
 
 
-def _verdict(diags: Sequence[str], fired: Mapping[str, bool | None]) -> str:
+def decide_verdict(diags: Sequence[str], fired: Mapping[str, bool | None]) -> str:
     """'walked back' if a diagnostic of the set fired; else 'undecided' if one of the set is
     not decided (None: (d) without the frozen run, a null value) — an undecided diagnostic is
     not one that did not fire; else 'trustworthy'."""
@@ -202,7 +242,8 @@ def _verdict(diags: Sequence[str], fired: Mapping[str, bool | None]) -> str:
 def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> dict[str, Any]:
     """The protocol block of one run from its log (list of entries with `epoch` and metrics).
 
-    Returns ``{"set", "diagnostics", "thresholds", "fired", "first_epoch", "pending",
+    Returns ``{"set", "diagnostics" (the verdict's), "reported" (judged, outside the verdict:
+    (c) as a sub-mode discriminator), "thresholds", "fired", "first_epoch", "pending",
     "verdict" (trustworthy | walked back | undecided), "label", "needs_frozen_baseline",
     "critical", "g_floor_used"}``; see docs/metrics.md. The verdict is 'undecided' while a
     diagnostic of the set is pending: with the paper and public sets (d) always is, until
@@ -210,7 +251,7 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
     """
     proto = {**defaults(), **dict(protocol)}
     set_name = proto["set"]
-    diags = SETS[set_name]
+    diags = verdict_set(proto)
     fired: dict[str, bool | None] = {}
     first: dict[str, int | None] = {}
     critical: dict[str, float | None] = {}
@@ -219,17 +260,18 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
     fired["d"], first["d"] = None, None
     pending = [d for d in diags if fired[d] is None]
     decided_fired = [d for d in diags if fired[d]]
-    verdict = _verdict(diags, fired)
+    verdict = decide_verdict(diags, fired)
     return {
         "set": set_name,
         "diagnostics": list(diags),
+        "reported": [d for d in SETS[set_name] if d not in diags],
         "thresholds": {k: proto.get(k) for k in THRESHOLD_KEYS},
         "g_floor_used": g_floor_at(proto),
         "fired": fired,
         "first_epoch": first,
         "pending": pending,
         "verdict": verdict,
-        "label": label(set_name, decided_fired, verdict),
+        "label": label(set_name, decided_fired, verdict, pending),
         "needs_frozen_baseline": "d" in diags,
         "critical": critical,
     }
@@ -239,8 +281,8 @@ def with_baseline(
     block: Mapping[str, Any], test_acc: float | None, frozen_acc: float | None
 ) -> dict[str, Any]:
     """Fold (d) into a run's protocol block, given its final accuracy and the frozen-blocks
-    accuracy of the same setting (the check side decides which frozen value: the same seed, or
-    the mean over seeds, and says so). Returns a new block; `pending` loses "d" once decided."""
+    accuracy of the same setting (the check side decides which frozen value by
+    `thresholds.baseline`: the seed mean by default, or the same seed, and says so). Returns a new block; `pending` loses "d" once decided."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in block.items()}
     if "d" not in out["diagnostics"]:
         return out
@@ -250,8 +292,8 @@ def with_baseline(
         out["pending"] = [p for p in out["pending"] if p != "d"]
         out["margin_pp"] = (test_acc - frozen_acc) * 100.0  # type: ignore[operator]
     decided_fired = [x for x in out["diagnostics"] if out["fired"].get(x)]
-    out["verdict"] = _verdict(out["diagnostics"], out["fired"])
-    out["label"] = label(out["set"], decided_fired, out["verdict"])
+    out["verdict"] = decide_verdict(out["diagnostics"], out["fired"])
+    out["label"] = label(out["set"], decided_fired, out["verdict"], out["pending"])
     return out
 
 
@@ -270,6 +312,9 @@ def sensitivity(
     current thresholds, and `flip[x]`: the threshold of x at which the run's verdict flips —
     that critical value when x alone decides the verdict (nothing else fires), else None (moving
     x changes nothing). Per diagnostic: the sorted flip points and the count walked back now.
+    A run's verdict is 'undecided' (never 'trustworthy') while a diagnostic of the verdict set
+    has no value: (d) without `frozen_acc`, (c) null as a detector. Flip points of (b) are in
+    g_floor's units; `threshold_used` is the floor at the runs' evaluation batch.
     """
     if protocol is None:
         stored = next((r.get("protocol") for r in results if r.get("protocol")), None)
@@ -277,7 +322,7 @@ def sensitivity(
             {"set": stored["set"], **stored["thresholds"]} if stored is not None else defaults()
         )
     proto = {**defaults(), **dict(protocol)}
-    diags = SETS[proto["set"]]
+    diags = verdict_set(proto)
     if frozen_acc is None or isinstance(frozen_acc, int | float):
         frozen = [frozen_acc] * len(results)
     else:
@@ -300,13 +345,15 @@ def sensitivity(
             flip[d] = None if others or crit[d] is None else crit[d]
             if d == "b" and flip[d] is not None:  # in g_floor's units (the stated batch)
                 flip[d] *= float(proto["g_floor"]) / g_floor_at(proto)
-        walked = any(fire[d] for d in diags)
+        pending = [d for d in diags if fire[d] is None]
+        verdict = decide_verdict(diags, fire)
         runs.append(
             {
                 "index": i,
                 "run_id": res.get("run_id"),
-                "verdict": "walked back" if walked else "trustworthy",
-                "pending": [d for d in diags if fire[d] is None],
+                "verdict": verdict,
+                "label": label(proto["set"], [d for d in diags if fire[d]], verdict, pending),
+                "pending": pending,
                 "critical": {d: crit[d] for d in diags},
                 "fires": {d: fire[d] for d in diags},
                 "flip": flip,
@@ -318,6 +365,7 @@ def sensitivity(
         side = "below" if d in ("b", "d") else "above"
         per_diag[d] = {
             "threshold": proto[keys[d]],
+            "threshold_used": g_floor_at(proto) if d == "b" else proto[keys[d]],
             "option": keys[d],
             "fires_when": f"value {'<' if side == 'below' else '>'} threshold",
             "flips": sorted({r["flip"][d] for r in runs if r["flip"][d] is not None}),
@@ -327,6 +375,7 @@ def sensitivity(
         "set": proto["set"],
         "thresholds": {k: proto.get(k) for k in THRESHOLD_KEYS},
         "walked_back": sum(1 for r in runs if r["verdict"] == "walked back"),
+        "undecided": sum(1 for r in runs if r["verdict"] == "undecided"),
         "n": len(runs),
         "runs": runs,
         "diagnostics": per_diag,

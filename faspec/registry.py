@@ -4,7 +4,8 @@ The spec validator and `faspec methods` read these to name what exists (and sugg
 name on a typo); the trainer reads them to build a run. Each component carries a version that
 goes into the run hash, so changing what a component computes invalidates cached results.
 Third-party packages add components through the `faspec.methods` / `faspec.archs` /
-`faspec.datasets` entry-point groups (see `load_plugins`).
+`faspec.datasets` / `faspec.metrics` entry-point groups (see `load_plugins`; the declarations
+they use are `faspec.plugin`, the contract per kind is docs/plugins.md).
 
 This module imports nothing but the standard library, so the check path (spec, plan, check,
 report, audit, results) reads names, versions, options, traits and support checks without torch.
@@ -32,7 +33,6 @@ image side); it raises `ConfigError` (defined here, beside the registries whose 
 from __future__ import annotations
 
 import importlib
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,9 +148,30 @@ TRAITS: dict[str, str] = {
 }
 
 
+@dataclass
+class Metric(Component):
+    """A metric component (docs/plugins.md, "Metrics"): its factory receives the epoch's
+    `faspec.train.measure.Probe` and returns one value: a float (or 0-d tensor, or None) when
+    `form` is "scalar", a list of L+1 per-layer values when `form` is "layer" (the name then
+    ends in `_layers`). `scale` ("linear" or "log") and the margins `close`/`much` (linear) or
+    `close_ratio`/`much_ratio` (log) are what claims on it use unless a spec's `stats:` says
+    otherwise; `better` ("higher", "lower" or "" for neither) is documentation for readers."""
+
+    form: str = "scalar"
+    scale: str = "linear"
+    close: float | None = None
+    much: float | None = None
+    close_ratio: float | None = None
+    much_ratio: float | None = None
+    better: str = ""
+
+
 METHODS: dict[str, Component] = {}
 ARCHS: dict[str, Component] = {}
 DATASETS: dict[str, Component] = {}
+# Metrics a run computes only when its spec selects them (`measure.metrics`): plug-ins. The
+# built-in diagnostics (SCALAR_METRICS / LAYER_METRICS) are always computed.
+METRICS: dict[str, Metric] = {}
 
 # Scalar metrics a run logs each logged epoch (claims use them as `method.metric`), and the
 # per-layer lists (claims index them: `method.cos_layers[0]`). `None` values mean "not defined
@@ -168,22 +189,30 @@ SCALAR_METRICS: dict[str, str] = {
     "nudge": "mean over layers 1..L of nudge_layers (< 0: stepping against the credit helps)",
     "loss_decrease": "first epoch's train_loss minus train_loss now (> 0: it went down; C23)",
     "loss_decrease_init": "train_loss at epoch 0 (init) minus train_loss now",
-    "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6)",
+    "sparsity": "fraction of evaluation samples with ||g_L(x)|| > measure.sparsity_tau (1e-6 "
+    "at measure.sparsity_batch = 1024 samples, scaled by 1024/eval_batch like (b)'s floor)",
     "stability": "cross-batch direction stability of g at layer L//2 (protocol (c))",
     "ep_residual": "EP only: ||dE/ds|| / ||kappa s|| at the end of the free phase (0: converged)",
-    "ref_degenerate": "1 when g_norm < protocol.g_floor now (cosines are kept, but suspect)",
+    "ep_converged": "EP only: fraction of samples whose free phase reached method.tol within "
+    "method.free_steps (< 1: cut short or stalled)",
+    "ref_degenerate": "1 when g_norm < (b)'s floor at this epoch (protocol.g_floor scaled by "
+    "g_floor_batch/eval_batch): the BP reference has vanished, cosines are kept but suspect",
     "fired_a": "1 once (a) growth > protocol.growth has fired at a logged epoch <= this one",
-    "fired_b": "1 once (b) g_norm < protocol.g_floor has fired at a logged epoch <= this one",
-    "fired_c": "1 once (c) stability > protocol.stability has fired at a logged epoch <= this one",
-    "trustworthy": "1 while no run-decided diagnostic (a, b, c) of the set has fired and all "
-    "were decided, 0 once one fired, null when one is undecided (final: null until (d) is in)",
+    "fired_b": "1 once (b) g_norm < protocol.g_floor (scaled by g_floor_batch/eval_batch) has "
+    "fired at a logged epoch <= this one",
+    "fired_c": "1 when (c) stability > protocol.stability fires at this epoch (stability_at: "
+    "final, the default); with stability_at: any, 1 once it has fired at an epoch <= this one",
+    "trustworthy": "0 once a run-decided diagnostic of the verdict set has fired; null while "
+    "one is pending ((d), decided by the check side, always is in the paper and public sets); "
+    "1 only when every diagnostic of the verdict set is decided and none fired",
     # final only (result["final"])
     "growth_max": "max of growth over the logged epochs ((a)'s flip threshold)",
     "g_norm_min": "min of g_norm over the logged epochs ((b)'s flip threshold)",
     "stability_max": "max of stability over the logged epochs ((c)'s flip threshold)",
     "first_fire_a": "first logged epoch at which (a) fired, null if never",
     "first_fire_b": "first logged epoch at which (b) fired, null if never",
-    "first_fire_c": "first logged epoch at which (c) fired, null if never",
+    "first_fire_c": "stability_at final: first logged epoch from which (c) fires at every later "
+    "one, null unless it fires at the end; stability_at any: first epoch it fired",
     "null_deep_cos": "deep_cos with fresh feedback draws: mean over measure.null_draws draws",
     "null_deep_cos_std": "per-layer std (ddof=1) over draws of the fresh-feedback cos_l, "
     "averaged over layers 1..L (C18's +-)",
@@ -197,7 +226,8 @@ LAYER_METRICS: dict[str, str] = {
     "g_norm_layers": "median per-sample ||g_l||, l = 0..L",
     "cos_layers": "per-sample-mean cosine of credit a_l to g_l, l = 0..L",
     "rho_layers": "Pearson r of eps<a_l,u> vs CE(h_l+eps u)-CE(h_l), over samples x directions",
-    "nudge_layers": "batch-mean CE change after h_l -= eta a_l/||a_l||, l = 0..L",
+    "nudge_layers": "batch-mean CE change after h_l -= eta a_l/(RMS(a_l)+1e-6) (measure."
+    "nudge_norm: rms; 'unit': a_l/||a_l||), l = 0..L",
     "stability_layers": "cross-batch direction stability of g_l, l = 0..L",
     # final only
     "null_cos_layers": "cos_layers with fresh feedback draws: mean over draws",
@@ -225,7 +255,9 @@ FINAL_ONLY: frozenset[str] = frozenset(
 
 
 def metric_names() -> list[str]:
-    return [*SCALAR_METRICS, *LAYER_METRICS]
+    """Every name a claim may use: the built-in diagnostics and the installed plug-in metrics
+    (a claim on a plug-in metric also needs its experiment to select it: `measure.metrics`)."""
+    return [*SCALAR_METRICS, *LAYER_METRICS, *sorted(METRICS)]
 
 
 def method_names() -> list[str]:
@@ -281,19 +313,50 @@ def declare(registry: dict[str, Component], name: str, factory: str, **kwargs: A
     register(registry, name, **kwargs)(LazyFactory(factory))
 
 
-_ENTRY_POINT_GROUPS = {
+ENTRY_POINT_GROUPS: dict[str, dict[str, Any]] = {
     "faspec.methods": METHODS,
     "faspec.archs": ARCHS,
     "faspec.datasets": DATASETS,
+    "faspec.metrics": METRICS,
+}
+_KIND = {
+    "faspec.methods": "method",
+    "faspec.archs": "architecture",
+    "faspec.datasets": "dataset",
+    "faspec.metrics": "metric",
 }
 _plugins_loaded = False
+
+
+@dataclass(frozen=True)
+class PluginError:
+    """A plug-in that could not be loaded: which entry point, of which package, and why."""
+
+    group: str
+    name: str
+    value: str
+    package: str
+    error: str
+
+    def __str__(self) -> str:
+        return (
+            f"plug-in {self.name!r} ({self.group} = {self.value!r}) of package "
+            f"{self.package!r} failed to load: {self.error}"
+        )
+
+
+# Filled by `load_plugins`: the CLI refuses to plan while one is here (exit 2), and the
+# unknown-name error names them (the component the user asked for is probably one of them).
+PLUGIN_ERRORS: list[PluginError] = []
 
 
 def load_plugins() -> None:
     """Register third-party components from entry points, once per process.
 
-    An entry point must load to a `Component` (or a list of them). A broken plug-in warns and is
-    skipped rather than making every run fail: the built-in components still work.
+    An entry point must load to a `Component` (a `Metric` in `faspec.metrics`), or a list of
+    them. A plug-in that fails is recorded in `PLUGIN_ERRORS` (package and exception), not
+    raised here: importing faspec must work so that the CLI can say what failed, and it then
+    refuses to plan (`plugin_problem`).
     """
     global _plugins_loaded
     if _plugins_loaded:
@@ -301,16 +364,57 @@ def load_plugins() -> None:
     _plugins_loaded = True
     from importlib.metadata import entry_points
 
-    for group, registry in _ENTRY_POINT_GROUPS.items():
+    for group, registry in ENTRY_POINT_GROUPS.items():
         for ep in entry_points(group=group):
+            dist = getattr(ep, "dist", None)
+            package = getattr(dist, "name", None) or ep.value.partition(":")[0].split(".")[0]
             try:
                 obj = ep.load()
                 comps = obj if isinstance(obj, list | tuple) else [obj]
                 for comp in comps:
-                    if not isinstance(comp, Component):
-                        raise TypeError(f"{ep.value} is not a faspec Component")
+                    want = Metric if group == "faspec.metrics" else Component
+                    if not isinstance(comp, want):
+                        raise TypeError(
+                            f"{ep.value} is {type(comp).__name__}, not a faspec {want.__name__} "
+                            f"(declare it with faspec.plugin.{_KIND[group].replace('architecture', 'arch')})"
+                        )
                     if comp.name in registry:
-                        raise ValueError(f"{comp.name!r} is already registered")
+                        raise ValueError(f"{_KIND[group]} {comp.name!r} is already registered")
                     registry[comp.name] = comp
-            except Exception as exc:  # a plug-in must not break the built-ins
-                warnings.warn(f"faspec plug-in {ep.name!r} ({group}) skipped: {exc}", stacklevel=2)
+            except Exception as exc:  # recorded; the CLI refuses to plan (exit 2)
+                PLUGIN_ERRORS.append(
+                    PluginError(group, ep.name, ep.value, package, f"{type(exc).__name__}: {exc}")
+                )
+
+
+def plugin_problem() -> str | None:
+    """One message naming every plug-in that failed to load, or None when all loaded."""
+    load_plugins()
+    if not PLUGIN_ERRORS:
+        return None
+    return "; ".join(str(e) for e in PLUGIN_ERRORS) + (
+        " (fix or uninstall the package; `pip show <package>` says where it is)"
+    )
+
+
+def require_registered(cfg: dict[str, Any]) -> None:
+    """Raise a LookupError that says what to do when a run's components are not registered in
+    this process: a component added by hand in the driver (`faspec.plugin.add`) never reaches
+    a Ray worker, which imports faspec afresh and sees only installed entry points."""
+    load_plugins()
+    wanted = [
+        ("method", cfg["method"]["name"], METHODS),
+        ("architecture", cfg["model"]["arch"], ARCHS),
+    ]
+    wanted.append(("dataset", cfg["data"]["name"], DATASETS))
+    wanted += [("metric", m, METRICS) for m in (cfg.get("measure") or {}).get("metrics") or {}]
+    for kind, name, registry in wanted:
+        if name not in registry:
+            failed = "; ".join(str(e) for e in PLUGIN_ERRORS)
+            raise LookupError(
+                f"{kind} {name!r} is not registered in this process"
+                + (f" ({failed})" if failed else "")
+                + ": a component added by hand in the driver (faspec.plugin.add, register) does"
+                " not reach Ray workers; install its package, with its entry point, where the"
+                " workers run (docs/plugins.md, 'On a Ray cluster')"
+            )

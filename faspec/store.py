@@ -229,6 +229,8 @@ class Store:
         _atomic_write(d / CONFIG, _dumps(config))
         if checkpoint is not None:
             _atomic_write(d / CHECKPOINT, checkpoint)
+        else:  # a run trained again (stale, retried) must not keep its old checkpoint
+            (d / CHECKPOINT).unlink(missing_ok=True)
         _atomic_write(d / RESULT, _dumps({**result, "run_id": run_id}))
 
     def run_ids(self) -> Iterator[str]:

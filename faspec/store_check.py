@@ -12,7 +12,8 @@ claim holds:
   deviations and counts are >= 0; epochs are integers >= 0;
 * the protocol block holds booleans (or null) where a diagnostic fired or not, epochs where a
   first firing is recorded, finite thresholds;
-* provenance, when present, is a mapping of text, numbers or null (wall_s a number >= 0).
+* provenance, when present, is a mapping of text, numbers or null (wall_s a number >= 0;
+  code a mapping of component to text).
 
 Unknown keys are accepted (a newer faspec may record more); a known key with an impossible value
 is not. `faspec.store.Store.get` runs this on every read and replaces a result with problems by
@@ -121,7 +122,7 @@ def _protocol(block: Any, out: list[str]) -> None:
     _mapping_of("protocol.thresholds", block.get("thresholds"), threshold, out)
     _mapping_of("protocol.critical", block.get("critical"), threshold, out)
     boolean("protocol.needs_frozen_baseline", block.get("needs_frozen_baseline"))
-    for key in ("diagnostics", "pending"):
+    for key in ("diagnostics", "pending", "reported"):
         v = block.get(key)
         if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
             out.append(f"protocol.{key}: must be a list of diagnostic names")
@@ -154,6 +155,9 @@ def problems(result: dict[str, Any]) -> list[str]:
         for k, v in prov.items():
             if k == "wall_s":
                 _number("provenance.wall_s", k, v, out)
+            elif k == "code":  # faspec.code_id: {"method ep": "<hex>", ...}
+                if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
+                    out.append("provenance.code: must be a mapping of component to text")
             elif v is not None and not isinstance(v, str | int | float):
                 out.append(f"provenance.{k}: must be text, a number or null")
     return out

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faspec import code_id
 from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
 from faspec.check.family import correct_specs
 from faspec.check.power import claim_power, family_size, power_text
@@ -55,14 +56,30 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _needs_training(
+    plan: Plan, store: Store, rid: str, retry_failed: bool, keep_stale: bool
+) -> bool:
+    res = store.get(rid)
+    if res is None or (retry_failed and res.get("status") == "failed"):
+        return True
+    return not keep_stale and res.get("status") != "failed" and bool(is_stale(plan, rid, res))
+
+
+def is_stale(plan: Plan, rid: str, res: dict[str, Any] | None) -> list[str]:
+    """What code of a stored run changed since it was trained (`faspec.code_id.changes`);
+    empty when nothing did or when the run records no code identity (older stores: kept, and
+    marked as of unknown code in the reports)."""
+    return code_id.changes(plan.runs[rid], res) or []
+
+
 def runs_to_train(
-    plan: Plan, store: Store, retry_failed: bool = False
+    plan: Plan, store: Store, retry_failed: bool = False, keep_stale: bool = False
 ) -> tuple[list[str], list[str]]:
-    """(missing, cached) run ids; a run stored as failed is retried only when asked."""
+    """(missing, cached) run ids; a run stored as failed is retried only when asked; a stale
+    run (its code changed since) is trained again unless `keep_stale`."""
     missing, cached = [], []
     for rid in plan.runs:
-        res = store.get(rid)
-        if res is None or (retry_failed and res.get("status") == "failed"):
+        if _needs_training(plan, store, rid, retry_failed, keep_stale):
             missing.append(rid)
         else:
             cached.append(rid)
@@ -76,11 +93,13 @@ def train_missing(
     progress: Callable[[Event], None] | None = None,
     retry_failed: bool = False,
     on_done: Callable[[str, dict[str, Any]], None] | None = None,
+    keep_stale: bool = False,
 ) -> TrainSummary:
-    """Train every missing run once, writing each to the store as soon as it finishes."""
+    """Train every missing (or stale, unless `keep_stale`) run once, writing each to the store
+    as soon as it finishes."""
     t0 = time.perf_counter()
     summary = TrainSummary()
-    missing, summary.cached = runs_to_train(plan, store, retry_failed)
+    missing, summary.cached = runs_to_train(plan, store, retry_failed, keep_stale)
     if not missing:
         return summary
     mine, elsewhere, locks = [], [], {}
@@ -91,7 +110,7 @@ def train_missing(
         except Timeout:
             elsewhere.append(rid)
             continue
-        if store.has(rid) and not retry_failed:  # finished by another process meanwhile
+        if not _needs_training(plan, store, rid, retry_failed, keep_stale):  # done meanwhile
             lock.release()
             summary.cached.append(rid)
             continue
@@ -117,7 +136,7 @@ def train_missing(
         leftover = []
         for rid in elsewhere:
             with store.lock(rid, timeout=-1):
-                if store.has(rid):
+                if not _needs_training(plan, store, rid, False, keep_stale):
                     summary.waited.append(rid)
                 else:
                     leftover.append(rid)
@@ -130,6 +149,7 @@ def train_missing(
                 progress,
                 retry_failed,
                 on_done,
+                keep_stale,
             )
             summary.trained += inner.trained
             summary.failed += inner.failed
@@ -157,14 +177,34 @@ def make_jobs(plan: Plan, run_ids: list[str], max_pack: int | None = None) -> li
     return jobs
 
 
+def code_marks(plan: Plan, store: Store) -> dict[str, list[str] | None]:
+    """Stored runs whose code is not the installed code: run id -> what changed (stale), or
+    None (the run records no code identity). Runs whose code is current are absent."""
+    out: dict[str, list[str] | None] = {}
+    for rid, cfg in plan.runs.items():
+        res = store.get(rid)
+        if res is None or res.get("status") in ("failed", "invalid"):
+            continue
+        changed = code_id.changes(cfg, res)
+        if changed is None or changed:
+            out[rid] = changed
+    return out
+
+
 def claim_data(
-    plan: Plan, store: Store, spec: Spec, experiment: str
+    plan: Plan,
+    store: Store,
+    spec: Spec,
+    experiment: str,
+    drop: frozenset[str] = frozenset(),
 ) -> dict[Any, dict[str, list[SeedRun]]]:
+    """The seeds of each point and method of an experiment; runs in `drop` (stale runs not
+    kept) count as not stored."""
     cache: dict[str, dict[str, Any] | None] = {}
 
     def get(rid: str) -> dict[str, Any] | None:
         if rid not in cache:
-            cache[rid] = store.get(rid)
+            cache[rid] = None if rid in drop else store.get(rid)
         return cache[rid]
 
     return {
@@ -176,7 +216,14 @@ def claim_data(
     }
 
 
-def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutcome]:
+def decide_all(
+    specs: Iterable[Spec], plan: Plan, store: Store, keep_stale: bool = False
+) -> list[SpecOutcome]:
+    """Decide every claim. A stale run (`code_marks`) counts as not stored unless
+    `keep_stale`; a verdict decided on a kept stale run, or on a run that records no code
+    identity, names those runs in `Verdict.code`."""
+    marks = code_marks(plan, store)
+    drop = frozenset() if keep_stale else frozenset(r for r, c in marks.items() if c)
     outcomes = []
     for spec in specs:
         per_exp: dict[str, Any] = {}
@@ -185,9 +232,17 @@ def decide_all(specs: Iterable[Spec], plan: Plan, store: Store) -> list[SpecOutc
             needed = [claim.experiment, *claim_experiments(claim)]  # `exp:label` operands
             for name in needed:
                 if name not in per_exp:
-                    per_exp[name] = claim_data(plan, store, spec, name)
+                    per_exp[name] = claim_data(plan, store, spec, name, drop)
             others = {name: per_exp[name] for name in needed[1:]}
-            verdicts.append(decide(claim, per_exp[claim.experiment], spec.stats, others))
+            verdict = decide(claim, per_exp[claim.experiment], spec.stats, others)
+            mine = [r for r in plan.claim_runs.get((spec.name, claim.id), []) if r in marks]
+            stale = {r: code_id.describe(marks[r]) for r in mine if marks[r] and r not in drop}
+            unrecorded = [r for r in mine if marks[r] is None]
+            if stale:
+                verdict.code["stale"] = stale
+            if unrecorded:
+                verdict.code["unrecorded"] = unrecorded
+            verdicts.append(verdict)
         outcomes.append(SpecOutcome(spec, verdicts))
     correct_specs([(oc.spec.stats, oc.verdicts) for oc in outcomes])  # many claims, one paper
     for oc in outcomes:  # beside an inconclusive verdict: could a perfect reproduction pass?

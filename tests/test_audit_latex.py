@@ -386,7 +386,7 @@ def test_comments_verbatim_and_dead_code_are_skipped(tmp_path):
     assert lcv(hits) == [(2, 6, 1.0), (7, 20, 0.25), (7, 37, 0.26), (10, 1, 61.5)]
 
 
-def test_preamble_reports_only_macro_bodies(tmp_path):
+def test_preamble_reports_only_macro_bodies_at_their_use_sites(tmp_path):
     tex = (
         "\\documentclass{article}\n"
         "\\newcommand{\\faacc}{0.401}\n"
@@ -398,7 +398,9 @@ def test_preamble_reports_only_macro_bodies(tmp_path):
         "99 after the end\n"
     )
     hits = found(tmp_path, tex)
-    assert lcv(hits) == [(2, 21, 0.401), (3, 13, 0.306), (6, 16, 3.0)]
+    # a macro body is reported where it is used (with that site's context); \dfaacc is unused
+    assert lcv(hits) == [(6, 4, 0.401), (6, 16, 3.0)]
+    assert hits[0].text == "0.401" and hits[0].context.startswith("FA \\faacc")
 
 
 def test_footnotes_captions_and_floats_are_read(tmp_path):

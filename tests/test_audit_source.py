@@ -117,7 +117,7 @@ def test_backed_when_the_store_rounds_to_the_printed_digits(tmp_path):
     tex = (
         "FA accuracy: 0.401 $\\pm$ 0.009.\n"  # mean 0.4013, std 0.0093: both round to the print
         "FA accuracy: 0.40.\n"  # coarser print of the same claim: 0.4013 rounds to 0.40
-        "FA: 40.1\\%.\n"  # percent (its own % sign names accuracy)
+        "FA: 40.1\\% accuracy.\n"  # percent (a % sign alone names no metric)
         "FA accuracy: 0.41.\n"  # not the claimed value at its digits: nothing backs it
         "FA accuracy: 0.401 $\\pm$ 0.008.\n"  # std 0.0093 does not print as 0.008
     )
@@ -162,9 +162,9 @@ def test_where_prefers_the_claim_of_the_table_the_number_sits_in(tmp_path):
         tmp_path, claims, {"fa": [0.5, 0.5, 0.5], "bp": [0.45, 0.45, 0.45], "dfa": [0.1] * 3}
     )
     tex = (
-        "\\begin{table}\\caption{One.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
-        "\\begin{table}\\caption{Two.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
-        "In the text, the accuracy is 0.500.\n"
+        "\\begin{table}\\caption{One: FA.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
+        "\\begin{table}\\caption{Two: BP.}\\begin{tabular}{c} Acc. \\\\ 0.500 \\\\ \\end{tabular}\\end{table}\n"
+        "In the text, FA's accuracy is 0.500.\n"
     )
     res = run(tmp_path, tex, specs, plan, store)
     assert [(f.status, f.claim) for f in res.findings] == [
@@ -178,9 +178,9 @@ def test_seed_and_epoch_counts_stated_around_a_claimed_number(tmp_path):
     claims = CLAIM_609.replace("0.609 ± 0.004", "0.401")
     specs, plan, store = make(tmp_path, claims, {"fa": [0.40, 0.401, 0.402], "dfa": [0.3] * 3})
     tex = (
-        "Over three seeds FA reaches 0.401 accuracy. With a single seed its accuracy is 0.401.\n"
-        "After 30 epochs FA's accuracy is 0.401. After 100 epochs it reaches 0.401 ($n=3$) acc.\n"
-        "\\begin{table}\\caption{Accuracy, mean over five random seeds.}\n"
+        "Over three seeds FA reaches 0.401 accuracy. With a single seed FA's accuracy is 0.401.\n"
+        "After 30 epochs FA's accuracy is 0.401. After 100 epochs FA reaches 0.401 ($n=3$) acc.\n"
+        "\\begin{table}\\caption{FA accuracy, mean over five random seeds.}\n"
         "\\begin{tabular}{c} 0.401 \\\\ \\end{tabular}\\end{table}\n"
     )
     res = run(tmp_path, tex, specs, plan, store)
@@ -192,8 +192,10 @@ def test_seed_and_epoch_counts_stated_around_a_claimed_number(tmp_path):
         (2, "0.401", "BACKED"),
         (4, "0.401", "MISMATCH"),
     ]
-    reasons = [f.reason for f in res.findings if f.status == "MISMATCH"]
+    reasons = [f.reason for f in res.findings if f.status == "MISMATCH" and f.claim]
     assert "states 1 seed(s) but 3 were measured" in reasons[0]
+    [thirty] = [f for f in res.findings if f.text == "30"]  # a named setting no run has
+    assert thirty.status == "MISMATCH" and "train.epochs (runs: 100)" in thirty.reason
     assert "states 30 epoch(s) but the runs trained 100" in reasons[1]
     assert "states 5 seed(s)" in reasons[2]
 

@@ -249,6 +249,20 @@ def test_a_degenerate_reference_makes_a_cosine_claim_inconclusive():
     assert decide(claim("fa > dfa"), acc, Stats()).verdict == "pass"
 
 
+def test_a_degenerate_reference_quotes_the_floor_at_the_evaluation_batch():
+    """At an evaluation batch of 512 the floor used is 2e-7: g_norm 1.5e-7 is dead, and the
+    reported floor is the one used, not the stated 1e-7."""
+    dfa = cos_runs("dfa", [0.01, 0.0, 0.02], [1e-3, 1.5e-7, 1e-3])
+    for r in dfa:
+        r.result["protocol"]["thresholds"].update(g_floor_batch=1024, eval_batch=512)
+    data = one(fa=cos_runs("fa", [0.30, 0.31, 0.32], [1e-3] * 3), dfa=dfa)
+    v = decide(claim("fa > dfa", metric="deep_cos"), data, Stats())
+    assert v.verdict == "inconclusive"
+    dead = v.numbers["points"][0]["degenerate_reference"]
+    assert [(d["seed"], d["floor"]) for d in dead] == [(123, pytest.approx(2e-7))]
+    assert "‖g_L‖ 1.5e-07 < floor 2e-07" in v.message
+
+
 def test_by_epoch_skips_degenerate_epochs():
     def logged_cos(label, per_epoch, dead_from):
         return [

@@ -594,5 +594,6 @@ def test_verdict_to_dict_is_json(expect):
         "p",
         "family",
         "power",
+        "code",  # set by verify: runs whose code is not the installed code
     }
     json.loads(json.dumps(d, allow_nan=False))

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from faspec.check import stats as S
@@ -150,9 +152,59 @@ def test_bug7_a_ratio_of_two_negative_quantities_is_a_ratio_of_magnitudes():
     assert link["estimate"] == pytest.approx(
         10 ** (np.mean(np.log10(np.abs(sb))) - np.mean(np.log10(np.abs(cb))))
     )
+    # seeds straddling zero: the sign is not established, which more seeds may show
     mixed = one(sb=runs("sb", sb, "nudge"), cb=runs("cb", [-4e-4, 4e-4, -4e-4], "nudge"))
     v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), mixed, Stats())
-    assert v.verdict == "error" and "one sign" in v.message and "seed 2 0.0004" in v.message
+    assert v.verdict == "inconclusive"
+    assert "the sign of cb.nudge is not established" in v.message and "0.0004" in v.message
+    zero = one(sb=runs("sb", sb, "nudge"), cb=runs("cb", [0.0] * 3, "nudge"))
+    v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), zero, Stats())
+    assert v.verdict == "inconclusive" and "the sign of cb.nudge" in v.message
+
+
+def test_a_ratio_of_opposite_signs_shown_fails_against_a_positive_constant():
+    sb = [-1.93e-3, -2.07e-3, -1.79e-3]
+    hurt = [3.0e-4, 3.1e-4, 2.9e-4]  # the credit hurts: a loss increase on every seed
+    data = one(sb=runs("sb", sb, "nudge"), cb=runs("cb", hurt, "nudge"))
+    v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), data, Stats())
+    assert v.verdict == "fail" and "is negative" in v.message and "cannot be ~=" in v.message
+    # the same sign settles an order: a negative ratio is below 4.5, and not above it
+    assert decide(claim("sb.nudge / cb.nudge < 4.5"), data, Stats()).verdict == "pass"
+    assert decide(claim("sb.nudge / cb.nudge >> 4.5"), data, Stats()).verdict == "fail"
+    # against a negative constant the magnitudes are tested
+    v = decide(claim("sb.nudge / cb.nudge ~= -6.5"), data, Stats())
+    assert v.verdict == "pass"
+    link = v.numbers["points"][0]["links"][0]
+    assert link["estimate"] == pytest.approx(
+        10 ** (np.mean(np.log10(np.abs(sb))) - np.mean(np.log10(hurt)))
+    )
+    # a negative constant against same-sign operands: the ratio is positive, never ~= -4.5
+    same = one(sb=runs("sb", sb, "nudge"), cb=runs("cb", [-4e-4, -4.2e-4, -3.9e-4], "nudge"))
+    assert decide(claim("sb.nudge / cb.nudge ~= -4.5"), same, Stats()).verdict == "fail"
+    # an order against a negative constant would flip under |.|: refused, saying how to write it
+    v = decide(claim("sb.nudge / cb.nudge > -4.5"), same, Stats())
+    assert v.verdict == "error" and "with `~=` only" in v.message
+    # opposite means whose signs are shown although one seed straddles: still decided by sign
+    mostly = [3.0e-4, 3.2e-4, 2.8e-4, 3.1e-4, 2.9e-4, 3.0e-4, -1e-6]
+    data = one(sb=runs("sb", sb * 3, "nudge"), cb=runs("cb", mostly, "nudge"))
+    assert decide(claim("sb.nudge / cb.nudge ~= 4.5"), data, Stats()).verdict == "fail"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.lists(st.floats(-1.0, 1.0).filter(lambda x: abs(x) > 1e-9), min_size=2, max_size=6),
+    b=st.lists(st.floats(-1.0, 1.0).filter(lambda x: abs(x) > 1e-9), min_size=2, max_size=6),
+)
+def test_a_ratio_of_any_data_is_never_an_error(a, b):
+    """Data alone never makes a ratio claim `error` (the default configuration: no stats)."""
+    n = min(len(a), len(b))
+    data = one(x=runs("x", a[:n], "nudge"), y=runs("y", b[:n], "nudge"))
+    v = decide(claim("x.nudge / y.nudge ~= 4.5"), data, Stats())
+    assert v.verdict in ("pass", "fail", "inconclusive"), v.message
+    if v.verdict != "inconclusive" or "sign" not in v.message:
+        return
+    straddles = [k for k, vals in (("x", a[:n]), ("y", b[:n])) if min(vals) < 0 < max(vals)]
+    assert straddles, v.message
 
 
 # ------------------------------------------------------------------------------- the rules
@@ -327,3 +379,21 @@ def test_c13_indistinguishable_as_no_large_gap_either_way_passes_on_the_papers_n
     e = "dfa ~= resmlp:dfa"
     v = decide(Claim(id="C13", expect=e, expr=parse(e), experiment="no_ln"), data, Stats(), others)
     assert v.verdict == "inconclusive"
+
+
+def test_a_ratio_fails_by_its_sign_at_most_alpha_2_of_the_time_when_the_signs_agree():
+    """True SB and CB nudges both negative (ratio +4.5), CB's spread large enough that its seeds
+    often straddle zero: a wrong-sign `fail` needs a two-sided one-sample test showing the wrong
+    sign (rate <= alpha/2 = 0.025 per draw); 600 seeded draws, bound 0.05 (4 binomial sds)."""
+    rng = np.random.default_rng(21)
+    wrong = inconclusive = 0
+    draws = 600
+    for _ in range(draws):
+        sb = rng.normal(-1.93e-3, 0.14e-3, 3)
+        cb = rng.normal(-4.26e-4, 6e-4, 3)
+        data = one(sb=runs("sb", list(sb), "nudge"), cb=runs("cb", list(cb), "nudge"))
+        v = decide(claim("sb.nudge / cb.nudge ~= 4.5"), data, Stats())
+        wrong += v.verdict == "fail" and "is negative" in v.message
+        inconclusive += v.verdict == "inconclusive" and "sign of cb.nudge" in v.message
+    assert wrong / draws < 0.05
+    assert inconclusive / draws > 0.3  # straddling seeds are common here: not established

@@ -36,7 +36,7 @@ def test_evaluate_fired_first_epoch_and_verdict() -> None:
     assert pub["diagnostics"] == ["a", "b", "d"] and pub["fired"]["c"] is True  # logged, unused
     assert pub["label"] == "FAIL(D1+D2)"
     calm = P.evaluate(LOG[:2], P.defaults())  # nothing fired, but (d) is not decided yet
-    assert calm["verdict"] == "undecided" and calm["label"] == "undecided"
+    assert calm["verdict"] == "undecided" and calm["label"] == "undecided (pending: d)"
     assert P.with_baseline(calm, 0.5, 0.3)["label"] == "trustworthy"
     pub = P.with_baseline(P.evaluate(LOG[:2], {**P.defaults(), "set": "public"}), 0.5, 0.3)
     assert pub["label"] == "PASS"
@@ -47,23 +47,33 @@ def test_stability_is_judged_at_the_final_epoch_unless_asked_for_any() -> None:
     final = P.evaluate(log, P.defaults())
     assert final["fired"]["c"] is False and final["first_epoch"]["c"] is None
     assert final["verdict"] == "undecided" and final["critical"]["c"] == 0.1  # (d) pending
-    anyw = P.evaluate(log, {**P.defaults(), "stability_at": "any"})
+    det = {**P.defaults(), "stability_role": "detector"}
+    anyw = P.evaluate(log, {**det, "stability_at": "any"})
     assert anyw["fired"]["c"] is True and anyw["first_epoch"]["c"] == 0
     assert anyw["label"] == "walked back (c)" and anyw["critical"]["c"] == 0.9
+    # (c) fired at 0 and 5, calmed at 9, fires again at 12: "for good" from 12, not 0
     late = P.evaluate([*log, entry(12, 1.0, 1e-3, 0.6)], P.defaults())
-    assert late["fired"]["c"] is True and late["first_epoch"]["c"] == 0
+    assert late["fired"]["c"] is True and late["first_epoch"]["c"] == 12
+    again = P.evaluate([*log, entry(12, 1.0, 1e-3, 0.6), entry(14, 1.0, 1e-3, 0.7)], det)
+    assert again["first_epoch"]["c"] == 12 and again["label"] == "walked back (c)"
+    # as a sub-mode discriminator (the default) (c) fires but leaves the verdict to a, b, d
+    assert late["diagnostics"] == ["a", "b", "d"] and late["reported"] == ["c"]
+    assert late["verdict"] == "undecided" and late["label"] == "undecided (pending: d)"
     flags = [Tracker(normalize_config({})).update(dict(e)) for e in log]
     assert [f["fired_c"] for f in flags] == [1, 1, 0]  # "fires at this epoch"
 
 
 def test_a_metric_null_everywhere_leaves_the_diagnostic_pending() -> None:
     log = [{**e, "stability": None} for e in LOG[:2]]
-    b = P.evaluate(log, P.defaults())
+    b = P.evaluate(log, {**P.defaults(), "stability_role": "detector"})
     assert b["fired"]["c"] is None and b["pending"] == ["c", "d"]
+    assert b["label"] == "undecided (pending: c+d)"
+    sub = P.evaluate(log, P.defaults())  # (c) outside the verdict: its null leaves it pending-free
+    assert sub["pending"] == ["d"] and P.with_baseline(sub, 0.5, 0.3)["verdict"] == "trustworthy"
     assert b["verdict"] == "undecided"  # an undecided diagnostic is not "did not fire"
     assert P.with_baseline(b, 0.5, 0.3)["verdict"] == "undecided"  # (c) still is
     empty = P.evaluate([], P.defaults())
-    assert empty["verdict"] == "undecided" and empty["pending"] == ["a", "b", "c", "d"]
+    assert empty["verdict"] == "undecided" and empty["pending"] == ["a", "b", "d"]
     final, _ = Tracker(normalize_config({})).finish([])
     assert final["trustworthy"] is None and final["first_fire_a"] is None
 
@@ -90,7 +100,7 @@ def test_sensitivity_flip_points() -> None:
         res(80.0, 1e-4, 0.1, 0.60),  # walked back by (a) alone: flips at growth 80
         res(80.0, 1e-9, 0.1, 0.30),  # (a) and (b): no single threshold flips it
     ]
-    s = P.sensitivity(runs, frozen_acc=0.349)
+    s = P.sensitivity(runs, {**P.defaults(), "stability_role": "detector"}, frozen_acc=0.349)
     assert s["walked_back"] == 2 and s["n"] == 3
     assert s["runs"][0]["flip"]["a"] == 20.0 and s["runs"][0]["flip"]["b"] == 1e-4
     assert abs(s["runs"][0]["flip"]["d"] - 25.1) < 1e-9
@@ -99,10 +109,24 @@ def test_sensitivity_flip_points() -> None:
     assert s["diagnostics"]["a"]["flips"] == [20.0, 80.0]
     assert s["diagnostics"]["a"]["firing"] == 2 and s["diagnostics"]["d"]["firing"] == 1
     assert s["runs"][0]["flip"]["c"] == 0.1  # the final stability, not the max (0.9)
-    anyw = P.sensitivity(runs, {**P.defaults(), "stability_at": "any"})
+    det_any = {**P.defaults(), "stability_role": "detector", "stability_at": "any"}
+    anyw = P.sensitivity(runs, det_any)
     assert anyw["walked_back"] == 3 and anyw["runs"][0]["flip"]["c"] == 0.9
     without = P.sensitivity(runs)  # no frozen run: (d) pending, not firing
     assert without["runs"][0]["pending"] == ["d"] and without["runs"][0]["flip"]["d"] is None
+    # never "trustworthy" while (d) is pending: undecided, and the label says what is pending
+    assert without["runs"][0]["verdict"] == "undecided"
+    assert without["runs"][0]["label"] == "undecided (pending: d)"
+    assert without["undecided"] == 1 and without["walked_back"] == 2
+    # by default (c) is a sub-mode discriminator: not in the verdict set, so no flip point
+    sub = P.sensitivity(runs, frozen_acc=0.349)
+    assert "c" not in sub["runs"][0]["flip"] and sub["runs"][0]["verdict"] == "trustworthy"
+    null_c = P.sensitivity(
+        [{"final": {**runs[0]["final"], "stability": None}}],
+        {**P.defaults(), "stability_role": "detector"},
+        frozen_acc=0.349,
+    )
+    assert null_c["runs"][0]["verdict"] == "undecided" and null_c["runs"][0]["pending"] == ["c"]
 
 
 def test_tracker_flags_are_cumulative_and_agree_with_the_block() -> None:
@@ -113,7 +137,8 @@ def test_tracker_flags_are_cumulative_and_agree_with_the_block() -> None:
     assert [f["fired_a"] for f in flags] == [0, 0, 0, 1, 1]
     assert [f["ref_degenerate"] for f in flags] == [0, 0, 1, 1, 1]
     assert [f["fired_c"] for f in flags] == [0, 0, 0, None, 0]  # judged where it stands
-    assert [f["trustworthy"] for f in flags] == [1, 1, 0, 0, 0]
+    # (d) is pending for every run: 0 once (a) or (b) fired, never 1 before (null)
+    assert [f["trustworthy"] for f in flags] == [None, None, 0, 0, 0]
     # loss_decrease is measured from the first epoch's loss, loss_decrease_init from epoch 0
     assert flags[0]["loss_decrease"] is None
     assert flags[-1]["loss_decrease"] == pytest.approx(LOG[1]["train_loss"] - 1.2)

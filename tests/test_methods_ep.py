@@ -21,9 +21,9 @@ from faspec.train.models import ResMLP
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
-def _model(**kw: object) -> ResMLP:
+def _model(act: str = "tanh", **kw: object) -> ResMLP:
     torch.manual_seed(0)
-    return ResMLP(5, 3, d=8, blocks=2, hidden=8, act="tanh", **kw).double()  # type: ignore[arg-type]
+    return ResMLP(5, 3, d=8, blocks=2, hidden=8, act=act, **kw).double()  # type: ignore[arg-type]
 
 
 def _batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,7 +32,7 @@ def _batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _ep(model: ResMLP, **opts: object) -> EP:
-    kw = {"free_steps": 1200, "nudged_steps": 800, "nudge": "one_sided", **opts}
+    kw = {"free_steps": 1200, "nudged_steps": 800, "nudge": "one_sided", "tol": 1e-13, **opts}
     return EP(model, 3, torch.Generator(), **kw)  # type: ignore[arg-type]
 
 
@@ -47,6 +47,13 @@ def implicit_gradient(
     H λ = ∂L/∂s at s*, dL/dθ = −∂/∂θ ⟨∂E/∂s(s*, θ), λ⟩ (H = ∂²E/∂s², checked positive
     definite, so s* is a strict minimum)."""
     e, s_free = ep.free_equilibrium(model, x, y)
+    with ep.energy_view(model):
+        return _implicit(model, ep, x, y, e, s_free)
+
+
+def _implicit(
+    model: ResMLP, ep: EP, x: torch.Tensor, y: torch.Tensor, e: torch.Tensor, s_free: list
+) -> list[torch.Tensor]:
     shapes = [t.shape for t in s_free]
     sizes = [t.numel() for t in s_free]
 
@@ -94,7 +101,9 @@ def test_free_phase_reaches_a_stationary_point() -> None:
     _, s_free = ep.free_equilibrium(model, x, y)
     assert start > 1e-2  # the feedforward pass is not the equilibrium
     assert ep.residual(model, e, s_free).item() < 1e-12
-    few = ep.relax(model, e, s0, y, 0.0, 5)
+    with ep.energy_view(model):
+        few, info = ep.relax(model, e, s0, y, 0.0, 5)
+    assert info.steps == 5 and not info.converged.any()
     assert 1e-12 < ep.residual(model, e, few).item() < start  # it converges, and not at once
     # extra_metrics reports the same residual
     assert ep.extra_metrics(model, x, y)["ep_residual"].item() < 1e-12
@@ -138,6 +147,123 @@ def test_ep_theorem_without_skip() -> None:
     assert err < 1e-4, err
 
 
+ACTS = ("relu", "tanh", "gelu", "phi")  # every activation EP accepts; the default first
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_ep_theorem_on_every_activation(act: str) -> None:
+    """Default options (ReLU: the softplus surrogate inside the energy): converged one-sided
+    phases at β = 1e-3 give the implicit gradient of the smoothed network to < 1e-2."""
+    model = _model(act)
+    x, y = _batch()
+    truth = implicit_gradient(model, _ep(model), x, y)
+    err = rel_error(ep_gradient(model, _ep(model, beta=1e-3), x, y), truth)
+    assert err < 1e-2, err
+
+
+def fd_directional(
+    model: ResMLP, ep: EP, x: torch.Tensor, y: torch.Tensor, dirs: list[list[torch.Tensor]]
+) -> torch.Tensor:
+    """Central differences of L(θ) = mean CE(head(s*(θ))) along each direction, the free phase
+    re-relaxed at θ ± εu: no implicit function theorem, no EP formula."""
+    params = [p for _, p in _non_head(model)]
+    eps, out = 1e-5, []
+    for u in dirs:
+        vals = []
+        for sign in (1.0, -1.0):
+            with torch.no_grad():
+                for p, v in zip(params, u, strict=True):
+                    p.add_(sign * eps * v)
+            s_last = ep.free_equilibrium(model, x, y)[1][-1]
+            with ep.energy_view(model):
+                vals.append(F.cross_entropy(model.head_logits(s_last), y).item())
+            with torch.no_grad():
+                for p, v in zip(params, u, strict=True):
+                    p.sub_(sign * eps * v)
+        out.append((vals[0] - vals[1]) / (2 * eps))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_ep_on_the_default_relu_network_matches_finite_differences() -> None:
+    """The issue's reference on the default activation: the EP update (converged phases,
+    β → 0) against central finite differences with re-relaxation, along random directions."""
+    model = _model("relu")
+    x, y = _batch()
+    g = torch.Generator().manual_seed(3)
+    params = [p for _, p in _non_head(model)]
+    dirs = [[torch.randn(p.shape, generator=g, dtype=p.dtype) for p in params] for _ in range(6)]
+    fd = fd_directional(model, _ep(model), x, y, dirs)
+    for opts in ({"beta": 1e-3}, {"beta": 1e-2, "nudge": "centred"}):
+        grad = ep_gradient(model, _ep(model, **opts), x, y)
+        proj = torch.tensor(
+            [sum((a * b).sum() for a, b in zip(grad, u, strict=True)) for u in dirs]
+        )
+        cos = float(proj @ fd / (proj.norm() * fd.norm()))
+        assert cos > 0.999 and 0.98 < float(proj.norm() / fd.norm()) < 1.02, (opts, cos)
+
+
+def test_smooth_surrogate_stays_inside_the_energy() -> None:
+    """softplus_s lies within log(2)/s above ReLU; the model keeps its ReLU outside EP's
+    energy (its feedforward pass, hence every metric, is the network as built)."""
+    from faspec.train.methods.ep import SmoothReLU
+
+    z = torch.linspace(-3, 3, 101, dtype=torch.float64)
+    gap = SmoothReLU(10.0)(z) - torch.relu(z)
+    assert gap.min() > 0 and gap.max() <= torch.log(torch.tensor(2.0)) / 10 + 1e-15
+    torch.testing.assert_close(SmoothReLU(4.0)(z), F.softplus(z, beta=4.0))
+    model = _model("relu")
+    x, y = _batch()
+    before = model(x)
+    ep = _ep(model, free_steps=5, nudged_steps=3)
+    ep.loss(model, x, y)[0].backward()
+    assert all(isinstance(b.act, torch.nn.ReLU) for b in model.blocks)
+    torch.testing.assert_close(model(x), before)
+    with ep.energy_view(model):
+        assert not torch.allclose(model(x), before)  # the energy's network is the smoothed one
+
+
+def test_centred_phases_are_batched_exactly() -> None:
+    """The ±β phases relaxed as one stacked batch equal the two relaxations run apart."""
+    model = _model("relu")
+    x, y = _batch()
+    ep = _ep(model, nudge="centred", beta=0.3, nudged_steps=7, tol=0.0)
+    e, s_free = ep.free_equilibrium(model, x, y)
+    plus, minus = ep.nudged(model, e, s_free, y)
+    with ep.energy_view(model):
+        want_p, _ = ep.relax(model, e, s_free, y, 0.3, 7)
+        want_m, _ = ep.relax(model, e, s_free, y, -0.3, 7)
+    for a, b in zip(plus + minus, want_p + want_m, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_phases_stop_at_the_tolerance_and_report_the_cap() -> None:
+    model = _model("relu")
+    x, y = _batch()
+    loose = _ep(model, tol=1e-4)
+    loose.free_equilibrium(model, x, y)
+    assert loose.last_free is not None and loose.last_free.converged.all()
+    assert 0 < loose.last_free.steps < 1200 and loose.last_free.residual.max() < 1e-4
+    capped = _ep(model, free_steps=3)
+    capped.free_equilibrium(model, x, y)
+    assert capped.last_free is not None and capped.last_free.steps == 3
+    assert capped.extra_metrics(model, x, y)["ep_converged"].item() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("model", "where"),
+    [({"arch": "resmlp", "d": 16, "blocks": 2}, "model.act"), ({"arch": "cnn"}, "method.smooth")],
+)
+def test_relu_without_the_smooth_surrogate_is_refused(model: dict, where: str) -> None:
+    data = {"name": "cifar_synth"} if model["arch"] == "cnn" else {"name": "teacher"}
+    cfg = {"method": {"name": "ep", "smooth": "none"}, "model": model, "data": data}
+    with pytest.raises(ConfigError) as err:
+        normalize_config(cfg)
+    assert err.value.path == where and "softplus" in str(err.value), str(err.value)
+    ok = {**cfg, "model": {**model, "act": "tanh"}} if model["arch"] == "resmlp" else None
+    if ok is not None:
+        assert normalize_config(ok)["method"]["smooth"] == "none"
+
+
 def test_head_gets_the_ordinary_gradient_at_the_equilibrium() -> None:
     model = _model()
     x, y = _batch()
@@ -157,7 +283,7 @@ def test_credit_is_the_state_difference_and_prediction_reads_the_equilibrium() -
     x, y = _batch()
     ep = _ep(model, beta=1e-2)
     e, s_free = ep.free_equilibrium(model, x, y)
-    nudged = ep.relax(model, e, s_free, y, 1e-2, ep.nudged_steps)
+    nudged, _ = ep.relax(model, e, s_free, y, 1e-2, ep.nudged_steps)
     for a, sb, sf in zip(ep.credits(model, x, y), nudged, s_free, strict=True):
         torch.testing.assert_close(a, -(sb - sf) / 1e-2)
     torch.testing.assert_close(ep.predict(model, x), model.head_logits(s_free[-1]))
@@ -192,6 +318,7 @@ def test_ep_learns_the_embedded_task_above_chance() -> None:
     first, last = res["log"][0], res["log"][-1]
     assert first["test_acc"] < 0.2 and last["test_acc"] > 0.35, [e["test_acc"] for e in res["log"]]
     assert all(e["ep_residual"] < 0.2 for e in res["log"])  # the free phase stays near rest
+    assert all(0.0 <= e["ep_converged"] <= 1.0 for e in res["log"])
     assert last["deep_cos"] is not None and last["cos_layers"] is not None
 
 
@@ -219,7 +346,7 @@ def test_ep_theorem_on_the_small_cnn() -> None:
 
 def test_training_step_moves_batchnorm_statistics_once() -> None:
     """One EP step on SmallCNN updates BN's running statistics exactly as one training-mode
-    forward pass does (the relaxation runs on the running statistics and leaves them alone)."""
+    forward pass of the smoothed network does (the relaxation runs on the running statistics and leaves them alone)."""
     from faspec.train.models import SmallCNN
 
     torch.manual_seed(0)
@@ -230,7 +357,10 @@ def test_training_step_moves_batchnorm_statistics_once() -> None:
     ep = EP(model, 4, torch.Generator(), free_steps=3, nudged_steps=2)
     loss, _ = ep.loss(model, x, y)
     loss.backward()
-    ref(x)
+    from faspec.train.methods.ep import smoothed
+
+    with smoothed(ref, ep.sharpness):  # the start is the energy's (smoothed) feedforward pass
+        ref(x)
     assert model.training
     for (k, a), b in zip(model.state_dict().items(), ref.state_dict().values(), strict=True):
         assert torch.equal(a, b), k

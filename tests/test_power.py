@@ -128,3 +128,24 @@ def test_verify_sets_the_power_beside_an_inconclusive_verdict(tmp_path):
     assert 0 <= claim["power"]["power"] <= 1 and claim["power"]["seeds"] == 3
     md = (tmp_path / "r" / "ladder-mini.md").read_text(encoding="utf-8")
     assert "- power: a perfect reproduction passes" in md
+
+
+def test_a_per_seed_list_is_simulated_at_other_seed_counts(tmp_path):
+    """`reported: {bp: [.., .., ..]}` printed for 3 seeds, power searched up to more seeds: the
+    list is compared as its mean ± std there (it crashed: zip of n values with 3 printed)."""
+    _, spec = _spec(
+        tmp_path,
+        [
+            {
+                "id": "per_seed",
+                "in": "main",
+                "expect": "bp > frozen",
+                "seeds": "all",
+                "reported": {"bp": [0.301, 0.35, 0.25], "frozen": [0.30, 0.26, 0.33]},
+            }
+        ],
+    )
+    (claim,) = spec.claims
+    p = claim_power(claim, spec, sims=20)
+    assert p["computed"] and p["seeds"] == 3 and p["power"] < 0.8
+    assert p["seeds_for_80"] is None or p["seeds_for_80"] > 3

@@ -172,12 +172,13 @@ def test_trustworthy_and_walked_back_on_every_seed():
     assert v.verdict == "pass", v.message
     assert "holds for 3 of 3 seeds (needs every seed)" in v.message
     assert "protocol set 'paper' (a+b+c+d)" in v.rule and "(d) final test_acc <" in v.rule
+    assert "mean final test_acc of 'frozen' over the seeds" in v.rule  # the default baseline
     row = v.numbers["points"][0]["per_seed"][0]
     assert row["holds"] is True and row["values"]["bp.verdict"] == "trustworthy"
-    assert row["values"]["bp.frozen_acc"] == 0.80
+    assert row["values"]["bp.frozen_acc"] == pytest.approx(0.80)  # mean of 0.80, 0.81, 0.79
     assert row["values"]["bp.margin_pp"] == pytest.approx(10.0)
     assert row["protocol"]["bp"]["fired"] == {"a": False, "b": False, "c": False, "d": False}
-    assert row["protocol"]["bp"]["frozen_run"] == "frozen-1"
+    assert row["protocol"]["bp"]["frozen_run"] == "frozen-1, frozen-2, frozen-3"
     assert "frozen-1" in v.runs and "bp-1" in v.runs
     w = decided("dfa is walked_back")
     assert w.verdict == "pass"
@@ -250,21 +251,34 @@ def test_fires_first_at_epoch():
 
 
 def test_d_against_the_frozen_run_of_the_same_seed():
-    v = decided("dfa fires d")
+    """`baseline: paired` (the option; the default, the seed mean, is in test_protocol_rules)."""
+    paired = [
+        presult(
+            fired=r["protocol"]["fired"],
+            first=r["protocol"]["first_epoch"],
+            accs=[e["test_acc"] for e in r["log"]],
+            critical=r["protocol"]["critical"],
+            thresholds={"baseline": "paired"},
+        )
+        for r in DFA
+    ]
+    v = decided("dfa fires d", data(dfa=seeds_of("dfa", paired)))
     assert v.verdict == "pass", v.message
     row = v.numbers["points"][0]["per_seed"][0]
     # (d)'s first epoch: from it on every logged test_acc < frozen final + 2 pp (0.85 at
     # epoch 2 clears 0.82; 0.78 at epoch 3 does not)
     assert row["values"]["dfa.first_d"] == 3
     assert row["values"]["dfa.margin_pp"] == pytest.approx(-2.0)
-    assert "frozen-1" in v.runs
+    assert "frozen-1" in v.runs and row["protocol"]["dfa"]["frozen_run"] == "frozen-1"
     # per seed: bp seed 1 is 0.90 against frozen 0.80 (seed 1) -> clears; against a frozen
     # seed 1 of 0.89 it does not
+    bp = [presult(acc=r["final"]["test_acc"], thresholds={"baseline": "paired"}) for r in BP]
     fz = seeds_of("frozen", [presult(acc=0.89), FROZEN[1], FROZEN[2]])
-    v = decided("bp is trustworthy", data(frozen=fz))
+    v = decided("bp is trustworthy", data(frozen=fz, bp=seeds_of("bp", bp)))
     assert v.verdict == "fail"
     assert "fails at seed 1" in v.message and "d fires" in v.message
-    assert "test_acc 0.9 vs frozen 0.89: +1.00 pp < 2" in v.message
+    assert "test_acc 0.9 vs frozen (same seed) 0.89: +1.00 pp < 2" in v.message
+    assert "(same point and seed)" in v.rule
     # the margin is the one the runs recorded (measure.protocol.margin_pp)
     wide = [presult(acc=r["final"]["test_acc"], thresholds={"margin_pp": 15.0}) for r in BP]
     assert decided("bp is trustworthy", data(bp=seeds_of("bp", wide))).verdict == "fail"

@@ -38,3 +38,20 @@ def test_chart_chosen_by_claim_shape():
     s = claim_view.shape_of({"expect": "sb >> cb ~= dfa.cos_layers[0]", "metric": "h_norm"})
     assert [o.name for o in s.operands] == ["sb.h_norm", "cb.h_norm", "dfa.cos_layers[0]"]
     assert claim_view.shape_of({"expect": "fa >"}).operands == []  # unparsable: no figure, no crash
+
+
+def test_a_run_whose_ep_free_phase_did_not_converge_is_flagged():
+    from faspec.report.common import run_rows
+
+    stalled = {
+        "status": "ok",
+        "log": [{"ep_converged": 1.0}, {"ep_converged": 0.25, "ep_residual": 0.031}],
+    }
+    converged = {"status": "ok", "log": [{"ep_converged": 1.0, "ep_residual": 1e-4}]}
+    other = {"status": "ok", "log": [{"ep_converged": None, "ep_residual": None}]}
+    rows = run_rows(["a", "b", "c"], {"a": stalled, "b": converged, "c": other}, {})
+    assert (
+        rows[0]["flag"]
+        == "EP free phase not converged: 25 % of samples reached tol, ep_residual 0.031"
+    )
+    assert rows[1]["flag"] is None and rows[2]["flag"] is None

@@ -20,6 +20,7 @@ import pytest
 
 from faspec.check.base import SeedRun
 from faspec.check.claims import claim_experiments, decide
+from faspec.check.power import claim_power, power_text
 from faspec.plan import build
 from faspec.spec.load import load
 
@@ -127,6 +128,7 @@ P: dict[tuple[str, str, str, int | None], dict[str, dict[int, Any]]] = {
     },
     ("depth_width", "d256_depth", "dfa", 12): {"test_acc": seeds(0.27, 0.28, 0.29)},
     # C29: d=512 L=2, seeds 1-10; seeds 1, 2, 5 as printed
+    # frozen (0.349, the constant C29's claims compare with) and BP: seeds 1, 2, 5 only
     ("depth_width", "d512_L2", "frozen", None): {"test_acc": sample(0.349, 0.001, TEN)},
     ("depth_width", "d512_L2", "bp", None): {
         "test_acc": {**sample(0.607, 0.001, TEN), **seeds(0.606, 0.608, 0.607, of=(1, 2, 5))}
@@ -177,27 +179,30 @@ EXPECTED: dict[str, dict[str, str]] = {
         "C24-deep-cosine-contradicts-function": "pass",
     },
     "depth_width": {
-        "C28-depth-L8": "inconclusive",  # its reported n=3 vs the printed n=3: TOST cannot show it (fix 2)
-        "C28-depth-L12": "inconclusive",  # as C28-depth-L8
+        "C28-depth-L8": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
+        "C28-depth-L12": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
+        "C29-L2-frozen-baseline": "pass",
         "C29-L2-dfa-below-frozen-on-every-seed": "pass",
-        "C29-L2-fa-below-frozen-on-3-of-10": "inconclusive",  # reported n=3 vs printed n=3: TOST cannot show it (fix 2)
+        "C29-L2-fa-below-frozen-on-3-of-10": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
         "C29-L2-seeds-1-2-5": "pass",
     },
     "cifar100": {
-        "C30-accuracy": "inconclusive",  # its reported n=3 vs the printed n=3: TOST cannot show it (fix 2)
+        "C30-accuracy": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
         "C30-frozen-baseline": "pass",
         "C30-below-frozen-above-chance": "pass",
-        # FA's spread (0.013 over 3 seeds) against the 0.01 margin: equivalence of its -4.5 pp
-        # to the printed -4.7 pp cannot be shown with the paper's three seeds.
-        "C30-margins-below-frozen": "inconclusive",
+        # the direction at the mean; the printed -4.7 pp (its means give -4.45) stays a comment
+        "C30-margins-below-frozen": "pass",
         "C30-fa-positive-cosine": "pass",
         "C30-dfa-positive-cosine": "pass",
         "C30-scale": "pass",
     },
 }
-# A ratio of two negative loss changes (C22's 4.5x and 39x) is refused by a ratio rule that
-# takes positive values only; the claim is written as the paper means it.
-REFUSED_RATIO = "a ratio needs positive values"
+# Claims that pass alone on the paper's numbers but that a perfect reproduction at the paper's
+# three seeds mostly leaves inconclusive once Holm corrects over the spec's family: the power
+# `faspec plan` prints, bounded (docs/paper.md section 4 gives the figures).
+UNDERPOWERED_UNDER_HOLM: dict[str, dict[str, float]] = {
+    "penalty": {"C22-deep-block-nudging": 0.5, "C23-training-loss-decrease": 0.5},
+}
 
 
 def result(spec: str, group: str, label: str, depth: int | None, seed: int) -> dict[str, Any]:
@@ -245,8 +250,6 @@ def test_the_papers_numbers_decide_its_claims(spec_name):
     wrong = {}
     for cid, want in EXPECTED[spec_name].items():
         v = verdicts[cid]
-        if v.verdict == "error" and REFUSED_RATIO in v.message and cid == "C22-nudging-ratios":
-            continue  # refused, not decided: see REFUSED_RATIO
         if v.verdict != want:
             wrong[cid] = f"{v.verdict}, expected {want}: {v.message}"
     assert not wrong, wrong
@@ -256,13 +259,64 @@ def test_the_samples_have_the_printed_statistics():
     """The hand-made values are the paper's: means and ddof=1 stds as printed, and the counts."""
     fa = P[("depth_width", "d512_L2", "fa", None)]["test_acc"]
     dfa = P[("depth_width", "d512_L2", "dfa", None)]["test_acc"]
-    frozen = P[("depth_width", "d512_L2", "frozen", None)]["test_acc"]
     for values, mean, std in ((fa, 0.370, 0.026), (dfa, 0.300, 0.009)):
         xs = [values[s] for s in TEN]
         assert statistics.mean(xs) == pytest.approx(mean, abs=1e-9)
         assert statistics.stdev(xs) == pytest.approx(std, abs=1e-9)
-    assert sorted(s for s in TEN if fa[s] < frozen[s]) == [1, 2, 5]
-    assert all(dfa[s] < frozen[s] for s in TEN)
+    assert sorted(s for s in TEN if fa[s] < 0.349) == [1, 2, 5]
+    assert all(dfa[s] < 0.349 for s in TEN)
     pooled = [x for v in pooled_layers(0.151, 0.025).values() for x in v]
     assert statistics.mean(pooled) == pytest.approx(0.151)
     assert statistics.stdev(pooled) == pytest.approx(0.025)
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "cid", "bound"),
+    [(sp, c, b) for sp, by in UNDERPOWERED_UNDER_HOLM.items() for c, b in by.items()],
+)
+def test_what_three_seeds_leave_inconclusive_under_holm(spec_name, cid, bound):
+    spec = load(SPECS / f"{spec_name}.yaml")
+    claim = next(c for c in spec.claims if c.id == cid)
+    p = claim_power(claim, spec)
+    assert p["computed"] and p["seeds"] == 3 and p["family"] > 1
+    assert p["power"] < bound, power_text(p)
+    assert p["seeds_for_80"] is not None and p["seeds_for_80"] > 3
+
+
+def penalty_with_nudges(nudge: dict[str, dict[int, float]]) -> dict[str, Any]:
+    saved = {k: P[("penalty", "matched", k, None)]["nudge"] for k in nudge}
+    try:
+        for k, v in nudge.items():
+            P[("penalty", "matched", k, None)]["nudge"] = v
+        return decided("penalty")
+    finally:
+        for k, v in saved.items():
+            P[("penalty", "matched", k, None)]["nudge"] = v
+
+
+def test_a_contradicting_reproduction_does_not_pass_c22():
+    """DFA+pen's credit does nothing (nudge 0 on average) and CB+pen is 20x weaker than SB+pen:
+    the ordering's margins let it through, the ratios catch it."""
+    v = penalty_with_nudges({"cb_pen": sample(-1.0e-4, 0.29e-4), "dfa_pen": sample(0.0, 0.53e-5)})
+    assert v["C22-nudging-ratios"].verdict == "fail", v["C22-nudging-ratios"].message
+    assert {v[c].verdict for c in ("C22-deep-block-nudging", "C22-nudging-ratios")} != {"pass"}
+    # DFA+pen's credit hurts (a positive nudge on every seed): a negative ratio cannot be ~= 39
+    v = penalty_with_nudges({"dfa_pen": sample(3.0e-4, 0.53e-5)})
+    r = v["C22-nudging-ratios"]
+    assert r.verdict == "fail" and "is negative" in r.message, r.message
+
+
+def test_the_plan_counts_the_runs_a_claim_reads_in_another_experiment():
+    """C28 reads `d256:frozen` (the audit's frozen baseline): those runs count its claims."""
+    plan = build([load(SPECS / "depth_width.yaml")])
+    frozen = [
+        rid for c, rid in plan.cells.items() if c.experiment == "d256" and c.label == "frozen"
+    ]
+    assert len(frozen) == 3
+    for cid in ("C28-depth-L8", "C28-depth-L12"):
+        assert set(frozen) <= set(plan.claim_runs[("depth_width", cid)])
+    assert all(plan.claims_per_run()[rid] >= 2 for rid in frozen)
+    # the L=8 claim reads L=8 runs only, not the L=12 point of its own experiment
+    l8 = set(plan.claim_runs[("depth_width", "C28-depth-L8")])
+    l12 = {rid for c, rid in plan.cells.items() if dict(c.point).get("model.blocks") == 12}
+    assert not l8 & (l12 - set(frozen))

@@ -233,6 +233,7 @@ INVALID = [
     ({"protocol": {"first_epoch": {"c": 1.5}}}, "protocol.first_epoch.c: 1.5 is not an epoch"),
     ({"protocol": {"thresholds": {"growth": float("nan")}}}, "thresholds.growth: NaN is not a"),
     ({"protocol": []}, "protocol: must be a mapping, not list"),
+    ({"protocol": {"reported": "c"}}, "protocol.reported: must be a list of diagnostic names"),
     ({"provenance": "cpu"}, "provenance: must be a mapping, not str"),
     ({"provenance": {"wall_s": "1.5"}}, "provenance.wall_s: '1.5' is not a number"),
     ({"provenance": {"device": ["cpu"]}}, "provenance.device: must be text, a number or null"),

@@ -45,6 +45,13 @@ def test_tiny_run_result_contract(method: str) -> None:
         "wall_s",
         "git",
         "host",
+        "code",  # faspec.code_id: the identity of the code that computed it
+    }
+    assert set(res["provenance"]["code"]) == {
+        f"method {method}",
+        "model resmlp",
+        "data teacher",
+        "trainer",
     }
     assert res["provenance"]["device"] == "cpu"
     assert 0.0 <= entry["test_acc"] <= 1.0 and entry["test_acc"] * 128 % 1 == 0

@@ -4,6 +4,7 @@
   (the reader: `scanner`, `inputs`, `defs`, `numbers`, `numparts`, `siunitx`, `textscan`,
   `texnames`, `grid`, `hits`);
 * `context`, `vocab`: which metric and which setting a number's context names;
+* `operand`: which method, quantity and experiment point it names (BACKED needs all three);
 * `allow`: allowance files (audit.yaml, [tool.faspec.audit]);
 * `values`: each claim's operands measured from the store (`ClaimValue`);
 * `macros`: the generated `\\fsv` values file (`faspec macros`);

@@ -7,8 +7,8 @@ reads it as a percentage where the paper says so, and only calls it CONFIG when 
 names the key it equals. The words are in `faspec.audit.vocab`.
 
 * **The context of a number.** In a table: the rest of its own cell ("Depth" of a header cell
-  "Depth 4"), the header cells above its column (see `faspec.audit.grid`), its row's first
-  cell, and the float's caption. Elsewhere (running text,
+  "Depth 4"), the header cells above its column (see `faspec.audit.grid`), its row's cells
+  left of it (its label, a ``\multirow`` label above it), and the float's caption. Elsewhere (running text,
   captions, math): the sentence around it, split at the number.
 * **Which metrics it names** (`NumberContext.metrics`). In a table: the metrics the rest of
   its cell names; if none, the column header's; if none, the row header's; if none, the
@@ -39,6 +39,7 @@ from typing import Any
 
 from faspec.audit.latex import NumberHit
 from faspec.audit.locate import Locator
+from faspec.audit.operand import adjacent_keys, flatten
 from faspec.audit.vocab import METRIC_WORDS, config_pattern, metric_words_at, plain
 
 __all__ = ["ConfigIndex", "NumberContext", "percent_ok"]
@@ -156,19 +157,6 @@ def percent_ok(hit: NumberHit, ctx: NumberContext) -> bool:
 # --------------------------------------------------------------------------------- config
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out += _flatten(v, key + ".")
-        elif isinstance(v, list):
-            out += [(key, x) for x in v]
-        else:
-            out.append((key, v))
-    return out
-
-
 class ConfigIndex:
     """Every numeric value the specs configure, with the keys that set it.
 
@@ -177,12 +165,14 @@ class ConfigIndex:
 
     def __init__(self) -> None:
         self.values: dict[float, list[tuple[str, str]]] = {}  # value -> [(key, "key=value")]
+        self.by_key: dict[str, set[float]] = {}  # key -> the values the runs give it
 
     def add(self, key: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return
         if not math.isfinite(value) or key.endswith("version"):
             return
+        self.by_key.setdefault(key, set()).add(float(value))
         keys = self.values.setdefault(float(value), [])
         desc = f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
         if (key, desc) not in keys:
@@ -192,7 +182,7 @@ class ConfigIndex:
     def build(cls, specs: list[Any], plan: Any) -> ConfigIndex:
         idx = cls()
         for cfg in plan.runs.values():
-            for key, v in _flatten(cfg):
+            for key, v in flatten(cfg):
                 idx.add(key, v)
         for spec in specs:
             for exp in spec.experiments.values():
@@ -211,6 +201,23 @@ class ConfigIndex:
             keys += [k for k in upper if k not in keys]
         by_name = [d for k, d in keys if config_pattern(k).search(named)]
         return by_name, [d for _, d in keys if d not in by_name]
+
+    def named_other(self, hit: NumberHit, ctx: NumberContext) -> list[str]:
+        """Settings the words right next to the number name ("batch size of 128", "$d = 8$")
+        whose runs never have the printed value: "key (runs: v1, v2)". Text only: a table's
+        headers name settings too loosely ("Test accuracy" is not n_test)."""
+        if ctx.in_table or hit.std is not None or hit.upper is not None or hit.unit is not None:
+            return []
+        out = []
+        # measurement settings share their words with metrics ("a growth of 0.49")
+        keys = sorted(k for k in self.by_key if not k.startswith("measure."))
+        for k in adjacent_keys(keys, ctx.before, ctx.after, hit.math):
+            vals = sorted(self.by_key[k])
+            if hit.value in vals:
+                continue
+            shown = ", ".join(f"{v:g}" for v in vals[:4]) + (" …" if len(vals) > 4 else "")
+            out.append(f"{k} (runs: {shown})")
+        return out
 
     def _match(self, hit: NumberHit, part: str) -> list[tuple[str, str]]:
         printed = hit.value if part == "value" else hit.upper

@@ -1,7 +1,11 @@
 r"""Macro definitions and results-macro uses, as the scanner meets them.
 
 ``\newcommand{\acc}{0.401}`` (and ``\def``, ``\NewDocumentCommand``, ...) prints its body
-wherever the macro is used, so the body is read where it is defined, once; redefinitions of
+wherever the macro is used, so the numbers of its body are reported at each use site, with
+that site's table cell, math mode and sentence (where their meaning is): "FA reaches \acc{}
+accuracy" is judged as "FA reaches 0.401 accuracy". A macro never used prints nothing and
+reports nothing. A number is reported at the use's ``file:line:col`` with its own text.
+Redefinitions of
 LaTeX internals (``\arraystretch``, ``\thefootnote``) print no result and are skipped. A use of
 a results macro (``\fsv{claim}{method}{field}``) becomes a `MacroUse` with its arguments. A
 mixin of `Scanner`.
@@ -9,9 +13,10 @@ mixin of `Scanner`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-from faspec.audit.hits import Extraction, MacroUse, Source
+from faspec.audit.hits import Extraction, MacroUse, NumberHit, Source
 from faspec.audit.texnames import (
     _INTERNAL_TARGET,
 )
@@ -33,6 +38,8 @@ class DefinitionReader:
     pm_macros: set[str]
     result: Extraction
     src: Source | None
+    bodies: dict[str, list[NumberHit]]
+    stopped: bool
 
     def _define(self, t: str, j: int, cmd: str) -> int:
         """\\newcommand{\\x}[n][d]{body}: numbers in the body print wherever \\x is used."""
@@ -87,8 +94,51 @@ class DefinitionReader:
             self.pm_macros.add(target)
         if target in self.macro_names:
             return body_end
+        self._read_body(t, g, body_end, target)
+        return body_end
+
+    def _read_body(self, t: str, g: int, body_end: int, target: str) -> None:
+        """Scan a body once, keep its numbers as templates for `_body_use`, report none here."""
+        mark, depth, envs = len(self.result.numbers), len(self.frames), len(self.envs_open)
+        stopped = self.stopped
         self._push("group", emit=True)
-        return g + 1
+        self._scan(t, g + 1, body_end - 1)
+        del self.frames[depth:]
+        del self.envs_open[envs:]
+        self.stopped = stopped
+        hits = self.result.numbers[mark:]
+        del self.result.numbers[mark:]
+        if hits:
+            self.bodies[target] = hits
+        else:
+            self.bodies.pop(target, None)
+
+    def _body_use(self, t: str, i: int, j: int, name: str) -> None:
+        """Report the numbers of macro `name`'s body at its use [i, j), with this site's state."""
+        if not self.emit:
+            return
+        assert self.src is not None
+        line, col = self._line_col(i)
+        tab = self._table()
+        grid = tab.grid if tab is not None else None
+        for h in self.bodies[name]:
+            self.result.numbers.append(
+                dataclasses.replace(
+                    h,
+                    file=self.src.file,
+                    line=line,
+                    col=col,
+                    math=h.math or self.math,
+                    envs=self._envs(),
+                    cell=(tab.row, tab.col) if tab is not None else None,
+                    header=grid.header(tab.row, tab.col) if grid else "",
+                    row_header=grid.row_header(tab.row, tab.col) if grid else "",
+                    cell_text=grid.cell_text(self.src.file, t, i, j) if grid else "",
+                    context=self._context(i, j),
+                    start=i,
+                    end=j,
+                )
+            )
 
     def _macro_use(self, t: str, i: int, j: int, name: str) -> int:
         n = len(t)

@@ -9,8 +9,9 @@ Which rows are the header: the rows above the first ``\midrule`` / ``\hline`` th
 row with content (booktabs' ``\toprule`` header ``\midrule`` body, or ``\hline`` header
 ``\hline`` body); a table without such a rule has row 0 as its header. A header cell spanning
 several columns (``\multicolumn{2}{c}{Accuracy (\%)}``) heads each of them. A number in a
-header row has no column header. The row header is the row's first cell (for a number in a
-later column).
+header row has no column header. The row header is the text of the row's cells left of the
+number (its label, and a middle "Quantity"/"Metric" column if there is one); an empty cell
+under a ``\multirow{k}`` label takes that label for the k rows it spans.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 __all__ = ["Grid"]
 
 _CELL_END = re.compile(r"&|\\\\|\\end\s*\{")
+_MULTIROW = re.compile(r"\\multirow\s*(?:\[[^\]]*\])?\s*\{\s*(\d+)\s*\}")
 
 
 @dataclass
@@ -71,7 +73,27 @@ class Grid:
         return text[self.start : start] + " " + text[end : m.start() if m else end + 200]
 
     def row_header(self, row: int, col: int) -> str:
-        """The first cell of the number's row, when the number is in a later column."""
-        if col == 0:
-            return ""
-        return next((text for c, _, text in self.rows.get(row, []) if c == 0), "")
+        """The cells of the number's row left of it ('' in the first column), an empty one
+        filled from a ``\\multirow`` above that spans it."""
+        out = []
+        for c, _, text in self.rows.get(row, []):
+            if c >= col:
+                break
+            out.append(text if _bare(text) else self._multirow_above(row, c))
+        return " ".join(t for t in out if _bare(t))
+
+    def _multirow_above(self, row: int, col: int) -> str:
+        for back in range(1, 64):
+            r = row - back
+            if r < 0 or r in self.header_rows():
+                return ""
+            text = next((t for c, _, t in self.rows.get(r, []) if c == col), "")
+            if _bare(text):
+                m = _MULTIROW.search(text)
+                return text if m and back < int(m.group(1)) else ""
+        return ""
+
+
+def _bare(text: str) -> str:
+    """A cell's text without comments and space ('' for an empty cell)."""
+    return re.sub(r"(?<!\\)%[^\n]*", "", text).strip()

@@ -21,7 +21,9 @@ What the pass does:
 * it tracks groups, environments and math mode (``$``, ``$$``, ``\(``, ``\[``, math
   environments, ``\text{..}`` inside math), table cells (``&``, ``\\``, ``\multicolumn``);
 * it skips comments, ``\iffalse``, verbatim-like and drawing environments, the preamble (except
-  macro bodies), and the arguments of commands that never print numbers (a table below);
+  macro bodies), and the arguments of commands that never print numbers (a table below); one
+  of those blocks left open (``\verb|`` to the line's end, ``\iffalse`` without ``\fi``, a
+  ``comment`` environment without its end) is an `AuditInputError`, as it stops LaTeX;
 * where a number starts it reads the whole notation with a small look-ahead: sign, thousands
   groups, decimals, ``5e-4``, ``\times 10^{k}``, ``\pm`` std, ``--`` ranges, ``\%``, ``pp``,
   ``25\times``, and siunitx ``\num``/``\SI``/``\qty``; the parts it consumed (exponent, std,
@@ -48,7 +50,8 @@ Decisions (where the paper's intent has to be guessed):
 * ``$-$0.3`` (a table's typeset minus) is -0.3; ``-`` is a sign only where nothing before it
   could be its left operand (``a - 4`` is 4; ``2--3`` and, in text, ``2-3`` are ranges).
 * The preamble (before ``\begin{document}``, when there is a ``\documentclass``) prints
-  nothing except macro bodies: ``\newcommand{\acc}{0.401}`` is reported where it is defined.
+  nothing except macro bodies: ``\newcommand{\acc}{0.401}`` is reported at each use of
+  ``\acc`` (with that place's cell and sentence), and not at all when it is never used.
   ``\renewcommand``/``\def`` of LaTeX internals (``\arraystretch``, ``\thefootnote``) are not.
   Text after ``\end{document}`` is ignored.
 * Captions, footnotes, table headers and titles in the body are read; author blocks,

@@ -45,9 +45,11 @@ def run(
     allow_files: list[str] | None = None,
     values_file: str | os.PathLike[str] | None = None,
     allow_outside: bool = False,
+    strict: bool = False,
 ) -> AuditResult:
-    """Measure every claim's values from `store`, then audit the paper against them."""
+    """Measure every claim's values from `store`, then audit the paper against them
+    (`strict`: a typed number is never BACKED, only a generated macro use is)."""
     values = claim_values(specs, plan, Store(store))
     files = list(allow_files) if allow_files else discover(paper)
     allowances = load_allowances(files)
-    return audit(paper, specs, plan, values, allowances, values_file, allow_outside)
+    return audit(paper, specs, plan, values, allowances, values_file, allow_outside, strict)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faspec.audit.defs import DefinitionReader
+from faspec.audit.errors import AuditInputError
 from faspec.audit.grid import Grid
-from faspec.audit.hits import Extraction, Source
+from faspec.audit.hits import Extraction, NumberHit, Source
 from faspec.audit.inputs import InputReader
 from faspec.audit.numbers import NumberReader
 from faspec.audit.siunitx import SiunitxReader
@@ -93,6 +94,7 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
         self.macro_arity: dict[str, int] = {}
         self.pm_macros: set[str] = set()
         self.result = Extraction()
+        self.bodies: dict[str, list[NumberHit]] = {}  # macro -> its body's numbers (defs)
         self.frames: list[_Frame] = [_Frame("root", "", False, True)]
         self.envs_open: list[int] = []  # indices in `frames` of the open environment frames
         self.active: list[tuple[Path, str]] = []
@@ -175,9 +177,8 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
 
     # ---- the pass
 
-    def _scan(self, t: str) -> None:
-        n = len(t)
-        i = 0
+    def _scan(self, t: str, i: int = 0, n: int | None = None) -> None:
+        n = len(t) if n is None else n
         while i < n and not self.stopped:
             c = t[i]
             if c == "%":
@@ -254,7 +255,7 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
             self.frames[-1].math = False
             return j
         if name in ("verb", "lstinline", "mintinline"):
-            return self._skip_inline_verbatim(t, j, name)
+            return self._skip_inline_verbatim(t, i, j, name)
         if name == "begin":
             return self._begin(t, i, j)
         if name == "end":
@@ -269,11 +270,11 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
         if name == "endinput":
             return n
         if name == "iffalse":
-            return self._skip_false(t, j)
+            return self._skip_false(t, j, at=i)
         if name == "else" and self.cond:
             if self.cond[-1] == "true":  # \iftrue A \else B \fi: B is dead
                 self.cond.pop()
-                return self._skip_false(t, j, to_else=False)
+                return self._skip_false(t, j, to_else=False, at=i)
             return j
         if name == "fi":
             if self.cond:
@@ -296,6 +297,8 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
             return _skip_arg(t, k)
         if name in self.macro_names:
             return self._macro_use(t, i, j, name)
+        if name in self.bodies:
+            self._body_use(t, i, j, name)
         if name in _SIUNITX:
             return self._siunitx(t, i, j, name)
         if name in _SECTIONS:
@@ -325,7 +328,14 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
                 return g + 1
         return j
 
-    def _skip_inline_verbatim(self, t: str, j: int, name: str) -> int:
+    def _unterminated(self, at: int, what: str, hint: str) -> AuditInputError:
+        """LaTeX stops at an unterminated verbatim, conditional or comment block, and so does
+        the audit: reading on would hide the rest of the file (every number in it unchecked)."""
+        assert self.src is not None
+        line, col = self._line_col(at)
+        return AuditInputError(self.src.file, line, col, f"{what} is never closed", hint=hint)
+
+    def _skip_inline_verbatim(self, t: str, i: int, j: int, name: str) -> int:
         n = len(t)
         if j < n and t[j] == "*":
             j += 1
@@ -334,12 +344,20 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
         if j >= n:
             return n
         if t[j] == "{":
-            return _skip_group(t, j)
+            k = _skip_group(t, j)
+            if k >= n and not t.endswith("}"):
+                raise self._unterminated(i, f"\\{name}{{", "close its argument")
+            return k
         delim = t[j]
         k = t.find(delim, j + 1)
-        return n if k < 0 else k + 1
+        eol = t.find("\n", j + 1)
+        if k < 0 or (name == "verb" and 0 <= eol < k):
+            raise self._unterminated(
+                i, f"\\{name}{delim}", f"end it with {delim} on the same line, as LaTeX requires"
+            )
+        return k + 1
 
-    def _skip_false(self, t: str, i: int, to_else: bool = True) -> int:
+    def _skip_false(self, t: str, i: int, to_else: bool = True, at: int = -1) -> int:
         """Skip a dead conditional branch up to its \\fi (or, from \\iffalse, its \\else)."""
         n = len(t)
         depth = 1
@@ -362,7 +380,9 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
                 self.cond.append("else")
                 return j
             i = j
-        return n
+        raise self._unterminated(
+            at if at >= 0 else i, "\\iffalse" if to_else else "this \\else", "add its \\fi"
+        )
 
     def _begin(self, t: str, i: int, j: int) -> int:
         env, k = _group_text(t, j)
@@ -371,9 +391,14 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
         env = env.strip()
         if env in _RAW_ENVS:
             m = re.compile(r"\\end\s*\{" + re.escape(env) + r"\}").search(t, k)
-            return m.end() if m else len(t)
+            if m is None:
+                raise self._unterminated(i, f"\\begin{{{env}}}", f"add \\end{{{env}}}")
+            return m.end()
         if env in _SKIP_ENVS:
-            return self._skip_env(t, k, env)
+            end = self._skip_env(t, k, env)
+            if end < 0:
+                raise self._unterminated(i, f"\\begin{{{env}}}", f"add \\end{{{env}}}")
+            return end
         if env == "document":
             self._push("env", env, math=False, emit=True)
             return k
@@ -393,4 +418,4 @@ class Scanner(InputReader, DefinitionReader, SiunitxReader, NumberReader):
                 depth -= 1
                 if depth == 0:
                     return m.end()
-        return len(t)
+        return -1

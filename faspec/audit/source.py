@@ -5,7 +5,10 @@ Statuses, decided in this order (the first that applies wins):
 * **BACKED** / **MISMATCH** — the number is *claimed*: at its printed precision it equals a
   `reported:` mean or std that a claim of the specs types, **and its context names that
   claim's metric** (`faspec.audit.context`: the column header, row header or caption of its
-  table, or the words around it in its sentence). ``61.5\%`` is compared as 0.615; a plain
+  table, or the words around it in its sentence) **and identifies the operand**: the method,
+  the quantity (mean, not a std, error, gap or one seed) and no setting the claim's runs do not
+  have (`faspec.audit.operand`); a context naming another operand makes it a MISMATCH naming
+  both, one naming none leaves it UNSOURCED with the candidate. ``61.5\%`` is compared as 0.615; a plain
   ``61.5`` only in a column or table the paper declares in percent. It is BACKED when the
   stored measurement, rounded to the digits the paper prints, is the printed number — the mean,
   and for ``a \pm b`` the std (ddof=1) too — and MISMATCH otherwise, naming the printed and
@@ -58,6 +61,15 @@ from faspec.audit.latex import Extraction, NumberHit, extract
 from faspec.audit.locate import Locator, where_matches
 from faspec.audit.macro_use import macro_finding
 from faspec.audit.macros import ValueEntry, is_values_file, parse_values, read_values
+from faspec.audit.operand import (
+    NOT_MEAN,
+    MethodVocab,
+    methods_named,
+    point_problems,
+    quantity_named,
+    run_configs,
+    settings_named,
+)
 from faspec.audit.values import ClaimValue
 
 __all__ = [
@@ -199,12 +211,16 @@ def audit(
     allowances: Allowances | None = None,
     values_file: str | os.PathLike[str] | None = None,
     allow_outside: bool = False,
+    strict: bool = False,
 ) -> AuditResult:
     r"""Audit the paper at `paper` (following its inputs) against claims, store and configs.
 
-    `allow_outside`: follow ``\input`` of files outside the paper's folder tree."""
+    `allow_outside`: follow ``\input`` of files outside the paper's folder tree. `strict`: a
+    typed number is never BACKED, only a generated ``\fsv`` use is."""
     ex = extract(paper, allow_outside=allow_outside)
-    return audit_extraction(ex, os.fspath(paper), specs, plan, values, allowances, values_file)
+    return audit_extraction(
+        ex, os.fspath(paper), specs, plan, values, allowances, values_file, strict
+    )
 
 
 def audit_extraction(
@@ -215,6 +231,7 @@ def audit_extraction(
     values: list[ClaimValue],
     allowances: Allowances | None = None,
     values_file: str | os.PathLike[str] | None = None,
+    strict: bool = False,
 ) -> AuditResult:
     allowances = allowances if allowances is not None else Allowances()
     result = AuditResult(paper, [])
@@ -240,13 +257,14 @@ def audit_extraction(
     if not specs:
         result.notes.append("no specs given: no number can be BACKED (use --specs DIR)")
     config = ConfigIndex.build(specs, plan)
+    env = _Env(MethodVocab.of(specs), run_configs(plan), values, strict)
     loc = Locator(ex.sources)
     order = {s.file: k for k, s in enumerate(ex.sources)}
 
     for hit in ex.numbers:
         if hit.file in gen_files:
             continue
-        result.findings.append(_number_finding(hit, claimed, config, allowances, loc))
+        result.findings.append(_number_finding(hit, claimed, config, allowances, loc, env))
     by_name = {(cv.ref, cv.method): cv for cv in values}
     refs: dict[str, list[ClaimValue]] = {}
     for cv in values:
@@ -267,10 +285,11 @@ def _number_finding(
     config: ConfigIndex,
     allowances: Allowances,
     loc: Locator,
+    env: _Env,
 ) -> Finding:
     f = Finding(hit.file, hit.line, hit.col, hit.text, "UNSOURCED", "", value=hit.value)
     f.start = hit.start
-    ctx = NumberContext.of(hit, loc)
+    ctx = env.methods.canon_context(NumberContext.of(hit, loc))
     pct = percent_ok(hit, ctx)
     cands = _candidates(hit, claimed, pct)
     note = ""
@@ -278,12 +297,38 @@ def _number_finding(
         named, where_named = ctx.metrics({c.cv.metric for c in cands})
         fit = [c for c in cands if c.cv.metric in named]
         if fit:
-            _decide(f, hit, fit, loc)
-            return f
-        note = _candidate_note(cands, named, where_named)
+            good, note = _operand(hit, ctx, fit, loc, env, f)
+            if good:
+                _decide(f, hit, good, loc)
+                if env.strict and f.status == "BACKED":
+                    f.status = "UNSOURCED"
+                    f.reason = (
+                        f"--strict: a typed result is never BACKED; print it with "
+                        f"\\fsv{{{f.claim}}}{{{f.method}}}{{...}} ({f.reason})"
+                    )
+                return f
+            if f.status == "MISMATCH":
+                return f
+        else:
+            quants, q_where = quantity_named(ctx, hit.unit)
+            if "other" in quants:  # "52.3% of BP's wall-clock time" equals BP's accuracy
+                c = cands[0]
+                f.status = "MISMATCH"
+                f.reason = (
+                    f"the value equals {_operand_name(c)}, but {q_where} says it is "
+                    "another quantity (time, memory, a share of something)"
+                )
+                f.spec, f.claim, f.method, f.field = c.cv.spec, c.cv.ref, c.cv.method, c.part
+                return f
+            note = _candidate_note(cands, named, where_named)
     keys, by_value = config.match(hit, ctx.config_text())
-    if _formula_constant(hit) and not keys:
+    other = config.named_other(hit, ctx) if not keys else []
+    if _formula_constant(hit) and not keys and not other:
         f.status, f.reason = "ALLOWED", FORMULA_CONSTANT + note
+        return f
+    if other:
+        f.status = "MISMATCH"
+        f.reason = f"its words name {', '.join(other[:3])} but no run has {pretty(hit.text)}" + note
         return f
     if keys:
         f.status, f.config = "CONFIG", keys
@@ -299,6 +344,95 @@ def _number_finding(
     if by_value:
         f.reason += f"; it equals {', '.join(by_value[:3])} but its context names no such setting"
     return f
+
+
+@dataclass
+class _Env:
+    """What judging an operand needs besides the number: method words, run configs."""
+
+    methods: MethodVocab
+    run_cfg: dict[str, dict[str, set[Any]]]
+    values: list[ClaimValue]
+    strict: bool = False
+
+
+_POINT_SECTIONS = ("model.", "data.", "train.", "method.")  # what makes an experiment point
+_POINT_SKIP = ("data.seed", "train.epochs")  # counts_check says seeds and epochs
+
+
+def _operand(
+    hit: NumberHit, ctx: NumberContext, fit: list[_Cand], loc: Locator, env: _Env, f: Finding
+) -> tuple[list[_Cand], str]:
+    """The candidates whose operand the context identifies (method, quantity, experiment
+    point; see `faspec.audit.operand`). When none is, `f` is made a MISMATCH (the context names
+    another method, quantity or setting) and the note is empty, or the note says why the
+    value-equal candidates were not compared (the context does not say which)."""
+    methods, m_where = methods_named(env.methods, ctx)
+    quants, q_where = quantity_named(ctx, hit.unit)
+    before, after, caption, in_table = loc.parts(hit.file, hit.start, hit.end)
+    point_raw = (
+        (caption, hit.row_header, hit.header)
+        if ctx.in_table
+        else (before.split(";")[-1] + " " + after.split(";")[0],)  # its clause
+    )
+    keys = sorted(
+        k
+        for k in {k for cfg in env.run_cfg.values() for k in cfg}
+        if k.startswith(_POINT_SECTIONS) and k not in _POINT_SKIP
+    )
+    named_pts = [kv for raw in point_raw for kv in settings_named(raw, keys)]
+    good, wrong, vague = [], [], []
+    for c in fit:
+        problems = []
+        if methods and c.cv.label not in methods:
+            problems.append(
+                f"{m_where} names {', '.join(sorted(methods))}{_theirs(c, methods, env)}"
+            )
+        bad = set(quants) & set(NOT_MEAN) if "mean" not in quants or c.part == "std" else set()
+        if hit.std is not None:
+            bad.discard("std")
+        if c.part == "std":
+            bad.discard("std")
+        if bad:
+            problems.append(f"{q_where} says it is {'/'.join(sorted(bad))}, not the {c.part}")
+        problems += point_problems(c.cv.runs, named_pts, env.run_cfg)
+        if problems:
+            wrong.append((c, problems))
+        elif not methods:
+            vague.append((c, "its context names no method (row label, column header, subject)"))
+        elif c.part == "std" and "std" not in quants:
+            vague.append((c, "its context does not say it is a std"))
+        else:
+            good.append(c)
+    if good:
+        return good, ""
+    if wrong:
+        c, problems = wrong[0]
+        f.status = "MISMATCH"
+        counts = counts_check(c.cv, loc.context(hit.file, hit.start, hit.end))
+        problems += [counts] if counts else []
+        f.reason = f"the value equals {_operand_name(c)}, but " + "; ".join(problems)
+        f.spec, f.claim, f.method, f.field = c.cv.spec, c.cv.ref, c.cv.method, c.part
+        f.printed, f.runs = pretty(hit.text), list(c.cv.runs)
+        return [], ""
+    shown = "; ".join(f"{_operand_name(c)} — not compared, {why}" for c, why in vague[:3])
+    return [], f"; value-only candidate: {shown}"
+
+
+def _operand_name(c: _Cand) -> str:
+    rep = c.cv.reported
+    typed = (rep.std if c.part == "std" else rep.mean) if rep is not None else None
+    val = "" if typed is None else f" {typed * c.scale:g}" + ("%" if c.scale == 100 else "")
+    return f"claim {c.cv.ref} {c.cv.label} {c.cv.metric} {c.part}{val} (spec {c.cv.spec})"
+
+
+def _theirs(c: _Cand, methods: set[str], env: _Env) -> str:
+    """What the named method's own value is, when a claim measures it."""
+    for cv in env.values:
+        if cv.label in methods and cv.metric == c.cv.metric and cv.index == c.cv.index:
+            if cv.status == "ok":
+                return f" (whose {c.cv.metric} is {measured_text(cv, c.scale)})"
+    return ""
 
 
 def _decide(f: Finding, hit: NumberHit, cands: list[_Cand], loc: Locator) -> None:

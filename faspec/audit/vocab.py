@@ -48,7 +48,7 @@ _FIRST_FIRE = (r"fires?", r"fired", r"firing", r"first")
 
 #: metric name -> the words a paper uses for it
 METRIC_WORDS: dict[str, tuple[str, ...]] = {
-    "test_acc": (r"accurac(?:y|ies)", r"acc\.?", r"top ?1", r"%", r"test error"),
+    "test_acc": (r"accurac(?:y|ies)", r"acc\.?", r"top ?1", r"errors?", r"error rates?"),
     "train_loss": (r"loss(?:es)?", r"cross ?entropy", r"ce"),
     "loss_decrease": (r"loss(?:es)?", r"decrease", r"cross ?entropy"),
     "h_norm": _H_NORM,
@@ -97,16 +97,16 @@ CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "train.lr": (r"learning rates?", r"lr", r"step sizes?", r"eta"),
     "train.weight_decay": (r"weight decay", r"wd", r"decay"),
     "train.grad_clip": (r"clip(?:ping|ped)?",),
-    "model.d": (r"d", r"width", r"hidden (?:size|dim\w*|units?)", r"dim(?:ension)?s?"),
+    "model.d": (r"d", r"(?:student )?width", r"hidden (?:size|dim\w*|units?)", r"dim(?:ension)?s?"),
     "model.blocks": (r"blocks?", r"depth", r"layers?", r"l(?= ?(?:=|in\b|∈))"),
     "model.alpha": (r"alpha",),
-    "model.hidden": (r"hidden", r"width"),
-    "data.width": (r"width", r"teacher"),
-    "data.depth": (r"depth", r"teacher"),
+    "model.hidden": (r"hidden", r"(?:student )?width"),
+    "data.width": (r"teacher(?:'s)?(?: has| of)? width", r"width of the teacher"),
+    "data.depth": (r"teacher(?:'s)?(?: has| of)? depth", r"depth of the teacher"),
     "data.in_dim": (r"inputs?", r"in dim", r"dim(?:ension)?s?"),
     "data.classes": (r"class(?:es)?", r"labels?"),
-    "data.n_train": (r"samples", r"examples", r"training", r"train(?:ing)? set", r"n train"),
-    "data.n_test": (r"samples", r"examples", r"test(?:ing)?", r"test set", r"n test"),
+    "data.n_train": (r"samples", r"examples", r"train(?:ing)? set", r"n train"),
+    "data.n_test": (r"samples", r"examples", r"test set", r"n test"),
     "data.alpha": (r"alpha",),
     "data.seed": (r"(?:data )?seeds?",),
     "method.penalty": (r"penalty", r"lambda", r"regulari[sz]\w*"),
@@ -121,10 +121,10 @@ CONFIG_WORDS: dict[str, tuple[str, ...]] = {
     "measure.nudge_eta": (r"eta", r"nudg\w*"),
     "measure.rho_dirs": (r"directions", r"dirs"),
     "measure.rho_eps": (r"epsilon", r"eps", r"perturbation"),
-    "measure.rho_batch": (r"batch",),
+    "measure.rho_batch": (r"(?:rho|correlation) batch",),
     "measure.null_draws": (r"draws",),
     "measure.sparsity_tau": (r"tau", r"threshold"),
-    "measure.stability_batch": (r"batch(?:es)?",),
+    "measure.stability_batch": (r"stability batch",),
     "measure.protocol.growth": (r"growth", r"threshold"),
     "measure.protocol.g_floor": (r"floor", r"threshold"),
     "measure.protocol.stability": (r"stability", r"threshold"),
@@ -138,6 +138,7 @@ _GREEK = {
 _NORM_BARS = re.compile(r"\\(?:\||[lr]?Vert(?![A-Za-z])|[lr]vert(?![A-Za-z]))|‖|\|")
 _SPACING = re.compile(r"\\[,;:! ]|\\(?:quad|qquad|enspace|thinspace)(?![A-Za-z])")
 _MARKUP = re.compile(
+    r"\\(?:begin|end)\s*\{[^{}]*\}|"  # environment names are not words (align, equation)
     r"\\(?:multicolumn|multirow)\s*\{[^{}]*\}\s*(?:\{[^{}]*\}\s*)?|"
     r"\\(?:midrule|toprule|bottomrule|hline|cmidrule(?:\([^)]*\))?(?:\{[^{}]*\})?)"
 )
@@ -157,8 +158,19 @@ def plain(latex: str) -> str:
     return " ".join(s.lower().split())
 
 
+def inflect(word: str) -> str:
+    """`word` with its plural forms: an entry ending in a plain letter also matches with -s or
+    -es, one ending in -y also with -ies ("perturbation" names "perturbations", "accuracy"
+    names "accuracies")."""
+    if len(word) < 2 or not word[-1].isalpha() or word[-2] == "\\":
+        return word
+    if word[-1] == "y" and word[-2].isalpha():
+        return word[:-1] + "(?:y|ies)"
+    return word + "(?:e?s)?"
+
+
 def _compile(words: tuple[str, ...]) -> re.Pattern[str]:
-    alts = "|".join(w.replace(" ", r"\s*") if w.startswith("‖") else w for w in words)
+    alts = "|".join(w.replace(" ", r"\s*") if w.startswith("‖") else inflect(w) for w in words)
     return re.compile(r"(?<![\w])(?:" + alts + r")(?![\w])")
 
 
@@ -176,7 +188,7 @@ def any_metric_pattern(metrics: frozenset[str]) -> re.Pattern[str]:
     words: set[str] = set()
     for m in metrics:
         words.update(_words_of(m))
-    alts = [w.replace(" ", r"\s*") if w.startswith("‖") else w for w in words]
+    alts = [w.replace(" ", r"\s*") if w.startswith("‖") else inflect(w) for w in words]
     return re.compile("(?:" + "|".join(sorted(alts, key=lambda w: (-len(w), w))) + r")(?![\w])")
 
 

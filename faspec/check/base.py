@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from faspec.check import stats as S
+from faspec.check.ratio_sign import const_sign_of, decide_sign
 from faspec.check.reference import (  # noqa: F401 - used here and re-exported
     _final_entry as _final_entry,
 )
@@ -73,6 +74,10 @@ class Verdict:
     # how often a perfect reproduction (the paper's means and stds) would pass, for claims
     # whose spec states them: set on `inconclusive` verdicts by the verify (check/power.py)
     power: dict[str, Any] = field(default_factory=dict)
+    # runs decided on whose code is not the code installed now (faspec.code_id), set by the
+    # verify pipeline: {"stale": {run_id: "stale: code of method ep changed"}, "unrecorded":
+    # [run_id, ...]}; empty when every run's code is the installed code
+    code: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -99,10 +104,11 @@ def _g(x: float | None, digits: int = 4) -> str:
 class Stop(Exception):
     """A comparison cannot be decided from these runs (error or unsourced)."""
 
-    def __init__(self, verdict: str, message: str) -> None:
+    def __init__(self, verdict: str, message: str, p: float | None = None) -> None:
         super().__init__(message)
         self.verdict = verdict
         self.message = message
+        self.p = p  # a verdict the data decided without the usual test (a ratio's sign)
 
 
 @dataclass
@@ -282,6 +288,9 @@ def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Te
     )
     metric0 = first_op.metric_or(ctx.claim.metric) if first_op is not None else ctx.claim.metric
     ratio = any(isinstance(t, E.Arith) and t.op == "/" for t in cmp.operands)
+    const_sign, refused = const_sign_of(cmp) if ratio else (1, None)
+    if refused:
+        raise Stop("error", refused)
     for t in cmp.operands:  # the loader refuses this too (located); a Claim built in code here
         if isinstance(t, E.Arith) and t.op == "-":
             m = t.left.metric_or(ctx.claim.metric)
@@ -296,12 +305,13 @@ def _terms(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> list[Te
     for t in cmp.operands:
         if isinstance(t, E.Const):
             log = ratio or ctx.stats.metric(metric0).scale == "log"
-            term = Term(str(t), str(t), None, log, const=t.value)
-            term.tv(t.value)  # a non-positive constant on a log scale is an error, early
+            value = abs(t.value) if ratio and const_sign < 0 else t.value  # magnitudes, below
+            term = Term(str(t), str(t), None, log, const=value)
+            term.tv(value)  # a non-positive constant on a log scale is an error, early
             out.append(term)
             continue
         if isinstance(t, E.Arith):
-            out.append(_arith_term(t, cmp, pdata, ctx))
+            out.append(_arith_term(t, cmp, pdata, ctx, const_sign))
             continue
         out.append(_operand_term(t, cmp, pdata, ctx))
     return out
@@ -392,7 +402,9 @@ def _log_entry(run: SeedRun, op: E.Operand, epoch: int) -> dict[str, Any]:
     )
 
 
-def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Term:
+def _arith_term(
+    t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx, const_sign: int = 1
+) -> Term:
     """`a - b` / `a / b`: both samples kept (over seeds they are two samples, tested with Welch
     on the shifted means); `values` holds the per-seed differences or ratios, for per-seed
     claims (paired by seed value). A ratio is tested on log10 with the metric's close_ratio /
@@ -415,7 +427,7 @@ def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx
     term.arith = (t.op, left, right)
     term.degenerate = left.degenerate + right.degenerate
     if t.op == "/":
-        _ratio_magnitudes(left, right)
+        _ratio_sign(left, right, const_sign, cmp.ops, ctx.alpha)
     for seed, a in left.values.items():
         if seed in right.values:
             b = right.values[seed]
@@ -423,28 +435,26 @@ def _arith_term(t: E.Arith, cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx
     return term
 
 
-def _ratio_magnitudes(left: Term, right: Term) -> None:
-    """A ratio is tested on log10 of its two samples, so both must keep one sign. Two negative
-    quantities (the paper's nudging ratios: loss changes, SB/CB 4.5x) are compared by their
-    magnitudes, |a| / |b|, in place; mixed or zero signs have no log-ratio: an error that says so."""
-    signs = {t.key: {(x > 0) - (x < 0) for x in t.values.values()} for t in (left, right)}
-    every = signs[left.key] | signs[right.key]
-    if every == {1}:
-        return
-    if every == {-1}:
-        for t in (left, right):
+def _ratio_sign(
+    left: Term, right: Term, const_sign: int, ops: tuple[str, ...], alpha: float
+) -> None:
+    """A ratio is tested on log10 of its two samples: the operands' signs decide first (see
+    check/ratio_sign.py). Negative operands are compared by their magnitudes, in place; a sign
+    that settles the claim (a negative ratio `~= 4.5`) stops with `fail`/`pass`, and a sign not
+    established with `inconclusive`."""
+    d = decide_sign(
+        (left.key, list(left.values.values())),
+        (right.key, list(right.values.values())),
+        const_sign,
+        ops,
+        alpha,
+    )
+    if d.verdict is not None:
+        raise Stop(d.verdict, d.message, d.p)
+    for t in (left, right):
+        if t.key in d.flip:
             t.values = {k: -x for k, x in t.values.items()}
             t.key = f"|{t.key}|"
-        return
-
-    def show(t: Term) -> str:
-        return ", ".join(f"seed {k} {_g(x, 3)}" for k, x in t.values.items())
-
-    raise Stop(
-        "error",
-        f"a ratio needs both samples of one sign (both negative: a ratio of magnitudes); "
-        f"{left.key}: {show(left)}; {right.key}: {show(right)}",
-    )
 
 
 def _summary(term: Term, raw: list[float]) -> dict[str, Any]:

@@ -183,6 +183,28 @@ def _with_others(
     return out
 
 
+def claim_metrics(points: list[dict[str, Any]], default: str) -> str:
+    """The metrics a claim read, from its operands (`fa.deep_cos`, `dfa.cos_layers[3]`), or
+    `protocol (a, b, d)` for a protocol claim; the spec's default metric only when neither
+    says (the report must not call a claim on deep_cos a claim on test_acc)."""
+    found: list[str] = []
+    diags: list[str] = []
+    for p in points:
+        keys = list(p.get("operands") or {})
+        if not p.get("protocol"):  # a per-seed claim: its values name its operands
+            keys += [k for s in p.get("per_seed") or [] for k in s.get("values") or {}]
+        for key in keys:
+            metric = str(key).partition(".")[2].split("[")[0] or default
+            if metric not in found:
+                found.append(metric)
+        for d in (p.get("protocol") or {}).get("diagnostics") or []:
+            if d not in diags:
+                diags.append(d)
+    if diags and not found:
+        return f"protocol ({', '.join(diags)})"
+    return ", ".join(found) or default
+
+
 def decide(
     claim: Claim,
     data: dict[PointKey, dict[str, list[SeedRun]]],
@@ -255,7 +277,7 @@ def decide(
     numbers = {
         "alpha": ctx.alpha,
         "test": stats.test,
-        "metric": claim.metric,
+        "metric": claim_metrics(results, claim.metric),
         "seeds": (
             f"{'exactly ' if ctx.exact else ''}{ctx.per_seed[0]}/{ctx.per_seed[1]}"
             if ctx.per_seed is not None and ctx.per_seed[0] is not None
@@ -269,6 +291,9 @@ def decide(
     if warnings:  # not silently ignored: on the verdict, in every report
         numbers["warnings"] = warnings
         message += " [warning: " + "; ".join(warnings) + "]"
+    if numbers["seeds"] != "over seeds":  # decided seed by seed: no test, no alpha used
+        for unused in ("alpha", "test", "p_claim"):
+            numbers.pop(unused, None)
     return Verdict(
         claim.id,
         verdict,

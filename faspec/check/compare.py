@@ -53,7 +53,7 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
         else:
             verdict, message, numbers = _over_seeds(cmp, terms, ctx)
     except Stop as stop:
-        return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs)
+        return Out(stop.verdict, stop.message, expr_text, {"expr": expr_text}, runs, stop.p)
     p = None if ctx.per_seed is not None else numbers.get("p_claim", _chain_p(numbers))
     if dead:
         numbers["degenerate_reference"] = dead

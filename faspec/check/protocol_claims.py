@@ -1,6 +1,8 @@
 """Protocol predicates (`dfa is walked_back`, `bp never fires b`, `dfa fires a first at epoch 4`):
 a boolean per run from the protocol block it recorded, (d) folded in against the frozen-blocks
-run of the same seed; a predicate-only expression holds per seed, on every (or k) seeds.
+runs (their mean over the claim's seeds by default, `protocol.baseline: mean`; the run of the same
+seed with `baseline: paired`); a predicate-only expression holds per seed, on every (or k) seeds.
+A run's verdict text is never "trustworthy" while a diagnostic of its set is pending.
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ class _Proto:
     fired: dict[str, bool | None]  # a b c d; None = not judged (pending)
     first: dict[str, int | None]  # first logged epoch at which it fired (None: never)
     values: dict[str, Any]  # the deciding values
-    verdict: str  # over the set; "d" pending when not needed
-    text: str  # 'walked back (a+b)' / 'FAIL(D1+D2)' / 'trustworthy'
+    verdict: str  # over the set: walked back | trustworthy | undecided (a diagnostic pending)
+    text: str  # 'walked back (a+b)' / 'FAIL(D1+D2)' / 'trustworthy' / 'undecided (pending: d)'
     pending: list[str]
-    frozen_run: str | None = None
+    frozen_run: str | None = None  # the frozen run(s) (d) compared with, comma-separated
+    reported: tuple[str, ...] = ()  # judged but outside the verdict ((c) as a sub-mode)
 
     def fired_by(self, diag: str, epoch: int | None) -> bool | None:
         """Fires for the run, and (with `epoch`) first fired at a logged epoch <= epoch."""
@@ -93,9 +96,17 @@ def _known(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
+def _frozen_acc(run: SeedRun) -> float | None:
+    acc = ((run.result or {}).get("final") or {}).get("test_acc")
+    return acc if _known(acc) else None
+
+
+def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _Proto:
     """The run's protocol facts from its stored block (thresholds as the run recorded them);
-    with `frozen`, (d): final test_acc < frozen final test_acc + margin_pp / 100."""
+    with `frozen` (the frozen-blocks runs by seed), (d): final test_acc < baseline +
+    margin_pp / 100, the baseline being the frozen runs' mean final test_acc over the seeds
+    (`baseline: mean`, the notes' "Frozen baseline (3-seed mean)") or the same seed's
+    (`baseline: paired`)."""
     P = _protocol()
     res = run.result or {}
     block = _block_of(run, label)
@@ -115,11 +126,13 @@ def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
     }
     frozen_run = None
     if frozen is not None:
-        frozen_run = frozen.run_id
+        paired = str(thresholds.get("baseline", "mean")) == "paired"
+        base = [frozen[run.seed]] if paired else list(frozen.values())
+        frozen_run = ", ".join(r.run_id for r in base)
         acc = final.get("test_acc")
-        facc = ((frozen.result or {}).get("final") or {}).get("test_acc")
         acc = acc if _known(acc) else None
-        facc = facc if _known(facc) else None
+        accs = [_frozen_acc(r) for r in base]
+        facc = None if any(a is None for a in accs) else sum(accs) / len(accs)  # type: ignore[arg-type]
         margin = float(thresholds["margin_pp"])
         fired["d"] = P.fires_d(acc, facc, margin)
         if fired["d"]:
@@ -134,10 +147,8 @@ def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
         )
     pending = [d for d in diagnostics if fired[d] is None]
     fired_set = [d for d in diagnostics if fired[d]]
-    verdict = "walked back" if fired_set else "trustworthy"
-    text = P.label(str(block.get("set", "paper")), fired_set, verdict)
-    if pending and not fired_set:
-        text += f" (pending: {'+'.join(pending)})"
+    verdict = P.decide_verdict(diagnostics, fired)
+    text = P.label(str(block.get("set", "paper")), fired_set, verdict, pending)
     return _Proto(
         label,
         run.seed,
@@ -152,6 +163,7 @@ def _proto_of(run: SeedRun, label: str, frozen: SeedRun | None) -> _Proto:
         text,
         pending,
         frozen_run,
+        tuple(block.get("reported") or ()),
     )
 
 
@@ -201,7 +213,9 @@ def _why(pr: _Proto, diag: str) -> str:
     if diag == "a":
         return f"growth_max {_g(v['growth_max'], 3)} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
     if diag == "b":
-        return f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_g(t['g_floor'])}"
+        return (
+            f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
+        )
     if diag == "c":
         where = "final" if str(t.get("stability_at", "final")) == "final" else "max"
         return (
@@ -209,8 +223,9 @@ def _why(pr: _Proto, diag: str) -> str:
             f"{'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
         )
     m = v.get("margin_pp")
+    which = "frozen (same seed)" if _paired(t) else "frozen seed mean"
     return (
-        f"test_acc {_g(v.get('test_acc'))} vs frozen {_g(v.get('frozen_acc'))}: "
+        f"test_acc {_g(v.get('test_acc'))} vs {which} {_g(v.get('frozen_acc'))}: "
         f"{'n/a' if m is None else f'{m:+.2f}'} pp {'<' if pr.fired['d'] else '>='} "
         f"{_g(t['margin_pp'])}"
     )
@@ -247,18 +262,39 @@ def _proto_brief(pr: _Proto, diags: list[str]) -> str:
     return f"{pr.label}: " + ", ".join(parts)
 
 
+def _paired(t: dict[str, Any]) -> bool:
+    return str(t.get("baseline", "mean")) == "paired"
+
+
+def _floor_text(t: dict[str, Any]) -> str:
+    """(b)'s floor as used: '2e-07 (g_floor 1e-07 at 1024 samples, scaled to 512)' when the
+    evaluation batch differs from the one g_floor is stated for, else the floor itself."""
+    used = _protocol().g_floor_at(t)
+    ref, n = t.get("g_floor_batch") or 1024, t.get("eval_batch") or t.get("g_floor_batch")
+    if n is None or int(n) == int(ref):
+        return _g(used)
+    return f"{_g(used)} (g_floor {_g(t['g_floor'])} at {int(ref)} samples, scaled to {int(n)})"
+
+
 def _diag_rule(diag: str, t: dict[str, Any], baseline: str) -> str:
     if diag == "a":
         return f"(a) growth > {_g(t['growth'])} at any logged epoch"
     if diag == "b":
-        return f"(b) g_norm < {_g(t['g_floor'])} at any logged epoch"
+        return f"(b) g_norm < {_floor_text(t)} at any logged epoch"
     if diag == "c":
         at = "the final" if str(t.get("stability_at", "final")) == "final" else "any"
-        return f"(c) stability > {_g(t['stability'])} at {at} logged epoch"
-    return (
-        f"(d) final test_acc < final test_acc of '{baseline}' (same point and seed) "
-        f"+ {_g(t['margin_pp'])} pp"
+        role = (
+            ", a sub-mode discriminator outside the verdict"
+            if str(t.get("stability_role", "detector")) == "submode"
+            else ""
+        )
+        return f"(c) stability > {_g(t['stability'])} at {at} logged epoch{role}"
+    against = (
+        f"final test_acc of '{baseline}' (same point and seed)"
+        if _paired(t)
+        else f"mean final test_acc of '{baseline}' over the seeds (same point)"
     )
+    return f"(d) final test_acc < {against} + {_g(t['margin_pp'])} pp"
 
 
 def _baseline_runs(
@@ -321,7 +357,7 @@ def _eval_predicates(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) ->
             runs += [r.run_id for r in pdata.get(baseline) or [] if r.seed in seeds]
             frozen = _baseline_runs(baseline, pdata, seeds)
         protos = {
-            (label, r.seed): _proto_of(r, label, frozen.get(r.seed) if need_d[label] else None)
+            (label, r.seed): _proto_of(r, label, frozen if need_d[label] else None)
             for label in labels
             for r in pdata[label]
         }
@@ -412,7 +448,7 @@ def _predicate_row(
     detail: dict[str, Any] = {}
     for label in labels:
         pr = protos[(label, seed)]
-        diags = list(dict.fromkeys([*pr.diagnostics, *used[label]]))
+        diags = list(dict.fromkeys([*pr.diagnostics, *pr.reported, *used[label]]))
         values[f"{label}.verdict"] = pr.text
         fired = [d for d in diags if pr.fired[d]]
         values[f"{label}.fired"] = "+".join(fired) or "none"

@@ -37,16 +37,15 @@ def _final_entry(run: Any) -> dict[str, Any]:
 
 def degenerate_reference(run: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
     """{run, seed, epoch, g_norm, floor} when the BP reference was degenerate at this log entry:
-    its `ref_degenerate` flag, else g_norm below the run's protocol floor (g_floor)."""
+    its `ref_degenerate` flag, else g_norm below the run's protocol floor (g_floor scaled to its
+    evaluation batch, as (b) uses it)."""
     res = run.result or {}
     thresholds = (
         ((res.get("protocol") or {}).get("thresholds") or {})
         if isinstance(res.get("protocol"), dict)
         else {}
     )
-    floor = thresholds.get("g_floor")
-    if not _number(floor):
-        floor = _protocol_floor()
+    floor = _floor_used(thresholds)
     g = entry.get("g_norm")
     flag = entry.get("ref_degenerate")
     dead = bool(flag) if _number(flag) else (_number(g) and g < floor)
@@ -65,8 +64,10 @@ def _number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _protocol_floor() -> float:
-    """The protocol's default g_floor (faspec.protocol, pure Python)."""
+def _floor_used(thresholds: dict[str, Any]) -> float:
+    """The floor the run was judged with: its g_floor (the default when not recorded) scaled to
+    its evaluation batch (faspec.protocol.g_floor_at), so the sentence quotes the floor used."""
     from faspec import protocol
 
-    return float(protocol.defaults()["g_floor"])
+    known = {k: v for k, v in thresholds.items() if k != "g_floor" or _number(v)}
+    return protocol.g_floor_at({**protocol.defaults(), **known})

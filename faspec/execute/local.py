@@ -1,4 +1,8 @@
-"""In-process execution, one run after another: for debugging (`--executor local`) and tests."""
+"""In-process execution, one run after another: for debugging (`--executor local`) and tests.
+
+Each run uses `threads` torch threads (verify passes `--cpus`, default 1), as a Ray task does:
+torch's default (every core) makes tiny runs slower, not faster, and would time them unlike Ray.
+The process's thread count is restored afterwards."""
 
 from __future__ import annotations
 
@@ -9,10 +13,21 @@ from faspec.execute.worker import execute, execute_pack
 
 
 class LocalExecutor:
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", threads: int = 1) -> None:
         self.device = device
+        self.threads = max(1, int(threads))
 
     def run(self, jobs: list[Job], progress: Progress | None = None) -> Iterator[Done]:
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield from self._run(jobs, progress)
+        finally:
+            torch.set_num_threads(before)
+
+    def _run(self, jobs: list[Job], progress: Progress | None) -> Iterator[Done]:
         for job in jobs:
             if job.members:
                 yield from self._pack(job, progress)

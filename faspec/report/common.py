@@ -51,9 +51,23 @@ def run_rows(
                 "wall_s": prov.get("wall_s"),
                 "device": prov.get("device"),
                 "faspec": prov.get("faspec"),
+                "flag": convergence_flag(res),
             }
         )
     return rows
+
+
+def convergence_flag(result: dict[str, Any]) -> str | None:
+    """A run whose relaxation did not converge says so (EP: the last logged free phase left
+    samples above `method.tol`, `ep_converged` < 1); None otherwise."""
+    log = result.get("log") or []
+    last = log[-1] if log else {}
+    frac = last.get("ep_converged")
+    if frac is None or frac >= 1.0:
+        return None
+    res = last.get("ep_residual")
+    tail = f", ep_residual {fmt(res, 3)}" if res is not None else ""
+    return f"EP free phase not converged: {100 * frac:.0f} % of samples reached tol{tail}"
 
 
 def _msn(d: Any) -> str:
@@ -133,6 +147,29 @@ def family_text(v: Any) -> str:
         f"p {fmt(f.get('p'))}, corrected threshold {fmt(f.get('threshold'))}, adjusted p "
         f"{fmt(f.get('adjusted_p'))} ({name}, family of {f.get('size')})"
     )
+
+
+def code_text(v: Any) -> str:
+    """Whether a verdict rests on runs whose code is not the installed code (faspec.code_id):
+    'decided on 3 stale runs (stale: code of method ep changed: ab12…, …)', or ''."""
+    code = getattr(v, "code", None) if not isinstance(v, dict) else v.get("code")
+    if not code:
+        return ""
+    parts = []
+    stale = code.get("stale") or {}
+    if stale:
+        whys = sorted(set(stale.values()))
+        runs = ", ".join(sorted(stale)[:4]) + (", …" if len(stale) > 4 else "")
+        parts.append(
+            f"decided on {len(stale)} stale runs, kept by --keep-stale ({'; '.join(whys)}: {runs})"
+        )
+    unrecorded = code.get("unrecorded") or []
+    if unrecorded:
+        parts.append(
+            f"{len(unrecorded)} of its runs record no code identity (stored before faspec "
+            "recorded it): their code is unknown"
+        )
+    return "; ".join(parts)
 
 
 def degenerate_values(numbers: Any) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ from faspec.report.claim_view import (
     varying_axis,
 )
 from faspec.report.common import fmt
+from faspec.report.protocol_figure import protocol_figure
 
 PALETTE = {
     "bp": "#1f77b4",
@@ -390,6 +391,12 @@ def figure(
         sh.for_each = varying_axis(p.point for p in sh.numbers.points) or varying_axis(
             r.get("point") or {} for r in rows
         )
+    try:  # a protocol claim: its diagnostics per epoch and seed, thresholds, first firings
+        out = protocol_figure(claim, rows, results, _fig, _png, colour)
+    except Exception as e:  # a figure must never cost the report
+        return no_data(f"figure failed: {type(e).__name__}: {e}"[:120])
+    if out:
+        return out
     makers = {"sweep": sweep_figure, "curves": curves_figure, "dots": dots_figure}
     order = [sh.kind] + [k for k in ("dots",) if k != sh.kind]
     for kind in order:

@@ -23,7 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from faspec.report.common import fmt
+from faspec.report.common import code_text, fmt
 from faspec.report.html import reported_row
 
 KIND = {"fail": "failure", "inconclusive": "failure", "error": "error", "unsourced": "error"}
@@ -52,6 +52,8 @@ def _details(claim: dict[str, Any]) -> str:
             f"family: {fam.get('method')} over {fam.get('size')} tested claim(s), p "
             f"{fmt(fam.get('p'))}, corrected threshold {fmt(fam.get('threshold'))}"
         )
+    if code_text(claim):
+        lines.append(f"code: {code_text(claim)}")
     for dv in claim.get("degenerate_reference") or []:
         lines.append(
             f"degenerate reference: {dv.get('method')} seed {dv.get('seed')} g_norm "

@@ -6,6 +6,7 @@ from typing import Any
 
 from faspec.report.common import (
     STD_NOTE,
+    code_text,
     counts,
     degenerate_values,
     family_line,
@@ -89,6 +90,8 @@ def render(
             lines.append(f"- power: {v.power['text']}")
         if family_text(v):
             lines.append(f"- family: {family_text(v)}")
+        if code_text(v):
+            lines.append(f"- **code**: {code_text(v)}")
         for dv in degenerate_values(v.numbers):
             lines.append(
                 f"- **degenerate reference**: {dv.get('method')} seed {dv.get('seed')} "
@@ -142,7 +145,7 @@ def render(
             ]
             for r in rows:
                 lines.append(
-                    f"| `{r['run']}` | {r['method']} | {r['seed']} | {r['status']} | {fmt(r['wall_s'], 3)} | {r['device']} | {r['faspec']} |"
+                    f"| `{r['run']}` | {r['method']} | {r['seed']} | {r['status']}{' (' + r['flag'] + ')' if r['flag'] else ''} | {fmt(r['wall_s'], 3)} | {r['device']} | {r['faspec']} |"
                 )
             lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

@@ -31,6 +31,8 @@ def lines(
         if colour:
             tag = click.style(tag, fg=COLOURS.get(v.verdict), bold=True)
         mark = " [degenerate reference]" if degenerate_values(v.numbers) else ""
+        if (v.code or {}).get("stale"):
+            mark += " [STALE: code changed since these runs]"
         out.append(f"  {tag} {claim.id:<{width}}  {claim.expect}  — {v.message}{mark}")
     c = counts(verdicts)
     out.append("  " + ", ".join(f"{n} {k}" for k, n in c.items() if n))

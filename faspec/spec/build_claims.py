@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from faspec.registry import METRICS
 from faspec.spec import expr as E
 from faspec.spec.errors import Collector, SpecError
 from faspec.spec.errors import choices_hint as _choices_hint
@@ -126,6 +127,14 @@ class ClaimBuilder(Collector):
                     self.doc.where_in_scalar(eptr, op.col + len(op.method) + 1),
                     f"unknown metric '{m}'",
                     _choices_hint(m, self.metrics, "metrics"),
+                )
+                ok = False
+                continue
+            if m in METRICS and op.experiment is None and not _selects(exp, m):
+                self.err(
+                    self.doc.where_in_scalar(eptr, op.col + len(op.method) + 1),
+                    f"'{m}' is a plug-in metric that experiment '{exp.name}' does not compute",
+                    f"select it: measure: {{metrics: [{m}]}} (in defaults or the experiment)",
                 )
                 ok = False
                 continue
@@ -461,3 +470,13 @@ def _same(a: Any, b: Any) -> bool:
             and a == b
         )
     )
+
+
+def _selects(exp: Experiment, metric: str) -> bool:
+    """Whether every point of the experiment computes the plug-in metric (`measure.metrics`)."""
+    for p in exp.points:
+        measure = p.config.get("measure") if isinstance(p.config, dict) else None
+        chosen = measure.get("metrics") if isinstance(measure, dict) else None
+        if not isinstance(chosen, list | dict) or metric not in chosen:
+            return False
+    return True

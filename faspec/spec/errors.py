@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from faspec.spec.model import Where
 
-if TYPE_CHECKING:
-    from faspec.spec.yamlpos import Doc
+
+class Located(Protocol):
+    """What a collector needs of a parsed document (`faspec.spec.yamlpos.Doc` is one): the
+    position of a JSON pointer. A protocol, so that this module does not import the YAML front
+    end that imports it."""
+
+    def where(self, at: str, key: bool = False) -> Where: ...
 
 
 class SpecError(Exception):
@@ -74,7 +79,7 @@ class Collector:
     `raise_all` reports every problem of the file in one go.
     """
 
-    def __init__(self, doc: Doc, errors: list[SpecError] | None = None) -> None:
+    def __init__(self, doc: Located, errors: list[SpecError] | None = None) -> None:
         self.doc = doc
         self.errors: list[SpecError] = [] if errors is None else errors
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faspec.registry import METRICS
+
 PointKey = tuple[tuple[str, Any], ...]
 
 
@@ -161,7 +163,12 @@ class Stats:
         """The margins for a metric: the spec's entry, else the default, else none (linear)."""
         if name in self.metrics:
             return self.metrics[name]
-        return DEFAULT_METRIC_STATS.get(name, MetricStats())
+        if name in DEFAULT_METRIC_STATS:
+            return DEFAULT_METRIC_STATS[name]
+        m = METRICS.get(name)  # a plug-in metric: its declared scale and margins
+        if m is not None:
+            return MetricStats(m.close, m.much, m.close_ratio, m.much_ratio, m.scale)
+        return MetricStats()
 
 
 @dataclass

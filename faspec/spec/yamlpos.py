@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from faspec.spec.errors import SpecError, choices_hint
+from faspec.spec.errors import SpecError, choices_hint, raise_all
 from faspec.spec.model import Where
 
 # A real spec is a few kB; PyYAML composes about 300 kB/s, so this bounds a load to seconds.
@@ -137,8 +137,6 @@ class Doc:
             self._loader = loader
             self._index(None, root, "", set(), 1, bad)
             if bad:
-                from faspec.spec.errors import raise_all
-
                 raise_all(bad + self.errors)
             self.data = loader.construct_document(root)
         except yaml.reader.ReaderError as e:

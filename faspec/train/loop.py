@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from faspec.code_id import code_identity
+from faspec.registry import require_registered
 from faspec.train import measure
 from faspec.train.build import (
     RunOutput,
@@ -147,6 +149,8 @@ def train(
 ) -> list[RunOutput]:
     """Train normalized configs together (see the module docstring); one RunOutput each."""
     t0 = time.perf_counter()
+    for c in cfgs:
+        require_registered(c)  # a clear error, not a KeyError, in a worker that lacks a plug-in
     K = len(cfgs)
     tr0, data_cfg = cfgs[0]["train"], cfgs[0]["data"]
     data = load_data(data_cfg).to(dev)
@@ -248,7 +252,7 @@ def train(
             "final": final,
             "protocol": protocol,
             "log": logs[k],
-            "provenance": provenance(dev, cfg["train"], wall, K),
+            "provenance": {**provenance(dev, cfg["train"], wall, K), "code": code_identity(cfg)},
         }
         ckpt = checkpoint_bytes(models[k], methods[k]) if status[k] == "ok" else None
         outs.append(RunOutput(result=result, checkpoint=ckpt))

@@ -17,7 +17,8 @@ Conventions (each one changes the numbers, and the claims' thresholds assume the
   factor (‖g_L‖ ≈ 1e-3 at init for N = 1024), and the protocol's gradient floor ‖g_L‖ < 1e-7
   is stated in this convention, in fp32, for N = `protocol.g_floor_batch` (1024): on another
   evaluation batch the floor is scaled by 1024/N (`faspec.protocol.g_floor_at`). A per-sample (summed) gradient would be N times
-  larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention.
+  larger and the floor would mean something else. Sparsity's 1e-6 is in the same convention
+  and is scaled the same way (`sparsity_tau_at`, stated for `sparsity_batch` = 1024).
 * Credits a_l are per sample (not divided by N); cosines are scale-free, so this does not
   matter for them, only for norms.
 * cos_l = mean over samples of dot(a, g) / (‖a‖·‖g‖) with **no eps clamp**:
@@ -57,7 +58,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faspec.config import MEASURE_DIAGNOSTIC_OPTIONS
-from faspec.train.methods.base import Method, exact_gradients
+from faspec.registry import METRICS
+from faspec.train.methods.base import Method, exact_gradients, rms_normalize
 
 # Options of the `measure` config section that the diagnostics read (declared, torch-free, in
 # faspec.config beside the other options of the section).
@@ -73,17 +75,22 @@ class MeasureOptions:
     rho_batch: int | None = None
     rho_eps: float = 1e-3
     nudge_eta: float = 0.01
+    nudge_norm: str = "rms"
     fd_dtype: str = "float64"
     stability_batch: int = 128
     stability_layer: int | None = None
     sparsity_tau: float = 1e-6
+    sparsity_batch: int = 1024
     null_draws: int = 0
+    metrics: tuple[str, ...] = ()  # plug-in metrics selected by `measure.metrics`
 
     @classmethod
     def from_config(cls, measure: dict[str, Any]) -> MeasureOptions:
         """From a normalized `measure` section (unknown keys such as `protocol` ignored)."""
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in measure.items() if k in names})
+        opts = {k: v for k, v in measure.items() if k in names}
+        opts["metrics"] = tuple(measure.get("metrics") or ())
+        return cls(**opts)
 
 
 @dataclass
@@ -248,19 +255,28 @@ def rho_layers(p: Probe) -> list[Tensor] | None:
     return out
 
 
+def rms_rows(v: Tensor) -> Tensor:
+    """Each sample's vector (flattened) as the notes' normalized credit â = a/(RMS(a) + 1e-6)
+    (the bridges' `rms_normalize`), in float64. Its norm is ≈ √d, not 1."""
+    return rms_normalize(v.flatten(1).double(), 1e-6)
+
+
 @torch.no_grad()
 def nudge_layers(p: Probe) -> list[Tensor] | None:
-    """ΔCE_l: batch-mean CE after h_l ← h_l − η·a_l/‖a_l‖ (per sample), the rest forwarded,
-    minus the CE before. Negative = a step against the credit lowers the loss (the credit
-    helps). A zero credit does not move its sample."""
+    """ΔCE_l: batch-mean CE after h_l ← h_l − η·â_l (per sample), the rest forwarded, minus the
+    CE before. â is the notes' normalized credit a/(RMS(a) + 1e-6) (`nudge_norm: rms`, the
+    default: the paper's nudging values are absolute, and the notes write the step with â) or
+    a/‖a‖ (`nudge_norm: unit`, √d times smaller). Negative = a step against the credit lowers
+    the loss (the credit helps). A zero credit does not move its sample."""
     if p.credits is None:
         return None
     eta, dt = p.opts.nudge_eta, p.fd_dtype
+    norm = rms_rows if p.opts.nudge_norm == "rms" else unit_rows
     m = p.fd_model()
     out: list[Tensor] = []
     for layer, (h, a) in enumerate(zip(p.hs, p.credits, strict=True)):
         h = h.to(dt)
-        step = unit_rows(a).to(dt).reshape(h.shape)
+        step = norm(a).to(dt).reshape(h.shape)
         before = F.cross_entropy(forward_from(m, layer, h), p.y)
         after = F.cross_entropy(forward_from(m, layer, h - eta * step), p.y)
         out.append(after - before)
@@ -296,11 +312,18 @@ def credit_diagnostics(p: Probe) -> dict[str, Any]:
     return {"rho_layers": rho_layers(p), "nudge_layers": nudge_layers(p)}
 
 
+def sparsity_tau_at(opts: MeasureOptions, n: int) -> float:
+    """Sparsity's threshold on n evaluation samples: sparsity_tau·sparsity_batch/n. Each
+    sample's row of g (the batch-mean CE's gradient) is (1/n)·∂CE_x/∂h_L(x), so it scales as
+    1/n, exactly like (b)'s floor (faspec.protocol.g_floor_at)."""
+    return float(opts.sparsity_tau) * float(opts.sparsity_batch) / float(max(n, 1))
+
+
 def sparsity_diagnostics(p: Probe) -> dict[str, Any]:
-    """sparsity: fraction of evaluation samples with ‖g_L(x)‖ > sparsity_tau (batch-mean
-    convention, like the gradient floor)."""
+    """sparsity: fraction of evaluation samples with ‖g_L(x)‖ > sparsity_tau, the threshold
+    rescaled to the evaluation batch (`sparsity_tau_at`; batch-mean convention, like the floor)."""
     norms = p.gs[-1].flatten(1).double().norm(dim=-1)
-    return {"sparsity": (norms > p.opts.sparsity_tau).double().mean()}
+    return {"sparsity": (norms > sparsity_tau_at(p.opts, len(p.x))).double().mean()}
 
 
 def _mean(values: list[float | None] | None) -> float | None:
@@ -335,7 +358,7 @@ def credit_summaries(entry: dict[str, Any]) -> dict[str, Any]:
 
 # Metrics a method reports about itself (`method.extra_metrics(model, x, y)`, optional): null
 # for every other method, so that every log entry has the same keys.
-METHOD_METRICS = ("ep_residual",)
+METHOD_METRICS = ("ep_residual", "ep_converged")
 
 
 def method_diagnostics(p: Probe) -> dict[str, Any]:
@@ -411,6 +434,23 @@ def clean_float(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
+def plugin_metrics(p: Probe) -> dict[str, Any]:
+    """The plug-in metrics the run selected (`measure.metrics`), each `factory(probe)` (the
+    contract: docs/plugins.md); a layer metric must give one value per layer h_0..h_L."""
+    out: dict[str, Any] = {}
+    for name in p.opts.metrics:
+        value = METRICS[name].factory(p)
+        if name.endswith("_layers"):
+            if not isinstance(value, list | tuple) or len(value) != len(p.hs):
+                raise RuntimeError(
+                    f"metric {name!r} must return a list of {len(p.hs)} per-layer values, got "
+                    f"{type(value).__name__}"
+                )
+            value = list(value)
+        out[name] = value
+    return out
+
+
 def epoch_entry(
     model: nn.Module,
     method: Method,
@@ -436,6 +476,7 @@ def epoch_entry(
         )
         for diag in DIAGNOSTICS:
             raw.update(diag(p))
+        raw.update(plugin_metrics(p))
     finally:
         model.train(was_training)
     entry = {"epoch": epoch, **to_python(raw)}

@@ -45,8 +45,9 @@ class Tracker:
     Keeps the state that spans epochs: the reference training loss (epoch 0) and which
     diagnostics have fired so far. In each entry `fired_a`/`fired_b` mean "has fired at a logged
     epoch <= this one", `fired_c` (judged at the final epoch by default, protocol.stability_at)
-    means "fires at this epoch", and `trustworthy` is the run-decided verdict if training
-    stopped here; so the last entry agrees with the run's protocol block.
+    means "fires at this epoch", and `trustworthy` is 0 once a run-decided diagnostic of the
+    verdict set fired, null while one of the set is pending ((d) always is: the check side
+    decides it), never 1 then; so the last entry agrees with the run's protocol block.
     """
 
     def __init__(self, cfg: dict[str, Any]) -> None:
@@ -111,11 +112,13 @@ class Tracker:
             elif now[d] is not None:
                 self.fired[d] = bool(self.fired[d]) or now[d]
             out[f"fired_{d}"] = None if self.fired[d] is None else int(self.fired[d])
-        decided = [d for d in P.SETS[self.protocol["set"]] if d in P.RUN_DECIDED]
+        diags = P.verdict_set(self.protocol)
+        decided = [d for d in diags if d in P.RUN_DECIDED]
         if any(self.fired[d] for d in decided):
             out["trustworthy"] = 0
-        else:  # an undecided diagnostic (a null value so far) is not "did not fire"
-            out["trustworthy"] = None if any(self.fired[d] is None for d in decided) else 1
+        else:  # an undecided diagnostic (a null value so far, or (d)) is not "did not fire"
+            undecided = len(decided) < len(diags) or any(self.fired[d] is None for d in decided)
+            out["trustworthy"] = None if undecided else 1
         return out
 
     def note_train_loss(self, epoch: int, loss: Any) -> None:

@@ -21,11 +21,18 @@ equilibrium is not the feedforward pass (with f = 0 it is s_n = e·(L+1−n)/(L+
 an energy-based (Hopfield-like) network built from the same parameters, not the feedforward
 MLP. docs/methods.md says so next to the figures.
 
-Phases. Free: `free_steps` gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size`
-per sample, halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks'
-curvature makes a fixed step oscillate), from the feedforward pass
-(`start: feedforward`, default) or from zeros. Nudged: `nudged_steps` steps of the same dynamics
-at +β from the free equilibrium s*; with `nudge: centred` also at −β from s*.
+Smoothing. With ReLU the energy is only piecewise smooth, its minima sit on the kinks and the
+EP theorem (which needs a C² energy) fails. With `smooth: softplus` (default) every ReLU of the
+model is replaced, inside the energy only (`energy_view`), by softplus_s(z) = log(1+e^{s·z})/s,
+s = `sharpness`; EP then estimates the gradient of the smoothed energy network's loss.
+`smooth: none` keeps the model's activation (refused on ReLU by the config check).
+
+Phases. Free: gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size` per sample,
+halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks' curvature
+makes a fixed step oscillate), from the (smoothed) feedforward pass (`start: feedforward`,
+default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or
+`free_steps` steps. Nudged: the same dynamics at +β from the free equilibrium s*, up to
+`nudged_steps`; with `nudge: centred` also at −β, both relaxed as one stacked batch.
 
 Parameter update. The trainer backpropagates a surrogate whose gradient is EP's estimate:
 
@@ -42,20 +49,23 @@ batch-mean CE at the free equilibrium as β → 0 (tested against implicit diffe
 Prediction: logits head(s*_L) (`predict: equilibrium`, default) or the feedforward pass.
 Credit (diagnostics only): a_l = −(s^β_l − s*_l)/β (centred: −(s^{+β}_l − s^{−β}_l)/(2β)).
 Convergence is reported per logged epoch as `ep_residual` = ‖∂E/∂s(s*; 0)‖ / ‖κ s*‖ over the
-evaluation batch (0 at an exact equilibrium).
+evaluation batch (0 at an exact equilibrium) and `ep_converged`, the fraction of its samples
+whose free phase reached `tol`.
 
 Supported: `resmlp`, `student` and `cnn`. In SmallCNN, BatchNorm would couple the samples of a
 batch; inside the energy (every phase, the update, the prediction) it normalizes with its running
 statistics instead, so E stays a sum over samples, and the training-mode feedforward pass that
 starts the free phase is what updates those statistics (once per step, as for BP). Refused: `vit`
 (not implemented: ConfigError).
-Cost per training step: free_steps + nudged_steps (×2 centred) forward+backward passes.
+Cost per training step: at most free_steps + nudged_steps forward+backward passes (centred: the
+nudged ones on a doubled batch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -64,6 +74,36 @@ from torch import Tensor, nn
 
 from faspec.components import EP_OPTIONS as EP_OPTIONS  # declared there, torch-free
 from faspec.train.methods.base import Method
+
+
+class SmoothReLU(nn.Module):
+    """softplus_s(z) = log(1 + e^{s·z})/s: a C^∞ surrogate of ReLU with sharpness s; it lies
+    above ReLU by at most log(2)/s (at z = 0) and its derivative is sigmoid(s·z)."""
+
+    def __init__(self, sharpness: float) -> None:
+        super().__init__()
+        self.sharpness = float(sharpness)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.logaddexp(self.sharpness * z, torch.zeros_like(z)) / self.sharpness
+
+
+@contextmanager
+def smoothed(model: nn.Module, sharpness: float | None) -> Iterator[None]:
+    """Every ReLU of `model` is a `SmoothReLU(sharpness)` inside (nothing changes for None):
+    the energy EP relaxes is then C², as the EP theorem needs; outside, the model is as built."""
+    swaps = []
+    if sharpness is not None:
+        for parent in list(model.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.ReLU):
+                    swaps.append((parent, name, child))
+                    setattr(parent, name, SmoothReLU(sharpness))
+    try:
+        yield
+    finally:
+        for parent, name, child in swaps:
+            setattr(parent, name, child)
 
 
 @contextmanager
@@ -81,6 +121,17 @@ def batchnorm_running_stats(model: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
+@dataclass
+class Relaxation:
+    """How a relaxation ended: per-sample residual r_i = ‖∂E/∂s_i‖/‖κ s_i‖ (= the state change
+    per unit step of s ← s − α∂E/∂s, relative to κs), whether each sample reached `tol`, and
+    the number of steps taken (= the cap when some sample did not converge)."""
+
+    residual: Tensor
+    converged: Tensor
+    steps: int
+
+
 class EP(Method):
     """Equilibrium propagation with a symmetric-feedback energy; see the module docstring."""
 
@@ -91,14 +142,17 @@ class EP(Method):
         model: nn.Module,
         num_classes: int,
         generator: torch.Generator,
-        beta: float = 0.5,
-        free_steps: int = 40,
-        nudged_steps: int = 20,
+        beta: float = 0.1,
+        free_steps: int = 150,
+        nudged_steps: int = 30,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
         start: str = "feedforward",
         predict: str = "equilibrium",
+        smooth: str = "softplus",
+        sharpness: float = 10.0,
+        tol: float = 1e-3,
         **options: Any,
     ) -> None:
         super().__init__(model, num_classes, generator, **options)
@@ -110,6 +164,16 @@ class EP(Method):
         self.nudge = nudge
         self.start = start
         self.predict_from = predict
+        self.sharpness = float(sharpness) if smooth == "softplus" else None
+        self.tol = float(tol)
+        self.last_free: Relaxation | None = None  # the latest free phase's convergence
+
+    @contextmanager
+    def energy_view(self, model: nn.Module) -> Iterator[None]:
+        """The network the energy is built from: ReLUs smoothed (`smooth`), BatchNorm on its
+        running statistics."""
+        with smoothed(model, self.sharpness), batchnorm_running_stats(model):
+            yield
 
     # -- the energy ---------------------------------------------------------------------------
 
@@ -121,23 +185,24 @@ class EP(Method):
         return out
 
     def energy(
-        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float | Tensor
     ) -> Tensor:
         """E(s; β) summed over the batch (module docstring)."""
         return self.sample_energy(model, e, s, y, beta).sum()
 
     def sample_energy(
-        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float | Tensor
     ) -> Tensor:
-        """E(s; β) of every sample (shape (N,)); samples do not interact."""
+        """E(s; β) of every sample (shape (N,)); samples do not interact. β is a number or one
+        per sample (the batched ±β phases)."""
         out = 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         out = out + self.coupling(model, e, s)
-        if beta:
+        if isinstance(beta, Tensor) or beta:
             out = out + beta * F.cross_entropy(model.head_logits(s[-1]), y, reduction="none")
         return out
 
     def grad_states(
-        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float
+        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float | Tensor
     ) -> tuple[Tensor, list[Tensor]]:
         """(per-sample E, ∂E/∂s_n for every layer); no parameter gradient is accumulated."""
         with torch.enable_grad():
@@ -146,43 +211,61 @@ class EP(Method):
             grads = torch.autograd.grad(per.sum(), free)
         return per.detach(), [g.detach() for g in grads]
 
+    def sample_residual(
+        self, s: list[Tensor], grads: list[Tensor], sq: Tensor | None = None
+    ) -> Tensor:
+        """r_i = ‖∂E/∂s_i‖ / ‖κ s_i‖ per sample (0 at an exact equilibrium); `sq`: ‖∂E/∂s_i‖²
+        when already known."""
+        num = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads) if sq is None else sq
+        den = sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
+        return torch.sqrt(num / den.clamp_min(torch.finfo(den.dtype).tiny)) / self.kappa
+
     def relax(
         self,
         model: nn.Module,
         e: Tensor,
         s: list[Tensor],
         y: Tensor,
-        beta: float,
+        beta: float | Tensor,
         steps: int,
-    ) -> list[Tensor]:
-        """`steps` gradient steps on E(·; β) from the states `s`, each sample with its own
-        step α ≤ `step_size`. A step is taken when it lowers the sample's energy by the Armijo
-        amount, or — once E changes by less than its own rounding — when it shrinks the
-        sample's gradient; otherwise it is refused and α halved (accepted: α doubles).
-        So E never rises beyond rounding, the relaxation cannot oscillate or run away, and at
-        a strict minimum it converges linearly down to the floating-point floor. One forward
-        and backward pass per step (the gradient at the candidate serves the next step)."""
+        tol: float | None = None,
+    ) -> tuple[list[Tensor], Relaxation]:
+        """At most `steps` gradient steps on E(·; β) from the states `s`, each sample with its
+        own step α ≤ `step_size`, stopping once every sample's residual is below `tol`
+        (default `self.tol`; 0: run the cap). A step is taken when it lowers the sample's
+        energy by the Armijo amount, or — once E changes by less than its own rounding — when
+        it shrinks the sample's gradient; otherwise it is refused and α halved (accepted: α
+        doubles). So E never rises beyond rounding, the relaxation cannot oscillate or run
+        away, and at a strict minimum it converges linearly down to the floating-point floor.
+        One forward and backward pass per step (the gradient at the candidate serves the next
+        step)."""
+        tol = self.tol if tol is None else tol
         s = [t.detach() for t in s]
         shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
         alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
         per, grads = self.grad_states(model, e, s, y, beta)
         sq = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
-        for _ in range(steps):
+        res = self.sample_residual(s, grads, sq)
+        taken = 0
+        early = not torch.compiler.is_compiling()  # a compiled step runs the cap (no host sync)
+        while taken < steps and not (early and bool((res < tol).all())):
+            taken += 1
             cand = [t - alpha * g for t, g in zip(s, grads, strict=True)]
             new, ngrads = self.grad_states(model, e, cand, y, beta)
             nsq = sum(g.pow(2).flatten(1).sum(dim=1) for g in ngrads)
-            tol = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)  # rounding of E itself
-            ok = (new <= per - 1e-4 * alpha.flatten() * sq) | ((new <= per + tol) & (nsq < sq))
+            tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)  # rounding of E itself
+            ok = (new <= per - 1e-4 * alpha.flatten() * sq) | ((new <= per + tol_e) & (nsq < sq))
             okb = ok.reshape(shape)
             s = [torch.where(okb, c, t) for c, t in zip(cand, s, strict=True)]
             grads = [torch.where(okb, c, t) for c, t in zip(ngrads, grads, strict=True)]
             per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
             alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
-        return s
+            res = self.sample_residual(s, grads, sq)
+        return s, Relaxation(res, res < tol, taken)
 
     def initial_states(self, model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """(e(x), the free phase's starting states): the feedforward pass or zeros."""
-        with torch.no_grad():
+        """(e(x), the free phase's starting states): the (smoothed) feedforward pass or zeros."""
+        with torch.no_grad(), smoothed(model, self.sharpness):
             e = model.embed(x.flatten(1))
             hs = [e]
             for block in model.blocks:
@@ -192,34 +275,59 @@ class EP(Method):
         return e, hs
 
     def free_equilibrium(
-        self, model: nn.Module, x: Tensor, y: Tensor, steps: int | None = None
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        steps: int | None = None,
+        tol: float | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
-        """(e(x), s*): the free phase (β = 0; y is not used by it)."""
+        """(e(x), s*): the free phase (β = 0; y is not used by it). Its convergence is kept in
+        `last_free`."""
         _, s0 = self.initial_states(model, x)  # a training-mode pass updates BN's statistics
-        with batchnorm_running_stats(model), torch.no_grad():
-            e = model.embed(x.flatten(1))
-        with batchnorm_running_stats(model):
+        with self.energy_view(model):
+            with torch.no_grad():
+                e = model.embed(x.flatten(1))
             steps = self.free_steps if steps is None else steps
-            return e, self.relax(model, e, s0, y, 0.0, steps)
+            s, self.last_free = self.relax(model, e, s0, y, 0.0, steps, tol)
+        return e, s
+
+    def nudged(
+        self, model: nn.Module, e: Tensor, s_free: list[Tensor], y: Tensor
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """(s^{+β}, s^{−β} or s*), both from s*. Centred: one relaxation of the batch stacked
+        twice, +β on the first copy and −β on the second (samples do not interact, so this is
+        the two phases at once, at the overhead of one)."""
+        with self.energy_view(model):
+            if self.nudge != "centred":
+                plus, _ = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
+                return plus, s_free
+            n = len(e)
+            beta = torch.full((2 * n,), self.beta, dtype=e.dtype, device=e.device)
+            beta[n:] = -self.beta
+            both, _ = self.relax(
+                model,
+                torch.cat([e, e]),
+                [torch.cat([t, t]) for t in s_free],
+                torch.cat([y, y]),
+                beta,
+                self.nudged_steps,
+            )
+        return [t[:n] for t in both], [t[n:] for t in both]
 
     def phases(
         self, model: nn.Module, x: Tensor, y: Tensor
     ) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
         """(e, s*, s^{+β}, s^{−β} or s*): the free and nudged phases, nudged ones from s*."""
         e, s_free = self.free_equilibrium(model, x, y)
-        with batchnorm_running_stats(model):
-            plus = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
-            if self.nudge == "centred":
-                minus = self.relax(model, e, s_free, y, -self.beta, self.nudged_steps)
-            else:
-                minus = s_free
+        plus, minus = self.nudged(model, e, s_free, y)
         return e, s_free, plus, minus
 
     # -- the Method interface -----------------------------------------------------------------
 
     def loss(self, model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         _, s_free, plus, minus = self.phases(model, x, y)
-        with batchnorm_running_stats(model):
+        with self.energy_view(model):
             e = model.embed(x.flatten(1))  # with its graph: embed's parameters get ∂Ê/∂θ
             scale = (2.0 if self.nudge == "centred" else 1.0) * self.beta * len(x)
             diff = self.coupling(model, e, plus) - self.coupling(model, e, minus)
@@ -246,13 +354,13 @@ class EP(Method):
             return model(x)
         dummy = torch.zeros(len(x), dtype=torch.long, device=x.device)
         s_last = self.free_equilibrium(model, x, dummy)[1][-1]
-        with batchnorm_running_stats(model):
+        with self.energy_view(model):
             return model.head_logits(s_last)
 
     def residual(self, model: nn.Module, e: Tensor, s: list[Tensor]) -> Tensor:
         """‖∂E/∂s(s; 0)‖ / ‖κ s‖ over the whole batch (0 at an exact free equilibrium)."""
         dummy = torch.zeros(len(e), dtype=torch.long, device=e.device)
-        with batchnorm_running_stats(model):
+        with self.energy_view(model):
             _, grads = self.grad_states(model, e, s, dummy, 0.0)
         num = torch.sqrt(sum(g.double().pow(2).sum() for g in grads))
         den = self.kappa * torch.sqrt(sum(t.double().pow(2).sum() for t in s))
@@ -260,6 +368,12 @@ class EP(Method):
 
     @torch.no_grad()
     def extra_metrics(self, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, Tensor]:
-        """Per logged epoch: `ep_residual` of the free phase on the evaluation batch."""
+        """Per logged epoch, the free phase on the evaluation batch: `ep_residual` (batch
+        residual) and `ep_converged` (fraction of samples that reached `tol` within the cap;
+        below 1 the phase stalled or ran out of steps)."""
         e, s_free = self.free_equilibrium(model, x, y)
-        return {"ep_residual": self.residual(model, e, s_free)}
+        assert self.last_free is not None
+        return {
+            "ep_residual": self.residual(model, e, s_free),
+            "ep_converged": self.last_free.converged.double().mean(),
+        }

@@ -1,0 +1,1 @@
+"""faspec-signsym: an example faspec plug-in (docs/plugins.md). Imports nothing."""

@@ -1,0 +1,194 @@
+"""The protocol as the paper's notes apply it, decided from a constructed store: (d) against the
+frozen baseline's seed mean (or paired by seed), (c) as a sub-mode discriminator, never
+"trustworthy" while a diagnostic is pending, and sentences that quote the threshold used.
+
+Each run is a result.json written to a real `Store` with the protocol block that
+`faspec.protocol.evaluate` computes from its log (as the trainer's tracker does), then read back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import config, run_id
+
+from faspec import protocol as P
+from faspec.check.claims import SeedRun, decide
+from faspec.spec.expr import parse
+from faspec.spec.model import Claim, Stats
+from faspec.store import Store
+
+SEEDS = (42, 123, 456)
+
+
+def stored_result(
+    acc: float,
+    *,
+    growth: float = 3.0,
+    g: float = 1e-4,
+    stab: float = 0.1,
+    eval_batch: int = 1024,
+    **protocol: Any,
+) -> dict[str, Any]:
+    """A run's result: a three-entry log ending at `acc`, the protocol block evaluated from it."""
+    log = [
+        {"epoch": e, "test_acc": a, "growth": growth, "g_norm": g, "stability": stab}
+        for e, a in enumerate([0.1, acc * 0.9, acc])
+    ]
+    proto = {**P.defaults(), **protocol, "eval_batch": eval_batch}
+    block = P.evaluate(log, proto)
+    final = {
+        "test_acc": acc,
+        "stability": stab,
+        **P.extremes(log),
+    }
+    return {"status": "ok", "error": None, "final": final, "log": log, "protocol": block}
+
+
+def store_of(tmp_path: Path, runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[SeedRun]]:
+    """Write each label's results (one per seed) to a Store and read them back as SeedRuns."""
+    st = Store(tmp_path / "store")
+    out: dict[str, list[SeedRun]] = {}
+    for label, results in runs.items():
+        for seed, res in zip(SEEDS, results, strict=True):
+            cfg = config("frozen" if label == "frozen" else "dfa", seed)
+            cfg["method"]["tag"] = label  # one run id per label
+            rid = run_id(cfg)
+            st.put(rid, cfg, res)
+            out.setdefault(label, []).append(SeedRun(seed, rid, st.get(rid)))
+    return out
+
+
+def decided(expect: str, runs: dict[str, list[SeedRun]], **kw: Any):
+    c = Claim(id="c", expect=expect, expr=parse(expect), experiment="e", **kw)
+    v = decide(c, {(): runs}, Stats())
+    json.dumps(v.to_dict())
+    return v
+
+
+# --------------------------------------------------------------------------- (d): the baseline
+
+
+@pytest.mark.parametrize(("baseline", "held"), [(None, 2), ("mean", 2), ("paired", 1)])
+def test_d_against_the_frozen_seed_mean_by_default(tmp_path, baseline, held):
+    """Frozen 0.30/0.30/0.45 (mean 0.35), DFA 0.33/0.33/0.40: against the mean + 2 pp (0.37)
+    (d) fires on seeds 42 and 123 (2 of 3); paired by seed only on 456 (0.40 < 0.47)."""
+    opt = {} if baseline is None else {"baseline": baseline}
+    runs = store_of(
+        tmp_path,
+        {
+            "dfa": [stored_result(a, **opt) for a in (0.33, 0.33, 0.40)],
+            "frozen": [stored_result(a) for a in (0.30, 0.30, 0.45)],
+        },
+    )
+    v = decided("dfa fires d", runs, seeds="1/3")
+    assert v.verdict == "pass", v.message
+    pt = v.numbers["points"][0]
+    assert pt["held"] == held
+    rows = pt["per_seed"]
+    fired = [r["holds"] for r in rows]
+    assert fired == ([True, True, False] if held == 2 else [False, False, True])
+    frozen = [r["values"]["dfa.frozen_acc"] for r in rows]
+    if held == 2:
+        assert frozen == pytest.approx([0.35] * 3)
+        assert "mean final test_acc of 'frozen' over the seeds" in v.rule
+        assert "vs frozen seed mean 0.35" in decided("dfa fires d", runs).message
+    else:
+        assert frozen == pytest.approx([0.30, 0.30, 0.45])
+        assert "(same point and seed)" in v.rule
+    assert decided("dfa fires d", runs, seeds=f"{held}/3").verdict == "pass"
+    assert decided("dfa fires d", runs, seeds=f"{held + 1}/3").verdict == "fail"
+
+
+def test_baseline_option_is_checked_and_recorded():
+    from faspec.train import ConfigError, normalize_config
+
+    cfg = normalize_config({})
+    assert cfg["measure"]["protocol"]["baseline"] == "mean"
+    assert cfg["measure"]["protocol"]["stability_role"] == "submode"
+    assert P.evaluate([], cfg["measure"]["protocol"])["thresholds"]["baseline"] == "mean"
+    for key, bad, hint in (("baseline", "pared", "paired"), ("stability_role", "detect", "")):
+        with pytest.raises(ConfigError) as err:
+            normalize_config({"measure": {"protocol": {key: bad}}})
+        assert err.value.path == f"measure.protocol.{key}" and hint in err.value.hint
+
+
+# ----------------------------------------------------------------------------- (c): its role
+
+
+def test_c_is_a_submode_discriminator_by_default(tmp_path):
+    """BP at stability 0.98 (the embedded task's common mode): (c) fires, but in the paper set
+    it only tells sub-modes apart, so BP stays trustworthy; as a detector it walks BP back."""
+    frozen = [stored_result(a) for a in (0.30, 0.31, 0.29)]
+    runs = store_of(
+        tmp_path,
+        {
+            "bp": [stored_result(0.60, stab=0.98) for _ in SEEDS],
+            "bpdet": [stored_result(0.60, stab=0.98, stability_role="detector") for _ in SEEDS],
+            "frozen": frozen,
+        },
+    )
+    v = decided("bp is trustworthy", runs)
+    assert v.verdict == "pass", v.message
+    assert "protocol set 'paper' (a+b+d)" in v.rule
+    row = v.numbers["points"][0]["per_seed"][0]
+    assert row["protocol"]["bp"]["fired"]["c"] is True  # measured and reported
+    assert decided("bp fires c", runs).verdict == "pass"  # named explicitly, still decided
+    det = decided("bpdet is trustworthy", runs)
+    assert det.verdict == "fail" and "c fires" in det.message
+    assert "(a+b+c+d)" in det.rule
+    assert decided("bpdet is walked_back", runs).verdict == "pass"
+
+
+# ------------------------------------------------------- never "trustworthy" while pending
+
+
+def test_pending_d_is_never_reported_trustworthy(tmp_path):
+    """A claim that reads (a) and (b) only folds in no frozen run: (d) stays pending, and the
+    run's verdict text says so instead of 'trustworthy'."""
+    runs = store_of(tmp_path, {"bp": [stored_result(0.6) for _ in SEEDS]})
+    v = decided("bp never fires a+b", runs)
+    assert v.verdict == "pass", v.message
+    row = v.numbers["points"][0]["per_seed"][0]
+    assert row["values"]["bp.verdict"] == "undecided (pending: d)"
+    assert row["protocol"]["bp"]["verdict"] == "undecided"
+    assert row["protocol"]["bp"]["pending"] == ["d"]
+    assert "trustworthy" not in json.dumps(row)
+    block = runs["bp"][0].result["protocol"]  # type: ignore[index]
+    assert block["verdict"] == "undecided" and block["label"] == "undecided (pending: d)"
+    s = P.sensitivity([r.result for r in runs["bp"]])  # type: ignore[misc]
+    assert [r["verdict"] for r in s["runs"]] == ["undecided"] * 3
+    assert all("trustworthy" not in r["label"] for r in s["runs"])
+    # (c) null as a detector: pending too
+    null_c = stored_result(0.6, stab=None, stability_role="detector")  # type: ignore[arg-type]
+    assert null_c["protocol"]["label"] == "undecided (pending: c+d)"
+    pub = stored_result(0.6, set="public")
+    assert pub["protocol"]["label"] == "undecided (pending: d)"  # not PASS
+    assert P.with_baseline(pub["protocol"], 0.6, 0.3)["label"] == "PASS"
+
+
+# --------------------------------------------------------- sentences quote the floor used
+
+
+def test_b_sentences_quote_the_batch_scaled_floor(tmp_path):
+    """At an evaluation batch of 512 the floor used is 2e-7: a g_norm_min of 1.5e-7 fires (b),
+    and the sentence says '< 2e-07', not the false '< 1e-07'."""
+    runs = store_of(
+        tmp_path,
+        {
+            "dfa": [stored_result(0.6, g=1.5e-7, eval_batch=512) for _ in SEEDS],
+            "bp": [stored_result(0.6, g=3e-7, eval_batch=512) for _ in SEEDS],
+        },
+    )
+    v = decided("dfa never fires b", runs)
+    assert v.verdict == "fail"
+    assert "g_norm_min 1.5e-07 < 2e-07 (g_floor 1e-07 at 1024 samples, scaled to 512)" in v.message
+    assert "< 1e-07" not in v.message.replace("g_floor 1e-07", "")
+    assert "(b) g_norm < 2e-07 (g_floor 1e-07 at 1024 samples, scaled to 512)" in v.rule
+    ok = decided("bp fires b", runs)
+    assert ok.verdict == "fail" and "g_norm_min 3e-07 >= 2e-07" in ok.message
+    same = store_of(tmp_path / "n1024", {"dfa": [stored_result(0.6, g=5e-8) for _ in SEEDS]})
+    assert "g_norm_min 5e-08 < 1e-07" in decided("dfa never fires b", same).message
