@@ -58,6 +58,9 @@ def test_fix1_a_perfect_reproduction_at_19_seeds_never_fails_on_the_printed_n():
         v = decide(c02, data, spec.stats)
         assert all(r["status"] != "mismatch" for r in v.reported), v.message
         assert "the paper says n=3; 19 seed(s) measured" in v.message  # a note, kept visible
+        # the printed n = 3 limits the two-sample TOST: more seeds here cannot decide it
+        fa = next(r for r in v.reported if r["method"] == "fa")
+        assert "no seed count here decides it: the printed sample (n=3)" in fa["reason"]
         return v.verdict == "fail"
 
     assert rate(100, fails, 1) == 0.0

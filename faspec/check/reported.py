@@ -33,6 +33,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import t as t_dist
 
 from faspec.check import stats as S
 from faspec.check.base import (
@@ -374,6 +375,16 @@ def _decide(
     sd = float(np.std(xs, ddof=1)) if n >= 2 else None
     effect = margin - abs(d) if abs(d) < margin else abs(d) - margin
     need = None if sd is None else S.seeds_needed(effect, sd, None, alpha)
+    printed_limit = ""
+    if two_sample and rep.std and rep.n:  # with endless seeds here, the printed sample's own
+        # standard error remains: when it alone leaves p >= alpha, no seed count decides it
+        se_printed = rep.std / math.sqrt(rep.n)
+        if float(t_dist.sf(effect / se_printed, rep.n - 1)) >= alpha:
+            need = None
+            printed_limit = (
+                f"; no seed count here decides it: the printed sample (n={rep.n}) alone is too "
+                f"uncertain for the margin {conf}"
+            )
     out.update(outcome="cannot tell", seeds_needed=need)
     if sd is None:
         why = "1 seed measured: no spread to test agreement with"
@@ -387,7 +398,7 @@ def _decide(
         if need
         else "; a test needs at least 2 seeds"
         if sd is None
-        else ""
+        else printed_limit
     )
     return _status(out, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
 
