@@ -4,7 +4,7 @@ The README's "How a claim is decided" is the table of rules; the modules of fasp
 them exact. Every verdict carries the rule applied (a sentence), a one-line message, the
 numbers behind it and its p-value, so a reader can re-check it without trusting this code.
 
-* check/links.py: one link `a op b` over seeds (t-test, non-inferiority, TOST, `>>` gap; the
+* check/links.py: one link `a op b` over seeds (t-test, TOST, `>>` gap, `>=` as not `<`; the
   complements `not` produces) or per seed; the rule as a sentence.
 * check/compare.py: a chain over the runs of a point: final, `at epoch N`, `by epoch N` (the
   first epoch that passes after Holm's correction over the epochs tried), `first at epoch N ± k`

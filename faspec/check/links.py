@@ -1,6 +1,6 @@
-"""One link `a op b` of a comparison chain: its decision over seeds (a t-test, TOST or a
-non-inferiority test with the metric's margins), its decision for one seed, and its rule as a
-sentence. See faspec/check/claims.py for the table of rules.
+"""One link `a op b` of a comparison chain: its decision over seeds (a one-sided t-test, TOST
+or a test against the `much` gap; `>=` is the strict complement of `<`), its decision for one
+seed, and its rule as a sentence. See faspec/check/claims.py for the table of rules.
 """
 
 from __future__ import annotations
@@ -195,12 +195,11 @@ def _link_tests(
     sign = 1.0 if op in (">", ">=", ">>") else -1.0
     alt, opp = ("greater", "less") if sign > 0 else ("less", "greater")
     base = _MIRROR.get(op, op)
-    shift = {">": 0.0, ">=": -m, ">>": m}[base]
+    shift = {">": 0.0, ">>": m}[base]
     claim_tr = _dtest(a, b, alt, sign * shift, eq, inclusive=base == ">>")
     comp_tr = _dtest(a, b, opp, sign * shift, eq)
     words = {
         ">": ("superiority", "the reverse order"),
-        ">=": (f"non-inferiority within {mt}", f"worse by more than {mt}"),
         ">>": (f"the gap exceeds {mt}", f"a gap short of {mt}"),
     }[base]
     return claim_tr, comp_tr, sign * d - shift, words[0], words[1], tname
