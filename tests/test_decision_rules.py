@@ -75,7 +75,9 @@ def test_bug3_an_honest_reproduction_is_not_called_ddof0():
     rep = Reported(0.401, 0.009, 3, "0.401 ± 0.009 (n=3)", 3, 3)
     data = one(fa=runs("fa", [0.390, 0.401, 0.412]), dfa=runs("dfa", [0.30, 0.31, 0.305]))
     v = decide(claim("fa > dfa", reported={"fa": rep}), data, Stats())
-    assert v.reported[0]["status"] == "agree" and v.verdict == "pass"
+    # n = 3 against a printed n = 3 cannot show equivalence within 0.01: not a mismatch, and
+    # the mean's rounding to the printed digits does not stand in for the test (fix 2)
+    assert v.reported[0]["status"] == "inconclusive" and v.verdict == "inconclusive"
     assert "ddof" not in v.message
 
 
@@ -214,8 +216,8 @@ def test_x_and_not_x_never_both_pass_the_issue_case():
     data = one(fa=runs("fa", fa), dfa=runs("dfa", dfa))
     assert decide(claim("fa > dfa"), data, Stats()).verdict == "pass"
     assert decide(claim("not (fa > dfa)"), data, Stats()).verdict == "fail"
-    # `<=` is non-inferiority within close, a different statement, compatible with `>`
-    assert decide(claim("fa <= dfa"), data, Stats()).verdict == "pass"
+    # `<=` over seeds is the strict complement of `>`: shown false here
+    assert decide(claim("fa <= dfa"), data, Stats()).verdict == "fail"
 
 
 @pytest.mark.parametrize("expect", ["a > b", "a >> b", "a ~= b", "a >= b"])

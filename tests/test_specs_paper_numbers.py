@@ -179,15 +179,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "C24-deep-cosine-contradicts-function": "pass",
     },
     "depth_width": {
-        "C28-depth-L8": "pass",
-        "C28-depth-L12": "pass",
+        "C28-depth-L8": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
+        "C28-depth-L12": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
         "C29-L2-frozen-baseline": "pass",
         "C29-L2-dfa-below-frozen-on-every-seed": "pass",
-        "C29-L2-fa-below-frozen-on-3-of-10": "pass",
+        "C29-L2-fa-below-frozen-on-3-of-10": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
         "C29-L2-seeds-1-2-5": "pass",
     },
     "cifar100": {
-        "C30-accuracy": "pass",
+        "C30-accuracy": "inconclusive",  # its reported fa: the spread of the paper's own seeds is too wide for the TOST to show agreement within 0.01 (rounding no longer stands in for it)
         "C30-frozen-baseline": "pass",
         "C30-below-frozen-above-chance": "pass",
         # the direction at the mean; the printed -4.7 pp (its means give -4.45) stays a comment

@@ -119,6 +119,8 @@ class Out:
     numbers: dict[str, Any]
     runs: list[str]
     p: float | None = None  # the p-value the verdict rests on; None: decided without a test
+    # the p of its complement (what `fail` rests on; `not X` has p = p_fail of X and back)
+    p_fail: float | None = None
 
 
 @dataclass
@@ -225,6 +227,10 @@ def _by_epoch(run: SeedRun, op: E.Operand, metric: str, last: int) -> dict[int, 
     return out
 
 
+LOG_FLOOR = float(np.finfo(np.float32).tiny)  # 1.18e-38: where a log-scale 0.0 is read
+LOG10_FLOOR = math.log10(LOG_FLOOR)
+
+
 @dataclass
 class Term:
     """One side of a link: a method operand (per-seed values) or a constant."""
@@ -240,11 +246,18 @@ class Term:
     degenerate: list[dict[str, Any]] = field(default_factory=list)
     stats: MetricStats | None = None  # margins of a ratio term (log scale); None: the metric's
     arith: tuple[str, Term, Term] | None = None  # `a - b` / `a / b`: the op and both samples
+    floored: bool = False  # a measured 0.0 was floored at LOG_FLOOR on the log scale
 
     def tv(self, x: float) -> float:
-        """Test-scale value: log10 for log-scale metrics (positive values only)."""
+        """Test-scale value: log10 for log-scale metrics (positive values only). A measured
+        exact 0.0 (a dead ‖g‖ underflowing in float32: the paper's DFA case) is floored at
+        LOG_FLOOR, float32's smallest normal: per seed that keeps the raw order (log10 is
+        monotone, and no float32 normal is below it); over seeds the verdict says so."""
         if not self.log:
             return x
+        if x == 0.0 and self.const is None:
+            self.floored = True
+            return LOG10_FLOOR
         if not x > 0:
             raise Stop(
                 "error",

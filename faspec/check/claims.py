@@ -4,7 +4,7 @@ The README's "How a claim is decided" is the table of rules; the modules of fasp
 them exact. Every verdict carries the rule applied (a sentence), a one-line message, the
 numbers behind it and its p-value, so a reader can re-check it without trusting this code.
 
-* check/links.py: one link `a op b` over seeds (t-test, non-inferiority, TOST, `>>` gap; the
+* check/links.py: one link `a op b` over seeds (t-test, TOST, `>>` gap, `>=` as not `<`; the
   complements `not` produces) or per seed; the rule as a sentence.
 * check/compare.py: a chain over the runs of a point: final, `at epoch N`, `by epoch N` (the
   first epoch that passes after Holm's correction over the epochs tried), `first at epoch N ± k`
@@ -43,7 +43,7 @@ from faspec.check.base import (  # noqa: F401 - the public names of claim checki
     combine_or,
     negate,
 )
-from faspec.check.compare import _eval_compare
+from faspec.check.compare import _and_fail, _eval_compare, _fail_p
 from faspec.check.protocol_claims import _eval_predicates
 from faspec.check.reported import _check_reported
 from faspec.spec import expr as E
@@ -71,6 +71,16 @@ def _eval(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
     rule = f" {word} ".join(f"({o.rule})" for o in items)
     p = _combined_p(items, is_and, v)
     numbers: dict[str, Any] = {"op": word, "items": [o.numbers for o in items]}
+    p_fail = None
+    if v == "fail":  # the p of the complement: `not X` is decided by exactly these numbers
+        fails = [o.p_fail for o in items if o.verdict == "fail"]
+        p_fail = _fail_p(fails) if is_and else (None if None in fails else max(fails))  # type: ignore[type-var]
+    if is_and and v == "fail" and ctx.per_seed is None and p_fail is not None:
+        v, message, extra = _and_fail(len(items), p_fail, message, ctx, "parts")
+        numbers.update(extra)
+        p_fail = extra.get("p_fail")
+    if is_and and ctx.per_seed is None:
+        rule += f"; fails when a part's complement holds at alpha/{len(items)} (Bonferroni)"
     if not is_and and p is not None and ctx.per_seed is None:
         k = len(items)
         numbers["bonferroni"] = {"parts": k, "p": p}
@@ -81,7 +91,7 @@ def _eval(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> Out:
                 f"a part passes alone, but not at alpha/{k} (Bonferroni over the {k} parts of "
                 f"the or: p x {k} = {p:.3g} >= {ctx.alpha}): {message}"
             )
-    return Out(v, message, rule, numbers, runs, p)
+    return Out(v, message, rule, numbers, runs, p, p_fail)
 
 
 def _combined_p(items: list[Out], is_and: bool, verdict: str) -> float | None:

@@ -12,6 +12,7 @@ import numpy as np
 from faspec.check import stats as S
 from faspec.check.base import (
     _AND_RANK,
+    LOG_FLOOR,
     Ctx,
     Out,
     SeedRun,
@@ -58,7 +59,32 @@ def _eval_compare(cmp: E.Compare, pdata: dict[str, list[SeedRun]], ctx: Ctx) -> 
         numbers["degenerate_reference"] = dead
         if allowed:
             message += f" [{len(dead)} value(s) read against a degenerate BP reference, allowed]"
-    return Out(verdict, message, rule, {"expr": expr_text, **numbers}, runs, p)
+    return Out(
+        verdict, message, rule, {"expr": expr_text, **numbers}, runs, p, numbers.get("p_fail")
+    )
+
+
+def _fail_p(ps: list[float | None]) -> float | None:
+    """The smallest p of the failing parts' complements (None: a part failed without a test)."""
+    return None if not ps or any(p is None for p in ps) else min(ps)  # type: ignore[type-var]
+
+
+def _and_fail(
+    k: int, p_min: float, message: str, ctx: Ctx, what: str
+) -> tuple[str, str, dict[str, Any]]:
+    """A chain or `and` of k parts fails when one part's complement is shown: the `or` of the
+    k complements, Bonferroni as every `or` (k x the smallest p < alpha), so `not X` (that
+    `or`) passes exactly when X fails. Otherwise inconclusive."""
+    p = min(1.0, k * p_min)
+    numbers = {"bonferroni_fail": {"parts": k, "p": p}}
+    if p < ctx.alpha:
+        return "fail", message, {**numbers, "p_fail": p}
+    return (
+        "inconclusive",
+        f"a part fails alone, but not at alpha/{k} (Bonferroni over the {k} {what}' "
+        f"complements: p x {k} = {p:.3g} >= {ctx.alpha}): {message}",
+        numbers,
+    )
 
 
 def _dead_text(dead: list[dict[str, Any]]) -> str:
@@ -112,6 +138,18 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
             if verdict != "pass"
             else "; ".join(link["message"] for link in links)
         )
+        p_fail = _fail_p([link.get("p_complement") for link in links if link["verdict"] == "fail"])
+        bonferroni: dict[str, Any] = {}
+        if verdict == "fail" and len(links) > 1 and p_fail is not None:
+            verdict, message, bonferroni = _and_fail(len(links), p_fail, message, ctx, "links")
+        elif verdict == "fail":
+            bonferroni["p_fail"] = p_fail
+        floored = [t.key for t in terms if t.floored]
+        if floored:  # decided, but on a floored value: said with the verdict
+            message += (
+                f" [{', '.join(floored)}: a value of exactly 0 is read as {_g(LOG_FLOOR, 3)} "
+                "(float32's smallest normal) on the log scale]"
+            )
         operands = {
             t.key: _summary(t, raw) for t, raw in zip(terms, raws, strict=True) if raw is not None
         }
@@ -124,7 +162,7 @@ def _over_seeds(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> tuple[str, str, 
                         s: (10**x if t.log else x) for s, x in means.items()
                     }
                     operands[t.key]["tested_n"] = len(means)
-        return verdict, message, {"operands": operands, "links": links}
+        return verdict, message, {"operands": operands, "links": links, **bonferroni}
 
     if any(t.arith is not None for t in terms):
         return _arith_over_seeds(cmp, terms, ctx)

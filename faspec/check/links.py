@@ -1,6 +1,6 @@
-"""One link `a op b` of a comparison chain: its decision over seeds (a t-test, TOST or a
-non-inferiority test with the metric's margins), its decision for one seed, and its rule as a
-sentence. See faspec/check/claims.py for the table of rules.
+"""One link `a op b` of a comparison chain: its decision over seeds (a one-sided t-test, TOST
+or a test against the `much` gap; `>=` is the strict complement of `<`), its decision for one
+seed, and its rule as a sentence. See faspec/check/claims.py for the table of rules.
 """
 
 from __future__ import annotations
@@ -86,13 +86,17 @@ def _link_over_seeds(
         "scale": "log10" if ms.scale == "log" else "linear",
     }
     negated = op.startswith("!")
-    base_op = op[1:] if negated else op
-    if base_op == "~=" or _MIRROR.get(base_op, base_op) in (">=", ">>"):
-        kind = "close" if base_op in ("~=", ">=", "<=") else "much"
+    written = op[1:] if negated else op
+    # over seeds `a >= b` is shown by the test that shows `not (a < b)`: superiority, the strict
+    # complement of `<`, so `a > b` and `a <= b` never both pass (non-inferiority is written
+    # with its margin: `a - b > -0.01`)
+    base_op = _ORDER_OVER_SEEDS.get(written, written)
+    if base_op == "~=" or _MIRROR.get(base_op, base_op) == ">>":
+        kind = "close" if base_op == "~=" else "much"
         m, conf = _margin(ms, kind)
         out["margin"] = conf
         if m is None and (kind == "much" or base_op == "~="):
-            what = f"'{op}'" if not negated else f"'not ({base_op})'"
+            what = f"'{op}'" if not negated else f"'not ({written})'"
             out.update(
                 verdict="error",
                 message=f"{what} needs a {kind} margin for {left.metric or right.metric}",
@@ -111,7 +115,7 @@ def _link_over_seeds(
     out.update(p=claim_tr.p, p_complement=comp_tr.p, test_note=claim_tr.note)
     margin = ""
     if claim_tr.p is not None and claim_tr.p < alpha:
-        stated = f"{_show(left, raw[0])} {base_op} {_show(right, raw[1])}"
+        stated = f"{_show(left, raw[0])} {written} {_show(right, raw[1])}"
         if negated:
             stated = f"not ({stated})"
         out.update(
@@ -149,6 +153,9 @@ def _link_over_seeds(
     return out
 
 
+_ORDER_OVER_SEEDS = {">=": ">", "<=": "<"}
+
+
 def _link_tests(
     op: str,
     a: np.ndarray | float,
@@ -160,8 +167,8 @@ def _link_tests(
 ) -> tuple[S.TestResult, S.TestResult, float, str, str, str]:
     """(test of the claim, test of its complement, distance of the means on the claimed side,
     claim in words, complement in words, test name) for `>`, `>=`, `>>`, `~=` and mirrors.
-    `>`: superiority, mean a - mean b > 0, against mean a - mean b < 0. `>=`: non-inferiority,
-    > -close, against < -close. `>>`: the gap exceeds much, against short of much (both one-
+    `>`: superiority, mean a - mean b > 0, against mean a - mean b < 0 (`>=` arrives here as
+    `>`, see _ORDER_OVER_SEEDS). `>>`: the gap exceeds much, against short of much (both one-
     sided t-tests against much). `~=`: TOST within close, against a difference beyond close
     (the side the means point to, p doubled)."""
     eq = ctx.equal_var
@@ -188,12 +195,11 @@ def _link_tests(
     sign = 1.0 if op in (">", ">=", ">>") else -1.0
     alt, opp = ("greater", "less") if sign > 0 else ("less", "greater")
     base = _MIRROR.get(op, op)
-    shift = {">": 0.0, ">=": -m, ">>": m}[base]
+    shift = {">": 0.0, ">>": m}[base]
     claim_tr = _dtest(a, b, alt, sign * shift, eq, inclusive=base == ">>")
     comp_tr = _dtest(a, b, opp, sign * shift, eq)
     words = {
         ">": ("superiority", "the reverse order"),
-        ">=": (f"non-inferiority within {mt}", f"worse by more than {mt}"),
         ">>": (f"the gap exceeds {mt}", f"a gap short of {mt}"),
     }[base]
     return claim_tr, comp_tr, sign * d - shift, words[0], words[1], tname
@@ -271,10 +277,11 @@ def _link_rule(left: Term, op: str, right: Term, ctx: Ctx) -> str:
         )
     base = _MIRROR.get(op, op)
     if base == ">=":
-        has = _margin(ms, "close")[0] is not None
-        margin = f" - {diff_margin('close')} (non-inferiority)" if has else ""
         hi, lo = (mL, mR) if op == ">=" else (mR, mL)
-        return f"{hi} > {lo}{margin}, one-sided {test}, p < {ctx.alpha}"
+        return (
+            f"{hi} > {lo} ({op} over seeds is shown as the strict complement of "
+            f"{'<' if op == '>=' else '>'}), one-sided {test}, p < {ctx.alpha}"
+        )
     if base == ">>":
         hi, lo = (mL, mR) if op == ">>" else (mR, mL)
         return (
@@ -348,8 +355,8 @@ def _compare_rule(cmp: E.Compare, terms: list[Term], ctx: Ctx) -> str:
 # The complements `not` produces (faspec.spec.expr.push_not) that have no symbol of their own:
 # (claimed side of mean(a) - mean(b), margin kind, shift): H1 is sign * (mean a - mean b) > shift.
 _COMPLEMENTS = {
-    "!>=": (-1.0, "close", +1.0),  # a below b by more than close
-    "!<=": (+1.0, "close", +1.0),  # a above b by more than close
+    "!>=": (-1.0, None, 0.0),  # a below b (over seeds `>=` is `>`: its complement is `<`)
+    "!<=": (+1.0, None, 0.0),  # a above b
     "!>>": (-1.0, "much", -1.0),  # a - b short of much
     "!<<": (+1.0, "much", -1.0),  # b - a short of much
 }
@@ -369,9 +376,12 @@ def _complement_rule(left: Term, op: str, right: Term, ms: MetricStats, ctx: Ctx
             f"means point to, p doubled, p < {ctx.alpha}"
         )
     sign, kind, k = _COMPLEMENTS[op]
-    conf = _margin_text(_margin(ms, kind)[1]) or "0"
     rel = ">" if sign > 0 else "<"
-    bound = f"{'+' if sign * k > 0 else '-'}{conf}"
+    if kind is None:
+        bound = "0"
+    else:
+        conf = _margin_text(_margin(ms, kind)[1]) or "0"
+        bound = f"{'+' if sign * k > 0 else '-'}{conf}"
     return (
         f"{L} - {R} {rel} {bound} (the complement of {op[1:]}), one-sided {test}, p < {ctx.alpha}"
     )

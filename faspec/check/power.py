@@ -12,7 +12,8 @@ per-seed rules have none that is exact.
 The correction: a claim tested over seeds must pass at its threshold in the spec's family.
 Under Holm (and BH) that threshold depends on the other claims' p-values; the power printed
 is at alpha / m (m = the spec's claims tested over seeds), the threshold of a claim that has
-to pass first, which is exact for Bonferroni and a lower bound for Holm. Per-seed claims
+to pass first: each draw is decided as verify decides it (`reported:` checks at the spec's
+alpha, the printed n kept at any simulated n), then its p must be below alpha / m, which is exact for Bonferroni and a lower bound for Holm. Per-seed claims
 (`seeds: all`, `for K of N seeds`) are outside the family and use alpha.
 
 Costs: `sims` draws (100) at the spec's seeds, then a bisection over the seed count for 80 %
@@ -27,6 +28,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 from faspec.check.base import SeedRun
 from faspec.spec import expr as E
@@ -108,16 +110,18 @@ def pass_rate(
 
     one = dataclasses.replace(claim, at={}, for_each=None)
     reported = {}
-    for key, rep in claim.reported.items():  # at another seed count than the paper's, the
-        # printed n would be a mismatch by itself: compare with the printed mean (± std) only
+    for key, rep in claim.reported.items():  # the printed n is kept at any simulated n: it is
+        # the n of the printed sample (reported.py), a different seed count is only a note
         if rep.per_seed is not None and len(rep.per_seed) != n:  # a per-seed list, at other n:
             xs = np.asarray(rep.per_seed, dtype=float)  # its mean ± std, as _reported_for reads it
             std = float(xs.std(ddof=1)) if xs.size >= 2 else None
             reported[key] = Reported(float(xs.mean()), std, text=rep.text)
             continue
-        reported[key] = rep if rep.n in (None, n) else dataclasses.replace(rep, n=None)
+        reported[key] = rep
     one = dataclasses.replace(one, reported=reported)
-    st = dataclasses.replace(stats, alpha=alpha)
+    # decided as verify decides it (reported: checks at the spec's alpha); then the claim's p
+    # at its family threshold, as family.correct does for a claim that has to pass first
+    st = stats
     rng = np.random.default_rng(seed)
     labels = sorted({label for label, _ in paper})
     seeds = list(range(n))
@@ -137,7 +141,8 @@ def pass_rate(
                 for lab, rows in finals.items()
             }
         }
-        passed += decide(one, data, st).verdict == "pass"
+        v = decide(one, data, st)
+        passed += v.verdict == "pass" and (v.p is None or v.p < alpha)
         done += 1
         if stop_at is not None:
             if passed >= stop_at * sims:
@@ -164,10 +169,12 @@ def claim_power(
     m = family_size(spec) if m is None else m
     alpha = stats.alpha / max(1, m) if over and stats.correction != "none" else stats.alpha
     power = pass_rate(claim, stats, paper, n, alpha, sims, seed)
+    ci = binomtest(round(power * sims), sims).proportion_ci(0.95, "exact")
     out: dict[str, Any] = {
         "computed": True,
         "seeds": n,
         "power": power,
+        "power_ci95": [float(ci.low), float(ci.high)],  # Clopper-Pearson over the draws
         "alpha": alpha,
         "family": m if over else None,
         "sims": sims,
@@ -213,8 +220,10 @@ def power_text(p: dict[str, Any]) -> str:
     )
     n80 = p.get("seeds_for_80")
     reach = f"80 % at {n80} seeds" if n80 else f"80 % not reached by {SEED_CAP} seeds"
+    lo, hi = p.get("power_ci95") or (p["power"], p["power"])
     return (
-        f"a perfect reproduction passes {100 * p['power']:.1f} % of the time at {p['seeds']} "
+        f"a perfect reproduction passes {100 * p['power']:.1f} % of the time "
+        f"(95 % CI {100 * lo:.0f}-{100 * hi:.0f} %) at {p['seeds']} "
         f"seeds{fam}; {reach} (simulated, {p['sims']} draws through decide)"
     )
 

@@ -3,14 +3,16 @@
 Three outcomes, never "agrees" for want of evidence (statuses `agree`, `mismatch`,
 `inconclusive`; the claim becomes pass / fail / inconclusive accordingly):
 
-* **agree**: the measured mean rounds to the printed number at its printed digits (whatever n
-  is), or equivalence is shown: TOST within the reproduction margin, p < alpha. The margin is
+* **agree**: equivalence is shown: TOST within the reproduction margin, p < alpha. The margin is
   the metric's `close` (`close_ratio` on log-scale metrics, tested on log10), or half a unit of
-  the printed last digit where that is wider. Against a printed mean ± std with its n the TOST
+  the printed last digit where that is wider. Rounding to the printed digits decides alone only
+  where there is no spread to test (one run, or every seed equal). Against a printed mean ± std with its n the TOST
   is a two-sample Welch TOST from summary statistics; otherwise one-sample against the number.
 * **mismatch**: a difference beyond the reproduction margin is shown: a one-sided test that
-  the measured mean lies beyond the margin, on the side it lies (p doubled), gives p < alpha;
-  or the paper's n differs from the seeds measured. The printed std's convention (ddof 0 or 1)
+  the measured mean lies beyond the margin, on the side it lies (p doubled), gives p < alpha.
+  A seed count other than the paper's n is no evidence that a number disagrees: a `warning`
+  (shown with the claim); the printed n is the n of the printed sample in the two-sample test.
+  A pooled key (`cos_layers[*]`) counts seeds, the unit of replication. The printed std's convention (ddof 0 or 1)
   is never a mismatch: the measured std estimates the paper's only up to chance, and the
   likelihood ratio of the two conventions (the printed and the measured variances are
   independent estimates of one variance, their ratio F-distributed) never exceeds
@@ -31,6 +33,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import t as t_dist
 
 from faspec.check import stats as S
 from faspec.check.base import (
@@ -260,30 +263,41 @@ def _decide(
     pooled ± describes layers too); the pooled mean and n are what the paper's text compares."""
     mean, std = S.mean_std(raw)
     n = len(raw)
+    seeds = len(dict.fromkeys(seed_of)) if seed_of is not None else n
     out: dict[str, Any] = {}
-    measured = f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={n})"
-    reasons: list[str] = []
-    if rep.n is not None and rep.n != n:
-        reasons.append(f"the paper says n={rep.n}; {n} seed(s) measured")
-    elif rep.std is not None and n < 2:
-        reasons.append("the paper prints a std, which needs at least 2 seeds; 1 seed measured")
+    pooled = f" seeds, {n} values" if seed_of is not None else ""
+    measured = (
+        f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={seeds}{pooled})"
+    )
+    notes: list[str] = []
+    # a seed count other than the paper's is no evidence that a number disagrees: a note; the
+    # printed n is used only as the n of the printed sample in the two-sample test
+    if rep.n is not None and rep.n != seeds:
+        notes.append(f"the paper says n={rep.n}; {seeds} seed(s) measured")
+    elif rep.std is not None and seeds < 2:
+        notes.append("the paper prints a std, which needs at least 2 seeds; 1 seed measured")
     if rep.std is not None and std is not None and std > 0 and rep.std > 0:
         # the printed std's convention: recorded, never a mismatch (see the module doc)
         out["ddof0_likelihood_ratio"] = S.ddof_likelihood_ratio(rep.std, rep.n or n, std, n)
     if rep.std is not None and rep.n is None:
-        out["warning"] = f"'{rep.text}' has no (n=…): its ± is not used; write '… (n=k)'"
+        notes.append(f"'{rep.text}' has no (n=…): its ± is not used; write '… (n=k)'")
+    if notes:
+        out["warning"] = "; ".join(notes)
     tol = rep.resolution() or 0.0
-    if abs(mean - rep.mean) <= tol * (1 + 1e-9):
+    # rounding to the printed digits decides only where there is no spread to test (one seed,
+    # or every seed equal): with n >= 2 the printed precision widens the TOST's margin instead
+    flat = std is None or std <= S.numerical_noise(max(abs(x) for x in raw))
+    if flat and abs(mean - rep.mean) <= tol * (1 + 1e-9):
         out.update(
             test=f"the measured mean rounds to the printed {rep.text} (±{_g(tol)})",
             outcome="agrees",
         )
-        return _status(out, reasons, "agree", "")
+        return _status(out, "agree", "")
     ms = ctx.stats.metric(metric)
     if log:
         if not (mean > 0 and rep.mean > 0 and all(x > 0 for x in raw)):
             out["outcome"] = "cannot tell"
-            return _status(out, reasons, "inconclusive", "a log-scale value is not positive")
+            return _status(out, "inconclusive", "a log-scale value is not positive")
         xs = _per_seed_means(np.log10(np.asarray(raw, dtype=float)), seed_of)
         ref = math.log10(rep.mean)
         rmargin = math.log10(ms.close_ratio) if ms.close_ratio else 0.0
@@ -303,16 +317,16 @@ def _decide(
     out.update(margin=margin, scale=scale)
     if margin <= 0:
         out["outcome"] = "cannot tell"
-        return _status(out, reasons, "inconclusive", f"{metric} has no close margin")
+        return _status(out, "inconclusive", f"{metric} has no close margin")
     if n == 1:  # one run: no spread to test; as a per-seed value, the margin is the whole rule
         out["test"] = f"one run: within the reproduction margin {conf} (no spread to test)"
         if abs(d) <= margin:
             out["outcome"] = "agrees"
-            return _status(out, reasons, "agree", "")
+            return _status(out, "agree", "")
         out["outcome"] = "disagrees"
         what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
         return _status(
-            out, reasons, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
+            out, "mismatch", f"{rep.text} vs measured {measured}: {what}, outside {conf}"
         )
     two_sample = (
         rep.std is not None and rep.n is not None and rep.n >= 2 and n >= 2 and seed_of is None
@@ -349,19 +363,28 @@ def _decide(
     shown = f"{rep.text} vs measured {measured}"
     if eq.p is not None and eq.p < alpha:
         out["outcome"] = "agrees"
-        return _status(out, reasons, "agree", "")
+        return _status(out, "agree", "")
     if df.p is not None and df.p < alpha:
         out["outcome"] = "disagrees"
         what = f"ratio {_g(10 ** abs(d), 3)}" if log else f"differs by {_g(d, 3)}"
         return _status(
             out,
-            reasons,
             "mismatch",
             f"{shown}: {what}, shown beyond the margin {conf}: p={_g(df.p, 2)} < {alpha}",
         )
     sd = float(np.std(xs, ddof=1)) if n >= 2 else None
     effect = margin - abs(d) if abs(d) < margin else abs(d) - margin
     need = None if sd is None else S.seeds_needed(effect, sd, None, alpha)
+    printed_limit = ""
+    if two_sample and rep.std and rep.n:  # with endless seeds here, the printed sample's own
+        # standard error remains: when it alone leaves p >= alpha, no seed count decides it
+        se_printed = rep.std / math.sqrt(rep.n)
+        if float(t_dist.sf(effect / se_printed, rep.n - 1)) >= alpha:
+            need = None
+            printed_limit = (
+                f"; no seed count here decides it: the printed sample (n={rep.n}) alone is too "
+                f"uncertain for the margin {conf}"
+            )
     out.update(outcome="cannot tell", seeds_needed=need)
     if sd is None:
         why = "1 seed measured: no spread to test agreement with"
@@ -375,9 +398,9 @@ def _decide(
         if need
         else "; a test needs at least 2 seeds"
         if sd is None
-        else ""
+        else printed_limit
     )
-    return _status(out, reasons, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
+    return _status(out, "inconclusive", f"{shown}: cannot tell: {why}{hint}")
 
 
 def _per_seed_means(xs: np.ndarray, seed_of: list[Any] | None) -> np.ndarray:
@@ -387,10 +410,6 @@ def _per_seed_means(xs: np.ndarray, seed_of: list[Any] | None) -> np.ndarray:
     return np.array([xs[[s == k for s in seed_of]].mean() for k in order])
 
 
-def _status(out: dict[str, Any], reasons: list[str], status: str, why: str) -> dict[str, Any]:
-    """A seed-count or ddof mismatch is a mismatch whatever the test says."""
-    if reasons:
-        out.update(status="mismatch", reason="; ".join([*reasons, *([why] if why else [])]))
-    else:
-        out.update(status=status, reason=why)
+def _status(out: dict[str, Any], status: str, why: str) -> dict[str, Any]:
+    out.update(status=status, reason=why)
     return out

@@ -8,7 +8,8 @@ Conventions, fixed here so that every table and verdict agrees:
 * Zero standard error (every value of every group identical, up to float64 round-off of the
   mean: a standard error below ROUNDOFF_REL = 1e-12 of the values) is decided by the values: the
   difference, if strictly on the claimed side by more than numerical noise (NOISE_REL = 1e-6
-  relative to the values, at least 1e-6 absolute: a few float32 ulps), gives p = 0.0,
+  relative to the largest value compared: about 8 float32 ulps, with no absolute floor, so
+  exact 0.0 against 5e-7 is a real difference), gives p = 0.0,
   otherwise p = 1.0 (against a margin the boundary is inclusive: a gap equal to the margin
   reaches it). scipy would
   return NaN there, and a claim such as `frozen.deep_cos < 0.1` on runs that all give exactly
@@ -122,7 +123,8 @@ def diff_test(
     return TestResult(float(res.pvalue), float(res.statistic), float(df))
 
 
-# Runs store float32 computations: a few ulps of float32 (eps 1.2e-7) relative to the values.
+# Runs store float32 computations: a few ulps of float32 (eps 1.2e-7) relative to the values,
+# purely relative: a dead gradient's 0.0 against 5e-7 is a difference, not rounding.
 NOISE_REL = 1e-6
 # A standard error this small relative to the values is float64 round-off of the mean of
 # identical values (0.4 + 1e-9 three times has a variance of 5e-33), not spread: zero spread.
@@ -131,14 +133,14 @@ ROUNDOFF_REL = 1e-12
 
 def numerical_noise(scale: float) -> float:
     """The largest difference that seed-constant values can show by rounding alone."""
-    return NOISE_REL * max(1.0, scale)
+    return NOISE_REL * abs(scale)
 
 
 def _zero_variance(
     d: float, alternative: Alternative, scale: float, margin: bool = False
 ) -> TestResult:
     """Every value identical within each group: the difference decides, p = 0 or 1, but only a
-    difference larger than numerical noise (NOISE_REL x max(1, |values|)) counts as shown.
+    difference larger than numerical noise (NOISE_REL x the largest |value|) counts as shown.
     Against a margin (`margin`: `d` is the distance to it) the boundary is inclusive, as the
     README's "reaches" / "within" say: a gap equal to `much` up to noise reaches it."""
     noise = numerical_noise(scale)

@@ -268,12 +268,12 @@ COMPLEMENT = {
     "<<": "!<<",
     "~=": "!~=",
 }
-# `>=`/`<=` are non-inferiority within the close margin, so their exact complements are
-# "worse by more than the margin"; the strict `<`/`>` complement `>`/`<` only without a margin.
+# `>=`/`<=` keep a complement of their own (`!>=`): over seeds check/links.py shows `a >= b` as
+# `not (a < b)` and its complement as `a < b`; per seed `!>=` is the exact negation.
 COMPLEMENT_WITH_MARGIN = {">=": "!>=", "<=": "!<="}
 # Over seeds `>` promises superiority (mean a - mean b > 0 shown by a one-sided test), so its
 # complement "a is not above b" is shown only by the one-sided test the other way: `a < b`.
-# (`a <= b`, non-inferiority within close, is compatible with `a > b`: both may pass.) Per
+# (`a <= b` over seeds is the strict complement of `a > b`: the two never both pass.) Per
 # seed the values are numbers and `<=` is the exact negation.
 STRICT_COMPLEMENT = {">": "<", "<": ">"}
 
