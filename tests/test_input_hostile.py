@@ -398,7 +398,7 @@ def test_impossible_measurement_is_an_error_verdict_naming_file_and_field(tmp_pa
     "res,message",
     [
         ("{gpus: 1.0e+300}", "must be <= 1"),
-        ("{gpus: 2}", "must be <= 1"),
+        ("{gpus: 1.5}", "must be <= 1"),
         ("{cpus: 5000}", "must be <= 4096"),
     ],
 )
