@@ -75,7 +75,7 @@ class Procs:
         p = subprocess.Popen(
             self.netns.prefix + args,
             cwd=self.cwd,
-            env=self.netns.env(self.cwd),
+            env=kw.pop("env", None) or self.netns.env(self.cwd),
             stdout=kw.pop("stdout", subprocess.PIPE),
             stderr=kw.pop("stderr", subprocess.PIPE),
             text=True,

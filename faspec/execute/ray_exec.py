@@ -22,6 +22,7 @@ filesystem. What this module promises about a cluster:
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import socket
 import sys
@@ -72,7 +73,12 @@ def _task(
 
     mine = code_identity()
     if expect is not None:
-        bad = [k for k in ("faspec", "git") if expect.get(k) and mine.get(k) != expect[k]]
+        # the commit only where both sides know theirs (an installed wheel has none)
+        bad = [
+            k
+            for k in ("faspec", "git")
+            if expect.get(k) and mine.get(k) != expect[k] and (k == "faspec" or mine.get(k))
+        ]
         if bad:
             where = ", ".join(f"{k}: driver {expect[k]}, worker {mine.get(k)}" for k in bad)
             err = fault_result(f"version mismatch ({where})", device)
@@ -83,6 +89,9 @@ def _task(
     torch.set_num_threads(max(1, int(cpus)))
     if device == "auto":
         device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():  # the node's, not the run's
+        err = fault_result(f"--device cuda, but node {platform.node()} has no usable GPU", device)
+        return [(dict(err), None) for _ in members]
     rids = [rid for rid, _ in members]
 
     def push(*args: Any) -> None:
