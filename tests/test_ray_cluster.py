@@ -71,6 +71,9 @@ class Cluster:
             ],
             stdout=(self.tmp / "head.log").open("w"),
             stderr=subprocess.STDOUT,
+            # a Ray Client session starts a server process; on this loaded test machine it may
+            # take longer than Ray's 30 s to answer
+            env={**self.netns.env(self.tmp), "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "240"},
         )  # fmt: skip
 
     def add_worker(self, k: int | None = None) -> int:
