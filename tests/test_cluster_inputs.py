@@ -196,3 +196,12 @@ def test_ray_address_from_the_environment_is_used(tmp_path):
     r = run_cli(["verify", _write(tmp_path), "--store", "st"], tmp_path, env=env)
     assert r.returncode == 2 and f"attaching to Ray at {addr}" in r.stderr, r.stderr
     assert json.dumps(addr)[1:-1] in r.stderr
+
+
+def test_a_task_refuses_a_driver_of_another_faspec_before_training():
+    from faspec.execute.ray_exec import _task
+
+    outs = _task([("r1", {}), ("r2", {})], "cpu", 1, None, {"faspec": "0.0.1", "git": None})
+    assert [r["status"] for r, _ in outs] == ["fault", "fault"]
+    assert all(r["mismatch"] for r, _ in outs)
+    assert "faspec: driver 0.0.1, worker " in outs[0][0]["error"]

@@ -32,6 +32,8 @@ from test_ray import (
     write,
 )
 
+import faspec
+
 pytestmark = pytest.mark.ray
 
 BASE = 6500 + os.getpid() % 40 * 20  # this run's ports (the namespace is private anyway)
@@ -318,3 +320,24 @@ def test_as_a_ray_job(procs, cluster, tmp_path):
     assert (tmp_path / "job.rc").read_text().strip() == "0", log[-3000:]
     assert "attaching to Ray at" in log and "num_cpus" not in log
     assert sorted(_stored(tmp_path).values()) == ["ok"] * 4
+
+
+def test_workers_with_another_faspec_are_refused(procs, cluster, tmp_path):
+    real = Path(__file__).resolve().parents[1] / "faspec"
+    shadow = tmp_path / "other" / "faspec"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(  # the same code under another version number
+        f"__path__.append({str(real)!r})\n"
+        f"exec(open({str(real / '__init__.py')!r}).read())\n"
+        "__version__ = '9.9.9'\n"
+    )
+    spec = write(tmp_path, name="v", epochs=1, n_train=512)
+    env = json.dumps({"env_vars": {"PYTHONPATH": str(shadow.parent)}})
+    r = procs.faspec(
+        ["verify", spec, "--address", cluster.gcs, "--runtime-env", env, "--store", "store"],
+        timeout=420,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr[-3000:]
+    assert "the workers run another faspec than this driver" in r.stderr
+    assert f"faspec: driver {faspec.__version__}, worker 9.9.9" in r.stderr and "hint:" in r.stderr
+    assert _stored(tmp_path) == {}
