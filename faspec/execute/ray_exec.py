@@ -200,6 +200,9 @@ class RayExecutor:
         num_cpus: int | None = None,
         runtime_env: dict[str, Any] | None = None,
     ) -> None:
+        address = resolve_address(address)
+        if address and not self._attached():
+            check_reachable(address)  # before the imports: a wrong address fails in a second
         import ray
         import torch  # noqa: F401
 
@@ -213,12 +216,10 @@ class RayExecutor:
         self.warnings: list[str] = []
         if ray.is_initialized():
             return
-        address = resolve_address(address)
         quiet = {"log_to_driver": False, "logging_level": "WARNING"}
         if runtime_env:
             quiet["runtime_env"] = runtime_env
         if address:
-            check_reachable(address)
             try:
                 ray.init(address=address, **quiet)
             except (ConnectionError, TimeoutError) as e:
@@ -239,6 +240,12 @@ class RayExecutor:
                 **quiet,
             )
         self._started = True
+
+    @staticmethod
+    def _attached() -> bool:
+        """Ray already initialised in this process (then no address is used)."""
+        ray = sys.modules.get("ray")
+        return bool(ray is not None and ray.is_initialized())
 
     def _progress_actor(self) -> Any:
         """The progress actor, on the driver's node (never a worker node that may be lost)."""
