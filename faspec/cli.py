@@ -108,7 +108,16 @@ PROFILE = click.option(
     help="ray: one Ray task per run (local Ray unless --address); local: in-process, for debugging.",
 )
 @click.option(
-    "--address", default=None, help="Existing Ray cluster: auto, HOST:PORT or ray://HOST:PORT."
+    "--address",
+    default=None,
+    help="Existing Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, as "
+    "`ray job submit` sets it, else a private local Ray).",
+)
+@click.option(
+    "--runtime-env",
+    default=None,
+    help="Ray runtime environment for the workers: a JSON/YAML file or inline text, e.g. "
+    "'{working_dir: ., pip: [my-plugin]}'; merged over the specs' `runtime_env:`.",
 )
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
@@ -156,6 +165,7 @@ def verify(
     no_run: bool,
     executor: str,
     address: str | None,
+    runtime_env: str | None,
     device: str,
     cpus: float,
     gpus: float,
@@ -174,9 +184,24 @@ def verify(
     st = _store(store)
     summary = None
     if not no_run:
+        from faspec import cli_cluster
+
+        cli_cluster.check_device(plan, executor, device, gpus)
+        env = cli_cluster.runtime_env(loaded, runtime_env)
         summary = train_missing_runs(
-            plan, st, executor, address, device, cpus, gpus, retry_failed, quiet, keep_stale
+            plan,
+            st,
+            executor,
+            address,
+            device,
+            cpus,
+            gpus,
+            retry_failed,
+            quiet,
+            keep_stale=keep_stale,
+            runtime_env=env,
         )
+        cli_cluster.report_faults(summary)
     decide_and_report(
         loaded,
         plan,

@@ -1,8 +1,8 @@
 """How the `faspec` command ends: exit codes, and which exception means which.
 
 Promise: a command raises; `Main` (the command group) turns it into an exit code CI can trust:
-2 for invalid input (SpecError, PlanError, StoreError, AuditInputError, a file that cannot be
-written), printed as located one-line errors; 3 for anything else, which is a bug: one line naming
+2 for invalid input (SpecError, PlanError, StoreError, AuditInputError, ClusterError, a file
+that cannot be written), printed as located one-line errors; 3 for anything else, which is a bug: one line naming
 it and a log file holding the traceback (`--debug` or FASPEC_DEBUG=1 print it too). Click's own
 usage errors keep click's exit code 2. Part of the CLI: only the CLI modules print.
 """
@@ -44,6 +44,8 @@ def _input_error_types() -> tuple[type[BaseException], ...]:
     types: list[type[BaseException]] = [SpecError, StoreError, AuditInputError]
     if "faspec.plan" in sys.modules:  # imported only by commands that plan (it needs the trainer)
         types.append(sys.modules["faspec.plan"].PlanError)
+    if "faspec.execute.worker" in sys.modules:  # a cluster that cannot be used as asked
+        types.append(sys.modules["faspec.execute.worker"].ClusterError)
     return tuple(types)
 
 

@@ -44,6 +44,7 @@ def train_missing_runs(
     retry_failed: bool,
     quiet: bool,
     keep_stale: bool = False,
+    runtime_env: dict[str, Any] | None = None,
 ) -> Any:
     """Train the runs of `plan` that `st` lacks (or holds as failed, with `retry_failed`) and
     return the training summary; Ctrl-C exits 130 at once."""
@@ -54,13 +55,14 @@ def train_missing_runs(
             from faspec.execute.local import LocalExecutor
 
             return LocalExecutor(device, threads=max(1, round(cpus)))  # as a Ray task gets
-        from faspec.execute.ray_exec import RayExecutor
+        from faspec.execute.ray_exec import RayExecutor, resolve_address
 
+        where = resolve_address(address)
         if not quiet:
-            click.echo(
-                "starting Ray…" if not address else f"attaching to Ray at {address}…", err=True
-            )
-        return RayExecutor(address=address, device=device, cpus=cpus, gpus=gpus)
+            click.echo("starting Ray…" if not where else f"attaching to Ray at {where}…", err=True)
+        return RayExecutor(
+            address=address, device=device, cpus=cpus, gpus=gpus, runtime_env=runtime_env
+        )
 
     missing, _ = runs_to_train(plan, st, retry_failed, keep_stale)
     if not quiet:

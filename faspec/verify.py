@@ -7,8 +7,6 @@ not trained twice.
 
 from __future__ import annotations
 
-import functools
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,19 +39,10 @@ class TrainSummary:
     cached: list[str] = field(default_factory=list)
     waited: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # (run id, error): kept from training by Ray or the environment; not stored
+    faults: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     wall_s: float = 0.0
-
-
-@functools.cache
-def _git_commit() -> str | None:
-    """The driver's checkout (workers on a cluster may run from elsewhere)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _needs_training(
@@ -96,7 +85,8 @@ def train_missing(
     keep_stale: bool = False,
 ) -> TrainSummary:
     """Train every missing (or stale, unless `keep_stale`) run once, writing each to the store
-    as soon as it finishes."""
+    as soon as it finishes; a run that Ray or the environment kept from training (`fault`) is
+    listed, never stored."""
     t0 = time.perf_counter()
     summary = TrainSummary()
     missing, summary.cached = runs_to_train(plan, store, retry_failed, keep_stale)
@@ -122,9 +112,12 @@ def train_missing(
         if executor is not None:
             jobs = make_jobs(plan, mine)
             for done in executor.run(jobs, progress):
-                prov = done.result.setdefault("provenance", {})
-                if not prov.get("git"):
-                    prov["git"] = _git_commit()
+                if done.result.get("status") == "fault":  # the cluster's, not the run's
+                    locks.pop(done.run_id).release()
+                    summary.faults.append((done.run_id, str(done.result.get("error", ""))))
+                    if on_done:
+                        on_done(done.run_id, done.result)
+                    continue
                 store.put(done.run_id, plan.runs[done.run_id], done.result, done.checkpoint)
                 locks.pop(done.run_id).release()
                 summary.trained.append(done.run_id)
@@ -153,6 +146,7 @@ def train_missing(
             )
             summary.trained += inner.trained
             summary.failed += inner.failed
+            summary.faults += inner.faults
     except KeyboardInterrupt:
         interrupted = True  # no executor teardown: the CLI exits at once (see cli.verify)
         raise
@@ -160,6 +154,7 @@ def train_missing(
         for lock in locks.values():
             lock.release()
         if executor is not None and not interrupted:
+            summary.warnings += getattr(executor, "warnings", [])
             executor.close()
     summary.wall_s = time.perf_counter() - t0
     return summary

@@ -395,7 +395,12 @@ def test_impossible_measurement_is_an_error_verdict_naming_file_and_field(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "res,message", [("{gpus: 1.0e+300}", "must be <= 64"), ("{cpus: 5000}", "must be <= 4096")]
+    "res,message",
+    [
+        ("{gpus: 1.0e+300}", "must be <= 1"),
+        ("{gpus: 1.5}", "must be <= 1"),
+        ("{cpus: 5000}", "must be <= 4096"),
+    ],
 )
 def test_resources_are_bounded(res, message):
     text = SPEC.replace("  seeds: [1, 2]", f"  seeds: [1, 2]\n  resources: {res}")

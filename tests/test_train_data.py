@@ -120,7 +120,12 @@ def test_missing_cifar_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(D.DataNotFoundError) as info:
         DATASETS["cifar10"].factory(data_dir=str(tmp_path / "nowhere"))
     msg = str(info.value)
-    assert str(tmp_path / "nowhere") in msg and "download: true" in msg and "--data-dir" in msg
+    assert (
+        str(tmp_path / "nowhere") in msg
+        and "download: true" in msg
+        and "FASPEC_DATA_DIR" in msg
+        and "--data-dir" not in msg
+    )
     monkeypatch.setenv("FASPEC_DATA_DIR", str(tmp_path / "env"))
     assert D.default_data_dir() == tmp_path / "env"
     with pytest.raises(D.DataNotFoundError, match="env"):

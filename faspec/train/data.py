@@ -214,8 +214,8 @@ def _cifar_split(name: str, root: Path, train: bool, download: bool) -> tuple[Te
     cls = _cifar_class(name)
     folder = root / cls.base_folder
     advice = (
-        f"pass `download: true` in the data options, or point `--data-dir` (or "
-        f"FASPEC_DATA_DIR) at a directory that holds {cls.base_folder}/"
+        f"pass `download: true` in the data options, or point the data option `data_dir` (or "
+        f"FASPEC_DATA_DIR, on every Ray node) at a directory that holds {cls.base_folder}/"
     )
     if not download and not folder.is_dir():
         raise DataNotFoundError(f"{name}: no dataset in {root} (expected {folder}); {advice}")
