@@ -154,11 +154,19 @@ def fires(diag: str, value: float | None, protocol: Mapping[str, Any]) -> bool |
     return value > thr if side == "above" else value < thr
 
 
+def margin_of(test_acc: float, frozen_acc: float) -> float:
+    """The run's margin over the frozen baseline in pp, rounded to 1e-9 pp: accuracies are
+    multiples of 1/N, and a seed mean (0.30, 0.30, 0.45 -> 0.35000000000000003) must not turn an
+    exact +2 pp into +1.9999999999999996 pp, which would fire "clears ... by at least 2 pp"."""
+    return round((test_acc - frozen_acc) * 100.0, 9)
+
+
 def fires_d(test_acc: float | None, frozen_acc: float | None, margin_pp: float) -> bool | None:
-    """(d): fires unless the run clears the frozen baseline by at least `margin_pp` points."""
+    """(d): fires unless the run clears the frozen baseline by at least `margin_pp` points
+    (compared at 1e-9 pp, `margin_of`)."""
     if test_acc is None or frozen_acc is None:
         return None
-    return (test_acc - frozen_acc) * 100.0 < margin_pp
+    return margin_of(test_acc, frozen_acc) < margin_pp
 
 
 def fired_for_good(epochs: Iterable[tuple[Any, bool | None]]) -> Any:
@@ -290,7 +298,7 @@ def with_baseline(
     out["fired"]["d"] = d
     if d is not None:
         out["pending"] = [p for p in out["pending"] if p != "d"]
-        out["margin_pp"] = (test_acc - frozen_acc) * 100.0  # type: ignore[operator]
+        out["margin_pp"] = margin_of(test_acc, frozen_acc)  # type: ignore[arg-type]
     decided_fired = [x for x in out["diagnostics"] if out["fired"].get(x)]
     out["verdict"] = decide_verdict(out["diagnostics"], out["fired"])
     out["label"] = label(out["set"], decided_fired, out["verdict"], out["pending"])
@@ -336,7 +344,7 @@ def sensitivity(
         if window("c", proto) == "final":
             crit["c"] = final.get("stability")
         acc = final.get("test_acc")
-        crit["d"] = (acc - fz) * 100.0 if acc is not None and fz is not None else None
+        crit["d"] = margin_of(acc, fz) if acc is not None and fz is not None else None
         fire = {d: fires(d, crit[d], proto) for d in RUN_DECIDED}
         fire["d"] = None if crit["d"] is None else crit["d"] < float(proto["margin_pp"])
         flip: dict[str, float | None] = {}

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from helpers import config, run_id
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from faspec import protocol as P
 from faspec.check.claims import SeedRun, decide
@@ -192,3 +194,63 @@ def test_b_sentences_quote_the_batch_scaled_floor(tmp_path):
     assert ok.verdict == "fail" and "g_norm_min 3e-07 >= 2e-07" in ok.message
     same = store_of(tmp_path / "n1024", {"dfa": [stored_result(0.6, g=5e-8) for _ in SEEDS]})
     assert "g_norm_min 5e-08 < 1e-07" in decided("dfa never fires b", same).message
+
+
+# ------------------------------------------------------------- (d) and (b) at the boundary
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=9000), min_size=3, max_size=3),
+    st.sampled_from(["mean", "paired"]),
+)
+@example([3000, 3000, 4500], "mean")  # mean 0.35000000000000003: +2 pp read as 1.9999999
+def test_d_at_exactly_the_margin_does_not_fire(frozen_e4, baseline):
+    """ "clears ... by at least 2 pp": a run exactly 2 pp above its baseline (accuracies on a
+    1e-4 grid, the mean of three as float arithmetic gives it) does not fire; 1e-4 less does."""
+    frozen = [k * 1e-4 for k in frozen_e4]
+    base = sum(frozen) / len(frozen) if baseline == "mean" else frozen[0]
+    base_e4 = sum(frozen_e4) / 3 if baseline == "mean" else frozen_e4[0]
+    at = (base_e4 + 200) * 1e-4  # the run's accuracy: the baseline + 2 pp, computed apart
+    assert P.fires_d(at, base, 2.0) is False
+    assert P.fires_d(at - 1e-4, base, 2.0) is True
+    res = {"final": {"growth_max": 3.0, "g_norm_min": 1e-3, "stability": 0.1, "test_acc": at}}
+    s = P.sensitivity([res], {**P.defaults(), "baseline": baseline}, frozen_acc=base)
+    assert s["runs"][0]["fires"]["d"] is False
+    assert s["runs"][0]["verdict"] == "trustworthy"
+
+
+@pytest.mark.parametrize("baseline", ["mean", "paired"])
+def test_d_at_plus_2pp_in_a_claim(tmp_path, baseline):
+    """Frozen 0.30/0.30/0.45 (mean 0.35000000000000003 in floats), DFA 0.37 (mean) or frozen
+    + 0.02 (paired): (d) does not fire, and the sentence prints no false inequality."""
+    frozen = (0.30, 0.30, 0.45)
+    dfa = (0.37,) * 3 if baseline == "mean" else (0.32, 0.32, 0.47)
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [stored_result(a, baseline=baseline) for a in frozen],
+            "dfa": [stored_result(a, baseline=baseline) for a in dfa],
+        },
+    )
+    v = decided("dfa never fires d", runs)
+    assert v.verdict == "pass", v.message
+    under = store_of(
+        tmp_path / "under",
+        {
+            "frozen": [stored_result(a, baseline=baseline) for a in frozen],
+            "dfa": [stored_result(a - 1e-4, baseline=baseline) for a in dfa],
+        },
+    )
+    v = decided("dfa never fires d", under)
+    assert v.verdict == "fail"
+    assert "+1.99 pp < 2" in v.message, v.message
+
+
+def test_sentences_never_print_a_false_inequality(tmp_path):
+    """(b) at 3 significant figures would print 9.9996e-08 as "1e-07 < 1e-07": more digits."""
+    runs = store_of(tmp_path, {"dfa": [stored_result(0.5, g=9.9996e-8) for _ in SEEDS]})
+    v = decided("dfa never fires b", runs)
+    assert v.verdict == "fail"
+    assert "g_norm_min 9.9996e-08 < 1e-07" in v.message, v.message
+    assert "1e-07 < 1e-07" not in v.message

@@ -143,7 +143,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
             )
         values.update(
             frozen_acc=facc,
-            margin_pp=None if acc is None or facc is None else (acc - facc) * 100.0,
+            margin_pp=None if acc is None or facc is None else P.margin_of(acc, facc),
         )
     pending = [d for d in diagnostics if fired[d] is None]
     fired_set = [d for d in diagnostics if fired[d]]
@@ -207,26 +207,48 @@ _DIAG_VALUES = {
 }
 
 
+def _beside(value: float | None, threshold: float) -> str:
+    """`value` to 3 significant figures, or to as many more as it takes to print it apart from
+    `threshold`: 9.9996e-08 against a floor of 1e-07 must not read "1e-07 < 1e-07"."""
+    if value is None:
+        return _g(value)
+    shown = float(_g(threshold))  # the threshold as the sentence prints it
+    for digits in range(3, 18):
+        text = _g(value, digits)
+        if value == threshold or float(text) != shown:
+            return text
+    return repr(value)  # pragma: no cover
+
+
+def _pp(margin: float, threshold: float) -> str:
+    """A margin in pp to 2 decimals, or more where 2 would print it equal to the threshold
+    (+1.996 pp against 2 must not read "+2.00 pp < 2")."""
+    for decimals in range(2, 10):
+        text = f"{margin:+.{decimals}f}"
+        if margin == threshold or float(text) != threshold:
+            return text
+    return repr(margin)  # pragma: no cover
+
+
 def _why(pr: _Proto, diag: str) -> str:
     """Why a diagnostic fired or not on this run: its deciding value against the threshold."""
     t, v = pr.thresholds, pr.values
     if diag == "a":
-        return f"growth_max {_g(v['growth_max'], 3)} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
+        grow = _beside(v["growth_max"], float(t["growth"]))
+        return f"growth_max {grow} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
     if diag == "b":
-        return (
-            f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
-        )
+        gmin = _beside(v["g_norm_min"], _protocol().g_floor_at(t))
+        return f"g_norm_min {gmin} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
     if diag == "c":
         where = "final" if str(t.get("stability_at", "final")) == "final" else "max"
-        return (
-            f"stability ({where}) {_g(v['stability'], 3)} "
-            f"{'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
-        )
+        stab = _beside(v["stability"], float(t["stability"]))
+        return f"stability ({where}) {stab} {'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
     m = v.get("margin_pp")
     which = "frozen (same seed)" if _paired(t) else "frozen seed mean"
     return (
         f"test_acc {_g(v.get('test_acc'))} vs {which} {_g(v.get('frozen_acc'))}: "
-        f"{'n/a' if m is None else f'{m:+.2f}'} pp {'<' if pr.fired['d'] else '>='} "
+        f"{'n/a' if m is None else _pp(m, float(t['margin_pp']))} pp "
+        f"{'<' if pr.fired['d'] else '>='} "
         f"{_g(t['margin_pp'])}"
     )
 
