@@ -134,6 +134,18 @@ def verdict_set(protocol: Mapping[str, Any]) -> tuple[str, ...]:
     return diags
 
 
+# What a result stored before an option existed was judged with: (c) walked a run back on its own,
+# and (d) compared each run with the frozen run of its seed.
+STORED_BEFORE = {"stability_role": "detector", "baseline": "paired"}
+
+
+def as_stored(thresholds: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored thresholds completed with the defaults, an option the result predates read as the
+    rule it was made with (`STORED_BEFORE`), not as today's default: an old result is judged by
+    the rule it was judged with when it was stored."""
+    return {**defaults(), **STORED_BEFORE, **dict(thresholds)}
+
+
 def window(diag: str, protocol: Mapping[str, Any]) -> str:
     """'any' (fires for the run if it fires at any logged epoch: (a), (b), and (c) with
     stability_at 'any') or 'final' (judged at the last logged epoch: (c) by default)."""
@@ -255,9 +267,10 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
     "verdict" (trustworthy | walked back | undecided), "label", "needs_frozen_baseline",
     "critical", "g_floor_used"}``; see docs/metrics.md. The verdict is 'undecided' while a
     diagnostic of the set is pending: with the paper and public sets (d) always is, until
-    `with_baseline` folds in the frozen run.
+    `with_baseline` folds in the frozen run. Thresholds that lack `stability_role` or
+    `baseline` (a stored result's, from before they existed) read as `as_stored` says.
     """
-    proto = {**defaults(), **dict(protocol)}
+    proto = as_stored(protocol)
     set_name = proto["set"]
     diags = verdict_set(proto)
     fired: dict[str, bool | None] = {}
@@ -327,7 +340,9 @@ def sensitivity(
     if protocol is None:
         stored = next((r.get("protocol") for r in results if r.get("protocol")), None)
         protocol = (
-            {"set": stored["set"], **stored["thresholds"]} if stored is not None else defaults()
+            as_stored({"set": stored["set"], **stored["thresholds"]})
+            if stored is not None
+            else defaults()
         )
     proto = {**defaults(), **dict(protocol)}
     diags = verdict_set(proto)

@@ -254,3 +254,43 @@ def test_sentences_never_print_a_false_inequality(tmp_path):
     assert v.verdict == "fail"
     assert "g_norm_min 9.9996e-08 < 1e-07" in v.message, v.message
     assert "1e-07 < 1e-07" not in v.message
+
+
+# ------------------------------------------------------- results stored before the options
+
+
+def _as_before_the_options(res: dict[str, Any]) -> dict[str, Any]:
+    """A result as stored before `stability_role` and `baseline` existed: its thresholds lack
+    them and its block judged (c) as a detector."""
+    old = json.loads(json.dumps(res))
+    for key in ("stability_role", "baseline"):
+        old["protocol"]["thresholds"].pop(key)
+    old["protocol"]["diagnostics"] = ["a", "b", "c", "d"]
+    old["protocol"]["reported"] = []
+    return old
+
+
+def test_old_results_are_judged_by_the_rule_they_were_made_with(tmp_path):
+    """(c) walks the run back (detector) and (d) is paired by seed, as when they were stored:
+    frozen 0.30/0.30/0.45, DFA 0.33/0.33/0.40 is 1 of 3 paired (2 of 3 against the mean)."""
+    log = [{"epoch": 0, "growth": 3, "g_norm": 1e-3, "stability": 0.9}]
+    old = {k: v for k, v in P.defaults().items() if k not in P.STORED_BEFORE}
+    assert P.evaluate(log, old)["verdict"] == "walked back"
+    assert P.evaluate(log, old)["diagnostics"] == ["a", "b", "c", "d"]
+    res = {"final": {"growth_max": 3, "g_norm_min": 1e-3, "stability": 0.9, "test_acc": 0.9}}
+    res["protocol"] = {"set": "paper", "diagnostics": ["a", "b", "c", "d"], "thresholds": old}
+    s = P.sensitivity([res], frozen_acc=0.5)
+    assert s["runs"][0]["label"] == "walked back (c)"
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [_as_before_the_options(stored_result(a)) for a in (0.30, 0.30, 0.45)],
+            "dfa": [_as_before_the_options(stored_result(a)) for a in (0.33, 0.33, 0.40)],
+            "bp": [_as_before_the_options(stored_result(0.9, stab=0.98)) for _ in SEEDS],
+        },
+    )
+    v = decided("dfa never fires d", runs, seeds="1/3")
+    assert v.verdict == "pass" and v.numbers["points"][0]["held"] == 2, v.message  # 456 fires
+    assert "(same point and seed)" in v.rule
+    v = decided("bp is trustworthy", runs)
+    assert v.verdict == "fail" and "walked back (c)" in v.message, v.message

@@ -111,7 +111,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
     res = run.result or {}
     block = _block_of(run, label)
     final = res.get("final") or {}
-    thresholds = {**P.defaults(), **(block.get("thresholds") or {})}
+    thresholds = P.as_stored(block.get("thresholds") or {})
     diagnostics = _set_of(block)
     fired = {d: block["fired"].get(d) for d in E.DIAGNOSTICS}
     first_epoch = block.get("first_epoch") or {}
