@@ -25,8 +25,9 @@ paper set (c) is by default a sub-mode discriminator (`stability_role: submode`)
 reported, but the verdict is over (a), (b), (d), because the notes say it "only separates sub-modes
 (drift vs noise)"; `stability_role: detector` makes it walk a run back on its own.
 
-(d) compares with the frozen-blocks baseline's seed mean by default (`baseline: mean`, the notes'
-"Frozen baseline (3-seed mean)"), or seed by seed (`baseline: paired`).
+(d) compares with the frozen-blocks baseline's seed mean by default (`baseline: mean`: the notes
+give the baseline as one number over the seeds, "0.349±0.003", and compare with it in
+"Margin over frozen: BP+pen +18.3 pp, ..."), or seed by seed (`baseline: paired`).
 
 A verdict is never "trustworthy" while a diagnostic of its set is pending or null: it is
 "undecided" then (labels say which: "undecided (pending: d)").

@@ -105,7 +105,8 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
     """The run's protocol facts from its stored block (thresholds as the run recorded them);
     with `frozen` (the frozen-blocks runs by seed), (d): final test_acc < baseline +
     margin_pp / 100, the baseline being the frozen runs' mean final test_acc over the seeds
-    (`baseline: mean`, the notes' "Frozen baseline (3-seed mean)") or the same seed's
+    (`baseline: mean`: the notes state the baseline as a seed mean, "0.349±0.003", and take
+    margins against it, "Margin over frozen: BP+pen +18.3 pp, ...") or the same seed's
     (`baseline: paired`)."""
     P = _protocol()
     res = run.result or {}
