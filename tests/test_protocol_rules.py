@@ -294,3 +294,42 @@ def test_old_results_are_judged_by_the_rule_they_were_made_with(tmp_path):
     assert "(same point and seed)" in v.rule
     v = decided("bp is trustworthy", runs)
     assert v.verdict == "fail" and "walked back (c)" in v.message, v.message
+
+
+# ---------------------------------------------- a bare `never fires` reads the verdict set
+
+
+@pytest.mark.parametrize("role", ["submode", "detector"])
+def test_bare_never_fires_reads_the_verdict_set_and_says_what_fired_outside(tmp_path, role):
+    """BP with (c) firing (stability 0.98): as a sub-mode, `bp never fires` and `bp is
+    trustworthy` hold over (a), (b), (d) and their message names (c) outside the verdict; naming
+    every letter (`a+b+c+d`) fails. As a detector (c) is in the verdict: all three fail."""
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [stored_result(0.3, stability_role=role) for _ in SEEDS],
+            "bp": [stored_result(0.9, stab=0.98, stability_role=role) for _ in SEEDS],
+        },
+    )
+    bare, trust = decided("bp never fires", runs), decided("bp is trustworthy", runs)
+    every = decided("bp never fires a+b+c+d", runs)
+    assert every.verdict == "fail"
+    assert "c fires first at epoch 0 (stability (final) 0.98 > 0.3)" in every.message
+    if role == "submode":
+        for v in (bare, trust):
+            assert v.verdict == "pass", v.message
+            assert "bp trustworthy (c, outside the verdict, fires at epoch 0: " in v.message
+            assert "stability (final) 0.98 > 0.3)" in v.message
+    else:
+        assert bare.verdict == trust.verdict == "fail"
+        assert "walked back (c)" in bare.message and "outside the verdict" not in bare.message
+    quiet = store_of(
+        tmp_path / "quiet",
+        {
+            "frozen": [stored_result(0.3, stability_role=role) for _ in SEEDS],
+            "bp": [stored_result(0.9, stab=0.1, stability_role=role) for _ in SEEDS],
+        },
+    )
+    v = decided("bp never fires", quiet)
+    assert v.verdict == "pass" and "outside the verdict" not in v.message
+    assert decided("bp never fires a+b+c+d", quiet).verdict == "pass"

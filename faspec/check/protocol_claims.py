@@ -265,7 +265,23 @@ def _proto_detail(pr: _Proto, diags: Iterable[str]) -> str:
             parts.append(f"{d} fires{at} ({_why(pr, d)})")
         else:
             parts.append(f"{d} does not fire ({_why(pr, d)})")
-    return f"{pr.label} {pr.text}: " + ", ".join(parts)
+    return f"{pr.label} {pr.text}: " + ", ".join(parts) + _outside(pr, diags)
+
+
+def _outside(pr: _Proto, diags: Iterable[str]) -> str:
+    """' (c, outside the verdict, fires at epoch 0: stability (final) 0.98 > 0.3)' for each
+    reported diagnostic (judged, not in the verdict set) that fires and the predicates did not
+    read: a bare `never fires` or `is trustworthy` holds over the verdict set, and the message
+    says what fired beside it."""
+    read = set(diags)
+    notes = [
+        f" ({d}, outside the verdict, fires"
+        + (f" at epoch {pr.first[d]}" if pr.first[d] is not None else "")
+        + f": {_why(pr, d)})"
+        for d in pr.reported
+        if d not in read and pr.fired.get(d)
+    ]
+    return "".join(notes)
 
 
 def _proto_brief(pr: _Proto, diags: list[str]) -> str:
@@ -278,11 +294,12 @@ def _proto_brief(pr: _Proto, diags: list[str]) -> str:
     ]
     quiet = [d for d in diags if pr.fired[d] is False]
     if set(pr.diagnostics) <= set(diags):
-        return f"{pr.label} {pr.text}" + (f": {', '.join(fired)}" if fired else "")
+        text = f"{pr.label} {pr.text}" + (f": {', '.join(fired)}" if fired else "")
+        return text + _outside(pr, diags)
     parts = fired + (
         [f"{', '.join(quiet)} {'does' if len(quiet) == 1 else 'do'} not fire"] if quiet else []
     )
-    return f"{pr.label}: " + ", ".join(parts)
+    return f"{pr.label}: " + ", ".join(parts) + _outside(pr, diags)
 
 
 def _paired(t: dict[str, Any]) -> bool:
