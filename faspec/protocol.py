@@ -80,6 +80,7 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
         "(d) compares each run with the frozen-blocks runs' mean over the claim's seeds ('mean', "
         "the notes' rule) or with the frozen run of its own seed ('paired')",
         choices=("mean", "paired"),
+        in_hash=False,  # decided on the check side: choosing it retrains nothing
     ),
     "stability_role": Option(
         str,
@@ -87,12 +88,16 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
         "paper set: (c) is reported as a sub-mode discriminator outside the verdict ('submode', "
         "the notes' reading) or walks a run back like (a), (b), (d) ('detector')",
         choices=("submode", "detector"),
+        in_hash=False,  # how the check side reads the verdict: choosing it retrains nothing
     ),
 }
 
 SETS: dict[str, tuple[str, ...]] = {"paper": ("a", "b", "c", "d"), "public": ("a", "b", "d")}
 PUBLIC_NAMES = {"a": "D1", "b": "D2", "d": "D3"}
 RUN_DECIDED = ("a", "b", "c")  # what one run decides on its own; (d) needs the frozen run
+# Options only the check side reads (how a verdict is formed from what the run measured): left out
+# of the run hash, and taken from the claim's spec, not from the stored run, when it is decided.
+CHECK_SIDE = tuple(k for k, o in PROTOCOL_OPTIONS.items() if not o.in_hash)
 
 # diagnostic -> (metric in the log entry, threshold option, "above" | "below")
 RULES: dict[str, tuple[str, str, str]] = {

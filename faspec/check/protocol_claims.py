@@ -92,6 +92,23 @@ def _set_of(block: dict[str, Any]) -> tuple[str, ...]:
     return P.SETS.get(str(block.get("set")), P.SETS["paper"])
 
 
+def _thresholds_of(run: SeedRun, block: dict[str, Any]) -> dict[str, Any]:
+    """The thresholds a run is judged with: as it stored them (an option it predates read as
+    the rule it was made with), the claim's check-side options (`run.check`) over them."""
+    return {**_protocol().as_stored(block.get("thresholds") or {}), **(run.check or {})}
+
+
+def _verdict_of(run: SeedRun, block: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(verdict set, reported): the stored block's, or, when the claim names its check-side
+    options, the set they give ((c) in or out of the verdict by its `stability_role`)."""
+    P = _protocol()
+    if not run.check:
+        return _set_of(block), tuple(block.get("reported") or ())
+    name = str(block.get("set", "paper"))
+    diags = P.verdict_set({"set": name, **_thresholds_of(run, block)})
+    return diags, tuple(d for d in P.SETS.get(name, P.SETS["paper"]) if d not in diags)
+
+
 def _known(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -112,8 +129,8 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
     res = run.result or {}
     block = _block_of(run, label)
     final = res.get("final") or {}
-    thresholds = P.as_stored(block.get("thresholds") or {})
-    diagnostics = _set_of(block)
+    thresholds = _thresholds_of(run, block)
+    diagnostics, reported = _verdict_of(run, block)
     fired = {d: block["fired"].get(d) for d in E.DIAGNOSTICS}
     first_epoch = block.get("first_epoch") or {}
     first = {d: first_epoch.get(d) if fired[d] else None for d in E.DIAGNOSTICS}
@@ -164,7 +181,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
         text,
         pending,
         frozen_run,
-        tuple(block.get("reported") or ()),
+        reported,
     )
 
 
@@ -385,7 +402,7 @@ def _eval_predicates(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) ->
             )
         need_d = {
             label: any(
-                "d" in p.needs(_set_of(_block_of(r, label)))
+                "d" in p.needs(_verdict_of(r, _block_of(r, label))[0])
                 for p in preds
                 if p.method == label
                 for r in pdata[label]
