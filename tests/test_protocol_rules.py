@@ -330,6 +330,8 @@ def test_bare_never_fires_reads_the_verdict_set_and_says_what_fired_outside(tmp_
             "bp": [stored_result(0.9, stab=0.1, stability_role=role) for _ in SEEDS],
         },
     )
+    named = decided("bp never fires b", runs)  # letters named: the claim is about them only
+    assert named.verdict == "pass" and "outside the verdict" not in named.message
     v = decided("bp never fires", quiet)
     assert v.verdict == "pass" and "outside the verdict" not in v.message
     assert decided("bp never fires a+b+c+d", quiet).verdict == "pass"

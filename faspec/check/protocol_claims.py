@@ -287,10 +287,13 @@ def _proto_detail(pr: _Proto, diags: Iterable[str]) -> str:
 
 def _outside(pr: _Proto, diags: Iterable[str]) -> str:
     """' (c, outside the verdict, fires at epoch 0: stability (final) 0.98 > 0.3)' for each
-    reported diagnostic (judged, not in the verdict set) that fires and the predicates did not
-    read: a bare `never fires` or `is trustworthy` holds over the verdict set, and the message
-    says what fired beside it."""
+    reported diagnostic (judged, not in the verdict set) that fires, when the predicates read the
+    whole verdict set: a bare `never fires` or `is trustworthy` holds over the verdict set, and
+    the message says what fired beside it (a predicate naming its letters, `never fires b`, gets
+    no note)."""
     read = set(diags)
+    if not set(pr.diagnostics) <= read:  # `never fires b`: the letters named are the claim
+        return ""
     notes = [
         f" ({d}, outside the verdict, fires"
         + (f" at epoch {pr.first[d]}" if pr.first[d] is not None else "")
@@ -316,7 +319,7 @@ def _proto_brief(pr: _Proto, diags: list[str]) -> str:
     parts = fired + (
         [f"{', '.join(quiet)} {'does' if len(quiet) == 1 else 'do'} not fire"] if quiet else []
     )
-    return f"{pr.label}: " + ", ".join(parts) + _outside(pr, diags)
+    return f"{pr.label}: " + ", ".join(parts)
 
 
 def _paired(t: dict[str, Any]) -> bool:
