@@ -480,6 +480,10 @@ def hash_view(config: dict[str, Any]) -> dict[str, Any]:
         if train.get("precision") == "fp32":  # the default leaves every fp32 run's hash as it
             train.pop("precision")  # was before the option existed
     measure = out.get("measure")
+    if isinstance(measure, dict) and isinstance(measure.get("protocol"), dict):
+        for name, opt in PROTOCOL_OPTIONS.items():
+            if not opt.in_hash:  # baseline, stability_role: the check side's, not the run's
+                measure["protocol"].pop(name, None)
     if isinstance(measure, dict) and not measure.get("metrics"):
         measure.pop("metrics", None)  # no plug-in metric: the hash a run had before the option
     return out

@@ -29,6 +29,7 @@ from faspec.config import (  # the run id is the config's identity: defined besi
     run_hash,
     seedless_key,
 )
+from faspec.protocol import CHECK_SIDE
 from faspec.protocol import SETS as PROTOCOL_SETS
 from faspec.protocol import defaults as protocol_defaults
 from faspec.results import flatten
@@ -63,6 +64,9 @@ class Plan:
     claim_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     cells_total: int = 0  # before deduplication
+    # per cell, the protocol options only the check side reads (not in the run hash, so two
+    # cells that share a run may differ in them): what its claim is decided with
+    check_side: dict[Cell, dict[str, Any]] = field(default_factory=dict)
 
     def claims_per_run(self) -> dict[str, int]:
         counts = {rid: 0 for rid in self.runs}
@@ -150,7 +154,10 @@ def _add_cell(
         ) from e
     rid = run_hash(cfg)
     plan.runs[rid] = cfg
-    plan.cells[Cell(spec.name, exp.name, point_key, label, seed)] = rid
+    cell = Cell(spec.name, exp.name, point_key, label, seed)
+    plan.cells[cell] = rid
+    proto = (cfg.get("measure") or {}).get("protocol") or {}
+    plan.check_side[cell] = {k: proto[k] for k in CHECK_SIDE if k in proto}
     plan.cells_total += 1
     if exp.resources:
         plan.resources[rid] = dict(exp.resources)

@@ -25,8 +25,9 @@ paper set (c) is by default a sub-mode discriminator (`stability_role: submode`)
 reported, but the verdict is over (a), (b), (d), because the notes say it "only separates sub-modes
 (drift vs noise)"; `stability_role: detector` makes it walk a run back on its own.
 
-(d) compares with the frozen-blocks baseline's seed mean by default (`baseline: mean`, the notes'
-"Frozen baseline (3-seed mean)"), or seed by seed (`baseline: paired`).
+(d) compares with the frozen-blocks baseline's seed mean by default (`baseline: mean`: the notes
+give the baseline as one number over the seeds, "0.349±0.003", and compare with it in
+"Margin over frozen: BP+pen +18.3 pp, ..."), or seed by seed (`baseline: paired`).
 
 A verdict is never "trustworthy" while a diagnostic of its set is pending or null: it is
 "undecided" then (labels say which: "undecided (pending: d)").
@@ -79,6 +80,7 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
         "(d) compares each run with the frozen-blocks runs' mean over the claim's seeds ('mean', "
         "the notes' rule) or with the frozen run of its own seed ('paired')",
         choices=("mean", "paired"),
+        in_hash=False,  # decided on the check side: choosing it retrains nothing
     ),
     "stability_role": Option(
         str,
@@ -86,12 +88,16 @@ PROTOCOL_OPTIONS: dict[str, Option] = {
         "paper set: (c) is reported as a sub-mode discriminator outside the verdict ('submode', "
         "the notes' reading) or walks a run back like (a), (b), (d) ('detector')",
         choices=("submode", "detector"),
+        in_hash=False,  # how the check side reads the verdict: choosing it retrains nothing
     ),
 }
 
 SETS: dict[str, tuple[str, ...]] = {"paper": ("a", "b", "c", "d"), "public": ("a", "b", "d")}
 PUBLIC_NAMES = {"a": "D1", "b": "D2", "d": "D3"}
 RUN_DECIDED = ("a", "b", "c")  # what one run decides on its own; (d) needs the frozen run
+# Options only the check side reads (how a verdict is formed from what the run measured): left out
+# of the run hash, and taken from the claim's spec, not from the stored run, when it is decided.
+CHECK_SIDE = tuple(k for k, o in PROTOCOL_OPTIONS.items() if not o.in_hash)
 
 # diagnostic -> (metric in the log entry, threshold option, "above" | "below")
 RULES: dict[str, tuple[str, str, str]] = {
@@ -134,6 +140,18 @@ def verdict_set(protocol: Mapping[str, Any]) -> tuple[str, ...]:
     return diags
 
 
+# What a result stored before an option existed was judged with: (c) walked a run back on its own,
+# and (d) compared each run with the frozen run of its seed.
+STORED_BEFORE = {"stability_role": "detector", "baseline": "paired"}
+
+
+def as_stored(thresholds: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored thresholds completed with the defaults, an option the result predates read as the
+    rule it was made with (`STORED_BEFORE`), not as today's default: an old result is judged by
+    the rule it was judged with when it was stored."""
+    return {**defaults(), **STORED_BEFORE, **dict(thresholds)}
+
+
 def window(diag: str, protocol: Mapping[str, Any]) -> str:
     """'any' (fires for the run if it fires at any logged epoch: (a), (b), and (c) with
     stability_at 'any') or 'final' (judged at the last logged epoch: (c) by default)."""
@@ -154,11 +172,19 @@ def fires(diag: str, value: float | None, protocol: Mapping[str, Any]) -> bool |
     return value > thr if side == "above" else value < thr
 
 
+def margin_of(test_acc: float, frozen_acc: float) -> float:
+    """The run's margin over the frozen baseline in pp, rounded to 1e-9 pp: accuracies are
+    multiples of 1/N, and a seed mean (0.30, 0.30, 0.45 -> 0.35000000000000003) must not turn an
+    exact +2 pp into +1.9999999999999996 pp, which would fire "clears ... by at least 2 pp"."""
+    return round((test_acc - frozen_acc) * 100.0, 9)
+
+
 def fires_d(test_acc: float | None, frozen_acc: float | None, margin_pp: float) -> bool | None:
-    """(d): fires unless the run clears the frozen baseline by at least `margin_pp` points."""
+    """(d): fires unless the run clears the frozen baseline by at least `margin_pp` points
+    (compared at 1e-9 pp, `margin_of`)."""
     if test_acc is None or frozen_acc is None:
         return None
-    return (test_acc - frozen_acc) * 100.0 < margin_pp
+    return margin_of(test_acc, frozen_acc) < margin_pp
 
 
 def fired_for_good(epochs: Iterable[tuple[Any, bool | None]]) -> Any:
@@ -247,9 +273,10 @@ def evaluate(log: Sequence[Mapping[str, Any]], protocol: Mapping[str, Any]) -> d
     "verdict" (trustworthy | walked back | undecided), "label", "needs_frozen_baseline",
     "critical", "g_floor_used"}``; see docs/metrics.md. The verdict is 'undecided' while a
     diagnostic of the set is pending: with the paper and public sets (d) always is, until
-    `with_baseline` folds in the frozen run.
+    `with_baseline` folds in the frozen run. Thresholds that lack `stability_role` or
+    `baseline` (a stored result's, from before they existed) read as `as_stored` says.
     """
-    proto = {**defaults(), **dict(protocol)}
+    proto = as_stored(protocol)
     set_name = proto["set"]
     diags = verdict_set(proto)
     fired: dict[str, bool | None] = {}
@@ -290,7 +317,7 @@ def with_baseline(
     out["fired"]["d"] = d
     if d is not None:
         out["pending"] = [p for p in out["pending"] if p != "d"]
-        out["margin_pp"] = (test_acc - frozen_acc) * 100.0  # type: ignore[operator]
+        out["margin_pp"] = margin_of(test_acc, frozen_acc)  # type: ignore[arg-type]
     decided_fired = [x for x in out["diagnostics"] if out["fired"].get(x)]
     out["verdict"] = decide_verdict(out["diagnostics"], out["fired"])
     out["label"] = label(out["set"], decided_fired, out["verdict"], out["pending"])
@@ -319,7 +346,9 @@ def sensitivity(
     if protocol is None:
         stored = next((r.get("protocol") for r in results if r.get("protocol")), None)
         protocol = (
-            {"set": stored["set"], **stored["thresholds"]} if stored is not None else defaults()
+            as_stored({"set": stored["set"], **stored["thresholds"]})
+            if stored is not None
+            else defaults()
         )
     proto = {**defaults(), **dict(protocol)}
     diags = verdict_set(proto)
@@ -336,7 +365,7 @@ def sensitivity(
         if window("c", proto) == "final":
             crit["c"] = final.get("stability")
         acc = final.get("test_acc")
-        crit["d"] = (acc - fz) * 100.0 if acc is not None and fz is not None else None
+        crit["d"] = margin_of(acc, fz) if acc is not None and fz is not None else None
         fire = {d: fires(d, crit[d], proto) for d in RUN_DECIDED}
         fire["d"] = None if crit["d"] is None else crit["d"] < float(proto["margin_pp"])
         flip: dict[str, float | None] = {}

@@ -17,7 +17,7 @@ from faspec.check.claims import SeedRun, Verdict, claim_experiments, decide
 from faspec.check.family import correct_specs
 from faspec.check.power import claim_power, family_size, power_text
 from faspec.execute.base import Event, Executor, Job
-from faspec.plan import Plan
+from faspec.plan import Cell, Plan
 from faspec.plan_cost import packs
 from faspec.spec.model import Spec
 from faspec.store import Store, Timeout
@@ -202,9 +202,12 @@ def claim_data(
             cache[rid] = None if rid in drop else store.get(rid)
         return cache[rid]
 
+    def check(point: Any, label: str, seed: int) -> dict[str, Any] | None:
+        return plan.check_side.get(Cell(spec.name, experiment, point, label, seed))
+
     return {
         point: {
-            label: [SeedRun(seed, rid, get(rid)) for seed, rid in seeds]
+            label: [SeedRun(seed, rid, get(rid), check(point, label, seed)) for seed, rid in seeds]
             for label, seeds in by_label.items()
         }
         for point, by_label in plan.cells_of(spec.name, experiment).items()

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from helpers import config, run_id
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from faspec import protocol as P
 from faspec.check.claims import SeedRun, decide
@@ -192,3 +194,144 @@ def test_b_sentences_quote_the_batch_scaled_floor(tmp_path):
     assert ok.verdict == "fail" and "g_norm_min 3e-07 >= 2e-07" in ok.message
     same = store_of(tmp_path / "n1024", {"dfa": [stored_result(0.6, g=5e-8) for _ in SEEDS]})
     assert "g_norm_min 5e-08 < 1e-07" in decided("dfa never fires b", same).message
+
+
+# ------------------------------------------------------------- (d) and (b) at the boundary
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=9000), min_size=3, max_size=3),
+    st.sampled_from(["mean", "paired"]),
+)
+@example([3000, 3000, 4500], "mean")  # mean 0.35000000000000003: +2 pp read as 1.9999999
+def test_d_at_exactly_the_margin_does_not_fire(frozen_e4, baseline):
+    """ "clears ... by at least 2 pp": a run exactly 2 pp above its baseline (accuracies on a
+    1e-4 grid, the mean of three as float arithmetic gives it) does not fire; 1e-4 less does."""
+    frozen = [k * 1e-4 for k in frozen_e4]
+    base = sum(frozen) / len(frozen) if baseline == "mean" else frozen[0]
+    base_e4 = sum(frozen_e4) / 3 if baseline == "mean" else frozen_e4[0]
+    at = (base_e4 + 200) * 1e-4  # the run's accuracy: the baseline + 2 pp, computed apart
+    assert P.fires_d(at, base, 2.0) is False
+    assert P.fires_d(at - 1e-4, base, 2.0) is True
+    res = {"final": {"growth_max": 3.0, "g_norm_min": 1e-3, "stability": 0.1, "test_acc": at}}
+    s = P.sensitivity([res], {**P.defaults(), "baseline": baseline}, frozen_acc=base)
+    assert s["runs"][0]["fires"]["d"] is False
+    assert s["runs"][0]["verdict"] == "trustworthy"
+
+
+@pytest.mark.parametrize("baseline", ["mean", "paired"])
+def test_d_at_plus_2pp_in_a_claim(tmp_path, baseline):
+    """Frozen 0.30/0.30/0.45 (mean 0.35000000000000003 in floats), DFA 0.37 (mean) or frozen
+    + 0.02 (paired): (d) does not fire, and the sentence prints no false inequality."""
+    frozen = (0.30, 0.30, 0.45)
+    dfa = (0.37,) * 3 if baseline == "mean" else (0.32, 0.32, 0.47)
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [stored_result(a, baseline=baseline) for a in frozen],
+            "dfa": [stored_result(a, baseline=baseline) for a in dfa],
+        },
+    )
+    v = decided("dfa never fires d", runs)
+    assert v.verdict == "pass", v.message
+    under = store_of(
+        tmp_path / "under",
+        {
+            "frozen": [stored_result(a, baseline=baseline) for a in frozen],
+            "dfa": [stored_result(a - 1e-4, baseline=baseline) for a in dfa],
+        },
+    )
+    v = decided("dfa never fires d", under)
+    assert v.verdict == "fail"
+    assert "+1.99 pp < 2" in v.message, v.message
+
+
+def test_sentences_never_print_a_false_inequality(tmp_path):
+    """(b) at 3 significant figures would print 9.9996e-08 as "1e-07 < 1e-07": more digits."""
+    runs = store_of(tmp_path, {"dfa": [stored_result(0.5, g=9.9996e-8) for _ in SEEDS]})
+    v = decided("dfa never fires b", runs)
+    assert v.verdict == "fail"
+    assert "g_norm_min 9.9996e-08 < 1e-07" in v.message, v.message
+    assert "1e-07 < 1e-07" not in v.message
+
+
+# ------------------------------------------------------- results stored before the options
+
+
+def _as_before_the_options(res: dict[str, Any]) -> dict[str, Any]:
+    """A result as stored before `stability_role` and `baseline` existed: its thresholds lack
+    them and its block judged (c) as a detector."""
+    old = json.loads(json.dumps(res))
+    for key in ("stability_role", "baseline"):
+        old["protocol"]["thresholds"].pop(key)
+    old["protocol"]["diagnostics"] = ["a", "b", "c", "d"]
+    old["protocol"]["reported"] = []
+    return old
+
+
+def test_old_results_are_judged_by_the_rule_they_were_made_with(tmp_path):
+    """(c) walks the run back (detector) and (d) is paired by seed, as when they were stored:
+    frozen 0.30/0.30/0.45, DFA 0.33/0.33/0.40 is 1 of 3 paired (2 of 3 against the mean)."""
+    log = [{"epoch": 0, "growth": 3, "g_norm": 1e-3, "stability": 0.9}]
+    old = {k: v for k, v in P.defaults().items() if k not in P.STORED_BEFORE}
+    assert P.evaluate(log, old)["verdict"] == "walked back"
+    assert P.evaluate(log, old)["diagnostics"] == ["a", "b", "c", "d"]
+    res = {"final": {"growth_max": 3, "g_norm_min": 1e-3, "stability": 0.9, "test_acc": 0.9}}
+    res["protocol"] = {"set": "paper", "diagnostics": ["a", "b", "c", "d"], "thresholds": old}
+    s = P.sensitivity([res], frozen_acc=0.5)
+    assert s["runs"][0]["label"] == "walked back (c)"
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [_as_before_the_options(stored_result(a)) for a in (0.30, 0.30, 0.45)],
+            "dfa": [_as_before_the_options(stored_result(a)) for a in (0.33, 0.33, 0.40)],
+            "bp": [_as_before_the_options(stored_result(0.9, stab=0.98)) for _ in SEEDS],
+        },
+    )
+    v = decided("dfa never fires d", runs, seeds="1/3")
+    assert v.verdict == "pass" and v.numbers["points"][0]["held"] == 2, v.message  # 456 fires
+    assert "(same point and seed)" in v.rule
+    v = decided("bp is trustworthy", runs)
+    assert v.verdict == "fail" and "walked back (c)" in v.message, v.message
+
+
+# ---------------------------------------------- a bare `never fires` reads the verdict set
+
+
+@pytest.mark.parametrize("role", ["submode", "detector"])
+def test_bare_never_fires_reads_the_verdict_set_and_says_what_fired_outside(tmp_path, role):
+    """BP with (c) firing (stability 0.98): as a sub-mode, `bp never fires` and `bp is
+    trustworthy` hold over (a), (b), (d) and their message names (c) outside the verdict; naming
+    every letter (`a+b+c+d`) fails. As a detector (c) is in the verdict: all three fail."""
+    runs = store_of(
+        tmp_path,
+        {
+            "frozen": [stored_result(0.3, stability_role=role) for _ in SEEDS],
+            "bp": [stored_result(0.9, stab=0.98, stability_role=role) for _ in SEEDS],
+        },
+    )
+    bare, trust = decided("bp never fires", runs), decided("bp is trustworthy", runs)
+    every = decided("bp never fires a+b+c+d", runs)
+    assert every.verdict == "fail"
+    assert "c fires first at epoch 0 (stability (final) 0.98 > 0.3)" in every.message
+    if role == "submode":
+        for v in (bare, trust):
+            assert v.verdict == "pass", v.message
+            assert "bp trustworthy (c, outside the verdict, fires at epoch 0: " in v.message
+            assert "stability (final) 0.98 > 0.3)" in v.message
+    else:
+        assert bare.verdict == trust.verdict == "fail"
+        assert "walked back (c)" in bare.message and "outside the verdict" not in bare.message
+    quiet = store_of(
+        tmp_path / "quiet",
+        {
+            "frozen": [stored_result(0.3, stability_role=role) for _ in SEEDS],
+            "bp": [stored_result(0.9, stab=0.1, stability_role=role) for _ in SEEDS],
+        },
+    )
+    named = decided("bp never fires b", runs)  # letters named: the claim is about them only
+    assert named.verdict == "pass" and "outside the verdict" not in named.message
+    v = decided("bp never fires", quiet)
+    assert v.verdict == "pass" and "outside the verdict" not in v.message
+    assert decided("bp never fires a+b+c+d", quiet).verdict == "pass"

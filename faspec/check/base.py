@@ -51,11 +51,15 @@ def negate(verdict: str) -> str:
 
 @dataclass
 class SeedRun:
-    """One run a claim needs: `result` is the stored result.json dict, None if not in the store."""
+    """One run a claim needs: `result` is the stored result.json dict, None if not in the store.
+    `check` holds the claim's check-side protocol options (`protocol.CHECK_SIDE`: baseline,
+    stability_role) from its spec's normalized config: they are not in the run hash, so a run
+    stored for one spec is read with another's, and win over what the stored run recorded."""
 
     seed: int
     run_id: str
     result: dict[str, Any] | None
+    check: dict[str, Any] | None = None
 
 
 @dataclass

@@ -92,6 +92,23 @@ def _set_of(block: dict[str, Any]) -> tuple[str, ...]:
     return P.SETS.get(str(block.get("set")), P.SETS["paper"])
 
 
+def _thresholds_of(run: SeedRun, block: dict[str, Any]) -> dict[str, Any]:
+    """The thresholds a run is judged with: as it stored them (an option it predates read as
+    the rule it was made with), the claim's check-side options (`run.check`) over them."""
+    return {**_protocol().as_stored(block.get("thresholds") or {}), **(run.check or {})}
+
+
+def _verdict_of(run: SeedRun, block: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(verdict set, reported): the stored block's, or, when the claim names its check-side
+    options, the set they give ((c) in or out of the verdict by its `stability_role`)."""
+    P = _protocol()
+    if not run.check:
+        return _set_of(block), tuple(block.get("reported") or ())
+    name = str(block.get("set", "paper"))
+    diags = P.verdict_set({"set": name, **_thresholds_of(run, block)})
+    return diags, tuple(d for d in P.SETS.get(name, P.SETS["paper"]) if d not in diags)
+
+
 def _known(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -105,14 +122,15 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
     """The run's protocol facts from its stored block (thresholds as the run recorded them);
     with `frozen` (the frozen-blocks runs by seed), (d): final test_acc < baseline +
     margin_pp / 100, the baseline being the frozen runs' mean final test_acc over the seeds
-    (`baseline: mean`, the notes' "Frozen baseline (3-seed mean)") or the same seed's
+    (`baseline: mean`: the notes state the baseline as a seed mean, "0.349±0.003", and take
+    margins against it, "Margin over frozen: BP+pen +18.3 pp, ...") or the same seed's
     (`baseline: paired`)."""
     P = _protocol()
     res = run.result or {}
     block = _block_of(run, label)
     final = res.get("final") or {}
-    thresholds = {**P.defaults(), **(block.get("thresholds") or {})}
-    diagnostics = _set_of(block)
+    thresholds = _thresholds_of(run, block)
+    diagnostics, reported = _verdict_of(run, block)
     fired = {d: block["fired"].get(d) for d in E.DIAGNOSTICS}
     first_epoch = block.get("first_epoch") or {}
     first = {d: first_epoch.get(d) if fired[d] else None for d in E.DIAGNOSTICS}
@@ -143,7 +161,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
             )
         values.update(
             frozen_acc=facc,
-            margin_pp=None if acc is None or facc is None else (acc - facc) * 100.0,
+            margin_pp=None if acc is None or facc is None else P.margin_of(acc, facc),
         )
     pending = [d for d in diagnostics if fired[d] is None]
     fired_set = [d for d in diagnostics if fired[d]]
@@ -163,7 +181,7 @@ def _proto_of(run: SeedRun, label: str, frozen: dict[int, SeedRun] | None) -> _P
         text,
         pending,
         frozen_run,
-        tuple(block.get("reported") or ()),
+        reported,
     )
 
 
@@ -207,26 +225,48 @@ _DIAG_VALUES = {
 }
 
 
+def _beside(value: float | None, threshold: float) -> str:
+    """`value` to 3 significant figures, or to as many more as it takes to print it apart from
+    `threshold`: 9.9996e-08 against a floor of 1e-07 must not read "1e-07 < 1e-07"."""
+    if value is None:
+        return _g(value)
+    shown = float(_g(threshold))  # the threshold as the sentence prints it
+    for digits in range(3, 18):
+        text = _g(value, digits)
+        if value == threshold or float(text) != shown:
+            return text
+    return repr(value)  # pragma: no cover
+
+
+def _pp(margin: float, threshold: float) -> str:
+    """A margin in pp to 2 decimals, or more where 2 would print it equal to the threshold
+    (+1.996 pp against 2 must not read "+2.00 pp < 2")."""
+    for decimals in range(2, 10):
+        text = f"{margin:+.{decimals}f}"
+        if margin == threshold or float(text) != threshold:
+            return text
+    return repr(margin)  # pragma: no cover
+
+
 def _why(pr: _Proto, diag: str) -> str:
     """Why a diagnostic fired or not on this run: its deciding value against the threshold."""
     t, v = pr.thresholds, pr.values
     if diag == "a":
-        return f"growth_max {_g(v['growth_max'], 3)} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
+        grow = _beside(v["growth_max"], float(t["growth"]))
+        return f"growth_max {grow} {'>' if pr.fired['a'] else '<='} {_g(t['growth'])}"
     if diag == "b":
-        return (
-            f"g_norm_min {_g(v['g_norm_min'], 3)} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
-        )
+        gmin = _beside(v["g_norm_min"], _protocol().g_floor_at(t))
+        return f"g_norm_min {gmin} {'<' if pr.fired['b'] else '>='} {_floor_text(t)}"
     if diag == "c":
         where = "final" if str(t.get("stability_at", "final")) == "final" else "max"
-        return (
-            f"stability ({where}) {_g(v['stability'], 3)} "
-            f"{'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
-        )
+        stab = _beside(v["stability"], float(t["stability"]))
+        return f"stability ({where}) {stab} {'>' if pr.fired['c'] else '<='} {_g(t['stability'])}"
     m = v.get("margin_pp")
     which = "frozen (same seed)" if _paired(t) else "frozen seed mean"
     return (
         f"test_acc {_g(v.get('test_acc'))} vs {which} {_g(v.get('frozen_acc'))}: "
-        f"{'n/a' if m is None else f'{m:+.2f}'} pp {'<' if pr.fired['d'] else '>='} "
+        f"{'n/a' if m is None else _pp(m, float(t['margin_pp']))} pp "
+        f"{'<' if pr.fired['d'] else '>='} "
         f"{_g(t['margin_pp'])}"
     )
 
@@ -242,7 +282,26 @@ def _proto_detail(pr: _Proto, diags: Iterable[str]) -> str:
             parts.append(f"{d} fires{at} ({_why(pr, d)})")
         else:
             parts.append(f"{d} does not fire ({_why(pr, d)})")
-    return f"{pr.label} {pr.text}: " + ", ".join(parts)
+    return f"{pr.label} {pr.text}: " + ", ".join(parts) + _outside(pr, diags)
+
+
+def _outside(pr: _Proto, diags: Iterable[str]) -> str:
+    """' (c, outside the verdict, fires at epoch 0: stability (final) 0.98 > 0.3)' for each
+    reported diagnostic (judged, not in the verdict set) that fires, when the predicates read the
+    whole verdict set: a bare `never fires` or `is trustworthy` holds over the verdict set, and
+    the message says what fired beside it (a predicate naming its letters, `never fires b`, gets
+    no note)."""
+    read = set(diags)
+    if not set(pr.diagnostics) <= read:  # `never fires b`: the letters named are the claim
+        return ""
+    notes = [
+        f" ({d}, outside the verdict, fires"
+        + (f" at epoch {pr.first[d]}" if pr.first[d] is not None else "")
+        + f": {_why(pr, d)})"
+        for d in pr.reported
+        if d not in read and pr.fired.get(d)
+    ]
+    return "".join(notes)
 
 
 def _proto_brief(pr: _Proto, diags: list[str]) -> str:
@@ -255,7 +314,8 @@ def _proto_brief(pr: _Proto, diags: list[str]) -> str:
     ]
     quiet = [d for d in diags if pr.fired[d] is False]
     if set(pr.diagnostics) <= set(diags):
-        return f"{pr.label} {pr.text}" + (f": {', '.join(fired)}" if fired else "")
+        text = f"{pr.label} {pr.text}" + (f": {', '.join(fired)}" if fired else "")
+        return text + _outside(pr, diags)
     parts = fired + (
         [f"{', '.join(quiet)} {'does' if len(quiet) == 1 else 'do'} not fire"] if quiet else []
     )
@@ -345,7 +405,7 @@ def _eval_predicates(node: E.Node, pdata: dict[str, list[SeedRun]], ctx: Ctx) ->
             )
         need_d = {
             label: any(
-                "d" in p.needs(_set_of(_block_of(r, label)))
+                "d" in p.needs(_verdict_of(r, _block_of(r, label))[0])
                 for p in preds
                 if p.method == label
                 for r in pdata[label]

@@ -32,13 +32,19 @@ MAX_LENGTH characters, MAX_DEPTH nested parentheses and `not`s, integers of MAX_
 Predicates state the paper's diagnostic protocol (docs/metrics.md) about one
 method label; they are true or false per seed (faspec.check.claims decides them):
 
-* `dfa is walked_back` / `bp is trustworthy`: some / no diagnostic of the spec's protocol set
-  fires (`walked-back` and `walked back` are accepted too);
+* `dfa is walked_back` / `bp is trustworthy`: some / no diagnostic of the verdict set fires
+  (`walked-back` and `walked back` are accepted too);
 * `dfa fires a+b`: every diagnostic named fires for the run; `... by epoch 5`: and first fired at
   a logged epoch <= 5; `... first at epoch 4`: the first logged epoch at which it fired is 4
   (for `a+b`, each of them);
-* `bp never fires`: no diagnostic of the protocol set fires; `bp never fires b` names them;
+* `bp never fires`: no diagnostic of the verdict set fires; `bp never fires b` names them;
   `... by epoch N`: none had fired by a logged epoch <= N.
+
+The verdict set is the protocol set's letters less those only reported: in the paper set (c) is
+by default a sub-mode discriminator outside the verdict (`protocol.stability_role: submode`), so
+a bare `bp never fires` reads (a), (b), (d), and its message says when (c) fired beside it
+("(c, outside the verdict, fires at epoch 0: ...)"). To say that nothing at all fires, including
+(c), name the letters: `bp never fires a+b+c+d`.
 
 Diagnostics are the letters a (scale growth), b (gradient floor), c (direction stability),
 d (accuracy not clearing the frozen-blocks baseline), or the public protocol's names D1 = a,

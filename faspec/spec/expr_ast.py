@@ -131,8 +131,9 @@ class Predicate:
 
     `kind`: "trustworthy", "walked_back", "fires" (`fires D [by epoch N]`), "never"
     (`never fires [D] [by epoch N]`) or "first" (`fires D first at epoch N`). `diagnostics`
-    holds letters (a, b, c, d); empty means the protocol set of the runs (trustworthy,
-    walked_back, `never fires` without D). `epoch` is N of `by epoch N` / `first at epoch N`.
+    holds letters (a, b, c, d); empty means the runs' verdict set (trustworthy, walked_back,
+    `never fires` without D): the protocol set less a diagnostic only reported ((c) as a
+    sub-mode discriminator). `epoch` is N of `by epoch N` / `first at epoch N`.
     `written` keeps the diagnostics as the user wrote them (`D1+D2`), for messages.
     """
 
@@ -145,7 +146,7 @@ class Predicate:
     tolerance: int = 0  # `first at epoch N ± k`
 
     def needs(self, protocol_set: Iterable[str]) -> tuple[str, ...]:
-        """The diagnostics this predicate reads, given the runs' protocol set (its letters)."""
+        """The diagnostics this predicate reads, given the runs' verdict set (its letters)."""
         return self.diagnostics or tuple(protocol_set)
 
     def __str__(self) -> str:
