@@ -269,6 +269,8 @@ def _decide(
     measured = (
         f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={seeds}{pooled})"
     )
+    if ctx.stats.reported == "source":
+        return _check_source(out, rep, raw, mean, std, seeds, measured)
     notes: list[str] = []
     # a seed count other than the paper's is no evidence that a number disagrees: a note; the
     # printed n is used only as the n of the printed sample in the two-sample test
@@ -413,3 +415,40 @@ def _per_seed_means(xs: np.ndarray, seed_of: list[Any] | None) -> np.ndarray:
 def _status(out: dict[str, Any], status: str, why: str) -> dict[str, Any]:
     out.update(status=status, reason=why)
     return out
+
+
+def _check_source(
+    out: dict[str, Any],
+    rep: Reported,
+    raw: list[float],
+    mean: float,
+    std: float | None,
+    seeds: int,
+    measured: str,
+) -> dict[str, Any]:
+    """`stats: {reported: source}`: the runs are the ones the printed number was computed from
+    (a paper checking its own store), so there is nothing to infer: the printed mean (and std,
+    ddof=1) must be the measured one rounded to the printed digits, and a printed (n=k) the seed
+    count. A number printed without known digits must match to 1e-9 relative."""
+    problems: list[str] = []
+    tol = rep.resolution()
+    tol = tol * (1 + 1e-9) if tol is not None else 1e-9 * max(1.0, abs(rep.mean))
+    if abs(mean - rep.mean) > tol:
+        problems.append(f"the mean {_g(mean)} does not round to {_g(rep.mean)} (±{_g(tol)})")
+    if rep.std is not None:
+        stol = rep.std_resolution()
+        stol = stol * (1 + 1e-9) if stol is not None else 1e-9 * max(1.0, abs(rep.std))
+        if std is None:
+            problems.append(f"the paper prints a std, which needs 2 seeds; {seeds} measured")
+        elif abs(std - rep.std) > stol:
+            problems.append(
+                f"the std (ddof=1) {_g(std)} does not round to {_g(rep.std)} (±{_g(stol)})"
+            )
+    if rep.n is not None and rep.n != seeds:
+        problems.append(f"the paper says n={rep.n}; {seeds} seed(s) stored")
+    out["test"] = "source: the printed digits of the stored runs (stats: {reported: source})"
+    if problems:
+        out["outcome"] = "disagrees"
+        return _status(out, "mismatch", f"{rep.text} vs stored {measured}: " + "; ".join(problems))
+    out["outcome"] = "agrees"
+    return _status(out, "agree", "")

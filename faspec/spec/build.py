@@ -125,6 +125,7 @@ class Builder(Collector):
             correction=str(raw.get("correction", DEFAULT_CORRECTION)),
             family=str(raw.get("family", "spec")),
             metrics=metrics,
+            reported=str(raw.get("reported", "reproduction")),
         )
 
     # -- experiments

@@ -158,6 +158,11 @@ class Stats:
         "spec"  # "spec": the spec's claims; "run": every `family: run` spec verified together
     )
     metrics: dict[str, MetricStats] = field(default_factory=dict)
+    # how a `reported:` number is checked: "reproduction" (default; new runs of the paper's
+    # experiments, decided by tests within the reproduction margin) or "source" (the very runs
+    # the paper's numbers were computed from: each must round to the printed digits, seed count
+    # included; see faspec/check/reported.py)
+    reported: str = "reproduction"
 
     def metric(self, name: str) -> MetricStats:
         """The margins for a metric: the spec's entry, else the default, else none (linear)."""
