@@ -41,9 +41,9 @@ def printed_of(values, decimals, n=True):
     return text + (f" (n={len(values)})" if n else "")
 
 
-accuracies = st.lists(
-    st.floats(0.05, 0.95, allow_nan=False), min_size=2, max_size=6
-).filter(lambda xs: np.std(xs, ddof=1) > 1e-3)
+accuracies = st.lists(st.floats(0.05, 0.95, allow_nan=False), min_size=2, max_size=6).filter(
+    lambda xs: np.std(xs, ddof=1) > 1e-3
+)
 
 
 @settings(max_examples=200, deadline=None)
