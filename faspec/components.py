@@ -139,6 +139,15 @@ EP_OPTIONS: dict[str, Option] = {
         "a phase stops once every sample's ‖∂E/∂s‖/‖κs‖ < tol (the steps are then caps)",
         minimum=0.0,
     ),
+    "solver": Option(
+        str,
+        "lbfgs",
+        "how the phases minimise E (same energy, same equilibria): 'lbfgs' per-sample L-BFGS "
+        "from the chain part's exact inverse; 'chain' gradient steps preconditioned by that "
+        "inverse; 'gd' plain gradient steps (each with per-sample backtracking)",
+        choices=("lbfgs", "chain", "gd"),
+    ),
+    "memory": Option(int, 8, "L-BFGS history length (step/gradient-change pairs)", minimum=1),
 }
 
 
@@ -259,7 +268,7 @@ declare(
     METHODS,
     "ep",
     _M + "ep:EP",
-    version=3,
+    version=4,
     options=EP_OPTIONS,
     doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
     "contrastive update (resmlp, student, cnn)",

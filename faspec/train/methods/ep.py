@@ -153,6 +153,8 @@ class EP(Method):
         smooth: str = "softplus",
         sharpness: float = 10.0,
         tol: float = 1e-3,
+        solver: str = "lbfgs",
+        memory: int = 8,
         **options: Any,
     ) -> None:
         super().__init__(model, num_classes, generator, **options)
@@ -166,6 +168,8 @@ class EP(Method):
         self.predict_from = predict
         self.sharpness = float(sharpness) if smooth == "softplus" else None
         self.tol = float(tol)
+        self.solver = solver
+        self.memory = int(memory)
         self.last_free: Relaxation | None = None  # the latest free phase's convergence
 
     @contextmanager
@@ -191,12 +195,19 @@ class EP(Method):
         return self.sample_energy(model, e, s, y, beta).sum()
 
     def sample_energy(
-        self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float | Tensor
+        self,
+        model: nn.Module,
+        e: Tensor,
+        s: list[Tensor],
+        y: Tensor,
+        beta: float | Tensor,
+        quadratic: bool = True,
     ) -> Tensor:
         """E(s; β) of every sample (shape (N,)); samples do not interact. β is a number or one
-        per sample (the batched ±β phases)."""
-        out = 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
-        out = out + self.coupling(model, e, s)
+        per sample (the batched ±β phases). `quadratic=False` leaves out Σ(κ/2)‖s_n‖²."""
+        out = self.coupling(model, e, s)
+        if quadratic:
+            out = out + 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         if isinstance(beta, Tensor) or beta:
             out = out + beta * F.cross_entropy(model.head_logits(s[-1]), y, reduction="none")
         return out
@@ -205,11 +216,13 @@ class EP(Method):
         self, model: nn.Module, e: Tensor, s: list[Tensor], y: Tensor, beta: float | Tensor
     ) -> tuple[Tensor, list[Tensor]]:
         """(per-sample E, ∂E/∂s_n for every layer); no parameter gradient is accumulated."""
-        with torch.enable_grad():
-            free = [t.detach().requires_grad_(True) for t in s]
-            per = self.sample_energy(model, e.detach(), free, y, beta)
+        s = [t.detach() for t in s]
+        with torch.enable_grad():  # autograd only through the coupling and CE: ∂(κ/2)‖s‖² = κs
+            free = [t.requires_grad_(True) for t in [u.clone() for u in s]]
+            per = self.sample_energy(model, e.detach(), free, y, beta, quadratic=False)
             grads = torch.autograd.grad(per.sum(), free)
-        return per.detach(), [g.detach() for g in grads]
+        quad = 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
+        return (per.detach() + quad), [g + self.kappa * t for g, t in zip(grads, s, strict=True)]
 
     def sample_residual(
         self, s: list[Tensor], grads: list[Tensor], sq: Tensor | None = None
@@ -219,6 +232,115 @@ class EP(Method):
         num = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads) if sq is None else sq
         den = sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         return torch.sqrt(num / den.clamp_min(torch.finfo(den.dtype).tiny)) / self.kappa
+
+    def chain_preconditioner(self, model: nn.Module, s: list[Tensor]) -> Any:
+        """g ↦ κ·M⁻¹g, M the Hessian of E's quadratic chain part (κ on the diagonal, −1 between
+        layers joined by an identity skip, per feature), so that a step of `step_size` = 1/κ
+        is the exact minimiser of that part (the identity when no layer has a skip)."""
+        if self.solver == "gd" or len(s) < 2:
+            return lambda g: g
+        probe = s[0][:1]
+        skips = [
+            s[i].shape == s[i + 1].shape
+            and bool(torch.equal(model.combine(probe, torch.zeros_like(probe)), probe))
+            for i in range(len(s) - 1)
+        ]
+        if not any(skips):
+            return lambda g: g
+        n = len(s)
+        m = torch.eye(n, dtype=torch.float64) * self.kappa
+        for i, k in enumerate(skips):
+            if k:
+                m[i, i + 1] = m[i + 1, i] = -1.0
+        p = (self.kappa * torch.linalg.inv(m)).to(dtype=s[0].dtype, device=s[0].device)
+
+        def apply(g: list[Tensor]) -> list[Tensor]:
+            out = torch.einsum("mn,n...->m...", p, torch.stack(g))
+            return list(out.unbind(0))
+
+        return apply
+
+    def relax_lbfgs(
+        self,
+        model: nn.Module,
+        e: Tensor,
+        s: list[Tensor],
+        y: Tensor,
+        beta: float | Tensor,
+        steps: int,
+        tol: float,
+    ) -> tuple[list[Tensor], Relaxation]:
+        """Per-sample L-BFGS on E(·; β) (`solver: lbfgs`): each sample keeps its own history of
+        the last `memory` step/gradient-change pairs, its own dot products and its own Armijo
+        backtracking; the initial inverse Hessian is the chain part's exact inverse M⁻¹ (see
+        `chain_preconditioner`). Same stopping rule and acceptance test as `relax`; one
+        forward and backward pass per step."""
+        shapes = [t.shape[1:] for t in s]
+        sizes = [t[0].numel() for t in s]
+        n = len(s[0])
+
+        def flat(ts: list[Tensor]) -> Tensor:
+            return torch.cat([t.reshape(n, -1) for t in ts], dim=1)
+
+        def unflat(v: Tensor) -> list[Tensor]:
+            return [c.reshape(n, *sh) for c, sh in zip(v.split(sizes, 1), shapes, strict=True)]
+
+        precond = self.chain_preconditioner(model, s)
+
+        def h0(g: Tensor) -> Tensor:
+            return flat(precond(unflat(g))) / self.kappa
+
+        def dot(a: Tensor, b: Tensor) -> Tensor:
+            return (a * b).sum(dim=1)
+
+        x = flat([t.detach() for t in s])
+        per, grads = self.grad_states(model, e, unflat(x), y, beta)
+        g = flat(grads)
+        sq = dot(g, g)
+        res = self.sample_residual(unflat(x), grads, sq)
+        alpha = torch.ones(n, dtype=x.dtype, device=x.device)
+        hist: list[tuple[Tensor, Tensor, Tensor]] = []
+        taken = 0
+        early = not torch.compiler.is_compiling()
+        while taken < steps and not (early and bool((res < tol).all())):
+            taken += 1
+            q = g.clone()
+            coef = []
+            for sk, yk, rho in reversed(hist):
+                a = rho * dot(sk, q)
+                q = q - a[:, None] * yk
+                coef.append(a)
+            r = h0(q)
+            for (sk, yk, rho), a in zip(hist, reversed(coef), strict=True):
+                b = rho * dot(yk, r)
+                r = r + (a - b)[:, None] * sk
+            gd = dot(g, r)
+            bad = ~((gd > 0) & torch.isfinite(gd))
+            if bool(bad.any()):
+                fb = h0(g)
+                r = torch.where(bad[:, None], fb, r)
+                gd = torch.where(bad, dot(g, fb), gd)
+            cand = x - alpha[:, None] * r
+            new, ngrads = self.grad_states(model, e, unflat(cand), y, beta)
+            ng = flat(ngrads)
+            nsq = dot(ng, ng)
+            tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)
+            ok = (new <= per - 1e-4 * alpha * gd) | ((new <= per + tol_e) & (nsq < sq))
+            ok = ok & (res >= tol) & torch.isfinite(new)  # a converged sample stays put
+            sk, yk = cand - x, ng - g
+            sy = dot(sk, yk)
+            inv = 1.0 / torch.where(sy > 0, sy, torch.ones_like(sy))
+            good = ok & (sy > 1e-6 * dot(sk, sk).sqrt() * dot(yk, yk).sqrt()) & torch.isfinite(inv)
+            rho = torch.where(good, inv, 0.0)
+            hist.append((sk * good[:, None], yk * good[:, None], rho))
+            if len(hist) > self.memory:
+                hist.pop(0)
+            okb = ok[:, None]
+            x, g = torch.where(okb, cand, x), torch.where(okb, ng, g)
+            per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
+            alpha = torch.where(ok, torch.ones_like(alpha), alpha * 0.5)
+            res = self.sample_residual(unflat(x), unflat(g), sq)
+        return unflat(x), Relaxation(res, res < tol, taken)
 
     def relax(
         self,
@@ -240,25 +362,37 @@ class EP(Method):
         One forward and backward pass per step (the gradient at the candidate serves the next
         step)."""
         tol = self.tol if tol is None else tol
+        if self.solver == "lbfgs":
+            return self.relax_lbfgs(model, e, s, y, beta, steps, tol)
         s = [t.detach() for t in s]
         shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
         alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
+        precond = self.chain_preconditioner(model, s)
         per, grads = self.grad_states(model, e, s, y, beta)
         sq = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
+        dirs = precond(grads)
+        gd = sum((g * d).flatten(1).sum(dim=1) for g, d in zip(grads, dirs, strict=True))
         res = self.sample_residual(s, grads, sq)
         taken = 0
         early = not torch.compiler.is_compiling()  # a compiled step runs the cap (no host sync)
         while taken < steps and not (early and bool((res < tol).all())):
             taken += 1
-            cand = [t - alpha * g for t, g in zip(s, grads, strict=True)]
+            cand = [t - alpha * d for t, d in zip(s, dirs, strict=True)]
             new, ngrads = self.grad_states(model, e, cand, y, beta)
             nsq = sum(g.pow(2).flatten(1).sum(dim=1) for g in ngrads)
+            ndirs = precond(ngrads)
+            ngd = sum((g * d).flatten(1).sum(dim=1) for g, d in zip(ngrads, ndirs, strict=True))
             tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)  # rounding of E itself
-            ok = (new <= per - 1e-4 * alpha.flatten() * sq) | ((new <= per + tol_e) & (nsq < sq))
+            ok = (new <= per - 1e-4 * alpha.flatten() * gd) | ((new <= per + tol_e) & (nsq < sq))
             okb = ok.reshape(shape)
             s = [torch.where(okb, c, t) for c, t in zip(cand, s, strict=True)]
             grads = [torch.where(okb, c, t) for c, t in zip(ngrads, grads, strict=True)]
-            per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
+            dirs = [torch.where(okb, c, t) for c, t in zip(ndirs, dirs, strict=True)]
+            per, sq, gd = (
+                torch.where(ok, new, per),
+                torch.where(ok, nsq, sq),
+                torch.where(ok, ngd, gd),
+            )
             alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
             res = self.sample_residual(s, grads, sq)
         return s, Relaxation(res, res < tol, taken)
