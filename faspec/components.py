@@ -96,8 +96,8 @@ EP_OPTIONS: dict[str, Option] = {
     "beta": Option(
         float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
-    "free_steps": Option(int, 150, "cap on the free phase's relaxation steps", minimum=1),
-    "nudged_steps": Option(int, 30, "cap on the nudged phases' relaxation steps", minimum=1),
+    "free_steps": Option(int, 20, "cap on the free phase's relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 10, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,

@@ -143,8 +143,8 @@ class EP(Method):
         num_classes: int,
         generator: torch.Generator,
         beta: float = 0.1,
-        free_steps: int = 150,
-        nudged_steps: int = 30,
+        free_steps: int = 20,
+        nudged_steps: int = 10,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
@@ -233,12 +233,12 @@ class EP(Method):
         den = sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         return torch.sqrt(num / den.clamp_min(torch.finfo(den.dtype).tiny)) / self.kappa
 
-    def chain_preconditioner(self, model: nn.Module, s: list[Tensor]) -> Any:
-        """g ↦ κ·M⁻¹g, M the Hessian of E's quadratic chain part (κ on the diagonal, −1 between
-        layers joined by an identity skip, per feature), so that a step of `step_size` = 1/κ
-        is the exact minimiser of that part (the identity when no layer has a skip)."""
+    def chain_matrix(self, model: nn.Module, s: list[Tensor]) -> Tensor | None:
+        """κ·M⁻¹, M the Hessian of E's quadratic chain part (κ on the diagonal, −1 between
+        layers joined by an identity skip, per feature); None when no layer has a skip (M = κI)
+        or the solver is plain gradient descent."""
         if self.solver == "gd" or len(s) < 2:
-            return lambda g: g
+            return None
         probe = s[0][:1]
         skips = [
             s[i].shape == s[i + 1].shape
@@ -246,19 +246,29 @@ class EP(Method):
             for i in range(len(s) - 1)
         ]
         if not any(skips):
-            return lambda g: g
-        n = len(s)
-        m = torch.eye(n, dtype=torch.float64) * self.kappa
+            return None
+        m = torch.eye(len(s), dtype=torch.float64) * self.kappa
         for i, k in enumerate(skips):
             if k:
                 m[i, i + 1] = m[i + 1, i] = -1.0
-        p = (self.kappa * torch.linalg.inv(m)).to(dtype=s[0].dtype, device=s[0].device)
+        return (self.kappa * torch.linalg.inv(m)).to(dtype=s[0].dtype, device=s[0].device)
+
+    def chain_preconditioner(self, model: nn.Module, s: list[Tensor]) -> Any:
+        """g ↦ κ·M⁻¹g (`chain_matrix`), so that a step of `step_size` = 1/κ is the exact
+        minimiser of the chain part; the identity where there is no chain."""
+        p = self.chain_matrix(model, s)
+        if p is None:
+            return lambda g: g
 
         def apply(g: list[Tensor]) -> list[Tensor]:
-            out = torch.einsum("mn,n...->m...", p, torch.stack(g))
-            return list(out.unbind(0))
+            return list(torch.einsum("mn,n...->m...", p, torch.stack(g)).unbind(0))
 
         return apply
+
+    def flat_residual(self, x: Tensor, sq: Tensor) -> Tensor:
+        """`sample_residual` of flattened states x (N, D) given ‖∂E/∂s_i‖² = sq."""
+        den = (x * x).sum(dim=1).clamp_min(torch.finfo(x.dtype).tiny)
+        return torch.sqrt(sq / den) / self.kappa
 
     def relax_lbfgs(
         self,
@@ -285,10 +295,12 @@ class EP(Method):
         def unflat(v: Tensor) -> list[Tensor]:
             return [c.reshape(n, *sh) for c, sh in zip(v.split(sizes, 1), shapes, strict=True)]
 
-        precond = self.chain_preconditioner(model, s)
-
-        def h0(g: Tensor) -> Tensor:
-            return flat(precond(unflat(g))) / self.kappa
+        p = self.chain_matrix(model, s)
+        if p is None:
+            h0 = lambda g: g / self.kappa  # noqa: E731
+        else:  # every state has the same shape: layers along dim 1
+            p = p / self.kappa
+            h0 = lambda g: torch.einsum("mn,bnd->bmd", p, g.view(n, len(s), -1)).reshape(n, -1)  # noqa: E731
 
         def dot(a: Tensor, b: Tensor) -> Tensor:
             return (a * b).sum(dim=1)
@@ -297,7 +309,8 @@ class EP(Method):
         per, grads = self.grad_states(model, e, unflat(x), y, beta)
         g = flat(grads)
         sq = dot(g, g)
-        res = self.sample_residual(unflat(x), grads, sq)
+        del grads
+        res = self.flat_residual(x, sq)
         alpha = torch.ones(n, dtype=x.dtype, device=x.device)
         hist: list[tuple[Tensor, Tensor, Tensor]] = []
         taken = 0
@@ -339,7 +352,7 @@ class EP(Method):
             x, g = torch.where(okb, cand, x), torch.where(okb, ng, g)
             per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
             alpha = torch.where(ok, torch.ones_like(alpha), alpha * 0.5)
-            res = self.sample_residual(unflat(x), unflat(g), sq)
+            res = self.flat_residual(x, sq)
         return unflat(x), Relaxation(res, res < tol, taken)
 
     def relax(
