@@ -27,12 +27,15 @@ model is replaced, inside the energy only (`energy_view`), by softplus_s(z) = lo
 s = `sharpness`; EP then estimates the gradient of the smoothed energy network's loss.
 `smooth: none` keeps the model's activation (refused on ReLU by the config check).
 
-Phases. Free: gradient steps s ← s − α ∂E/∂s(s; 0) with at most α = `step_size` per sample,
-halved when a step would not lower that sample's energy (`relax`: the pre-LN blocks' curvature
-makes a fixed step oscillate), from the (smoothed) feedforward pass (`start: feedforward`,
-default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or
-`free_steps` steps. Nudged: the same dynamics at +β from the free equilibrium s*, up to
-`nudged_steps`; with `nudge: centred` also at −β, both relaxed as one stacked batch.
+Phases. Free: E(·; 0) minimised from the (smoothed) feedforward pass (`start: feedforward`,
+default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or `free_steps`
+steps. Nudged: the same at +β from the free equilibrium s*, up to `nudged_steps`; with `nudge:
+centred` also at −β, both relaxed as one stacked batch. The minimiser is a solver choice only
+(same energy, same equilibria): `solver: lbfgs` (default, `relax_lbfgs`) per-sample L-BFGS whose
+initial inverse Hessian is the exact inverse of the skip chain's quadratic part (`chain_matrix`);
+`chain`, gradient steps preconditioned by that inverse; `gd`, plain gradient steps (`relax`).
+Each with per-sample backtracking: a step that would not lower the sample's energy is halved (the
+pre-LN blocks' curvature makes a fixed step oscillate).
 
 Parameter update. The trainer backpropagates a surrogate whose gradient is EP's estimate:
 
@@ -58,7 +61,7 @@ statistics instead, so E stays a sum over samples, and the training-mode feedfor
 starts the free phase is what updates those statistics (once per step, as for BP). Refused: `vit`
 (not implemented: ConfigError).
 Cost per training step: at most free_steps + nudged_steps forward+backward passes (centred: the
-nudged ones on a doubled batch).
+nudged ones on a doubled batch), plus L-BFGS's per-sample bookkeeping.
 """
 
 from __future__ import annotations
