@@ -269,9 +269,11 @@ def test_centred_phases_are_batched_exactly() -> None:
     ep = _ep(model, nudge="centred", beta=0.3, nudged_steps=7, tol=0.0)
     e, s_free = ep.free_equilibrium(model, x, y)
     plus, minus = ep.nudged(model, e, s_free, y)
+    hist = ep.free_history  # L-BFGS: both start from the free phase's curvature pairs
+    assert hist
     with ep.energy_view(model):
-        want_p, _ = ep.relax(model, e, s_free, y, 0.3, 7)
-        want_m, _ = ep.relax(model, e, s_free, y, -0.3, 7)
+        want_p, _ = ep.relax(model, e, s_free, y, 0.3, 7, None, hist)
+        want_m, _ = ep.relax(model, e, s_free, y, -0.3, 7, None, hist)
     for a, b in zip(plus + minus, want_p + want_m, strict=True):
         torch.testing.assert_close(a, b)
 

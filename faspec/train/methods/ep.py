@@ -174,6 +174,8 @@ class EP(Method):
         self.solver = solver
         self.memory = int(memory)
         self.last_free: Relaxation | None = None  # the latest free phase's convergence
+        self.history: list[tuple[Tensor, Tensor, Tensor]] = []  # the latest L-BFGS pairs
+        self.free_history: list[tuple[Tensor, Tensor, Tensor]] = []  # the free phase's
 
     @contextmanager
     def energy_view(self, model: nn.Module) -> Iterator[None]:
@@ -282,6 +284,7 @@ class EP(Method):
         beta: float | Tensor,
         steps: int,
         tol: float,
+        history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
     ) -> tuple[list[Tensor], Relaxation]:
         """Per-sample L-BFGS on E(·; β) (`solver: lbfgs`): each sample keeps its own history of
         the last `memory` step/gradient-change pairs, its own dot products and its own Armijo
@@ -315,7 +318,7 @@ class EP(Method):
         del grads
         res = self.flat_residual(x, sq)
         alpha = torch.ones(n, dtype=x.dtype, device=x.device)
-        hist: list[tuple[Tensor, Tensor, Tensor]] = []
+        hist: list[tuple[Tensor, Tensor, Tensor]] = list(history or [])
         taken = 0
         early = not torch.compiler.is_compiling()
         while taken < steps and not (early and bool((res < tol).all())):
@@ -356,6 +359,7 @@ class EP(Method):
             per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
             alpha = torch.where(ok, torch.ones_like(alpha), alpha * 0.5)
             res = self.flat_residual(x, sq)
+        self.history = hist
         return unflat(x), Relaxation(res, res < tol, taken)
 
     def relax(
@@ -367,6 +371,7 @@ class EP(Method):
         beta: float | Tensor,
         steps: int,
         tol: float | None = None,
+        history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
     ) -> tuple[list[Tensor], Relaxation]:
         """At most `steps` gradient steps on E(·; β) from the states `s`, each sample with its
         own step α ≤ `step_size`, stopping once every sample's residual is below `tol`
@@ -379,7 +384,7 @@ class EP(Method):
         step)."""
         tol = self.tol if tol is None else tol
         if self.solver == "lbfgs":
-            return self.relax_lbfgs(model, e, s, y, beta, steps, tol)
+            return self.relax_lbfgs(model, e, s, y, beta, steps, tol, history)
         s = [t.detach() for t in s]
         shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
         alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
@@ -440,6 +445,7 @@ class EP(Method):
                 e = model.embed(x.flatten(1))
             steps = self.free_steps if steps is None else steps
             s, self.last_free = self.relax(model, e, s0, y, 0.0, steps, tol)
+            self.free_history = self.history
         return e, s
 
     def nudged(
@@ -449,9 +455,11 @@ class EP(Method):
         twice, +β on the first copy and −β on the second (samples do not interact, so this is
         the two phases at once, at the overhead of one)."""
         with self.energy_view(model):
+            hist = self.free_history  # L-BFGS: the free phase's curvature pairs carry over
             if self.nudge != "centred":
-                plus, _ = self.relax(model, e, s_free, y, self.beta, self.nudged_steps)
+                plus, _ = self.relax(model, e, s_free, y, self.beta, self.nudged_steps, None, hist)
                 return plus, s_free
+            hist = [tuple(torch.cat([t, t]) for t in pair) for pair in hist]
             n = len(e)
             beta = torch.full((2 * n,), self.beta, dtype=e.dtype, device=e.device)
             beta[n:] = -self.beta
@@ -462,6 +470,8 @@ class EP(Method):
                 torch.cat([y, y]),
                 beta,
                 self.nudged_steps,
+                None,
+                hist,  # type: ignore[arg-type]
             )
         return [t[:n] for t in both], [t[n:] for t in both]
 
