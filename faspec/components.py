@@ -97,7 +97,7 @@ EP_OPTIONS: dict[str, Option] = {
         float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
     "free_steps": Option(int, 20, "cap on the free phase's relaxation steps", minimum=1),
-    "nudged_steps": Option(int, 10, "cap on the nudged phases' relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 5, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,

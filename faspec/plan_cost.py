@@ -8,12 +8,12 @@ batch 128, ResMLP d=256 L=4 (`benchmarks/method_cost.py`, numbers in
 
     bp 1.42 s   fa 1.67 s   dfa 1.68 s   frozen 0.89 s   ep 24.0 s   sb 2.79 s   cb 4.99 s
 
-(that "ep" row was today's `pc`). EP was not measured on a GPU: its figure (53.8 s) is 30
-relaxation steps (EP v4's caps, 20 free + 10 nudged; the centred ±β phases are one stacked
+(that "ep" row was today's `pc`). EP was not measured on a GPU: its figure (44.9 s) is 25
+relaxation steps (EP v4's caps, 20 free + 5 nudged; the centred ±β phases are one stacked
 relaxation) at pc's cost per step, times 1.5 for the L-BFGS bookkeeping (an L-BFGS step cost 1.5
 gradient steps on CPU), scaled to a run's caps (EP v3's 150 + 30 gradient steps: 215 s). On one CPU thread
 (`benchmarks/method_cost.py --per-step`, ResMLP d=64 L=3, batch 128, loaded 2-core machine) an
-EP v4 step costs 65–101x BP's, EP v3's 171–347x in the same runs (docs/methods.md).
+EP v4 step costs 39–41x BP's, EP v3's 155–165x in the same runs (docs/methods.md).
 
 An earlier measurement of the same quantity by a colleague on an H200 gave bp 1.50, fa 2.00,
 dfa 1.75, frozen 1.03 s (within 20%). EP is 17x BP: each step runs `steps` (20) relaxation steps
@@ -68,7 +68,7 @@ EPOCH_S = {  # one epoch of training + its metrics, H200, benchmarks/method_cost
     "fa": 1.67,
     "dfa": 1.68,
     "frozen": 0.89,
-    "ep": 53.8,  # estimated, not measured on a GPU: 30 L-BFGS steps (20 + 10) at pc's cost per step x 1.5
+    "ep": 44.9,  # estimated, not measured on a GPU: 25 L-BFGS steps (20 + 5) at pc's cost per step x 1.5
     "pc": 24.0,
     "sb": 2.79,
     "cb": 4.99,
@@ -148,8 +148,8 @@ def run_seconds(config: dict[str, Any]) -> tuple[float, bool]:
     elif name == "ep":  # one forward+backward per relaxation step, as pc's; the centred ±β
         # phases relax as one stacked batch, one launch-bound step on a GPU; an L-BFGS step
         # costs EP_LBFGS_OVERHEAD gradient steps (its bookkeeping, measured on CPU)
-        steps = _float(method.get("free_steps"), 20.0) + _float(method.get("nudged_steps"), 10.0)
-        train_s *= steps / 30.0
+        steps = _float(method.get("free_steps"), 20.0) + _float(method.get("nudged_steps"), 5.0)
+        train_s *= steps / 25.0
         if method.get("solver", "lbfgs") != "lbfgs":
             train_s /= EP_LBFGS_OVERHEAD
     model = config["model"]

@@ -147,7 +147,7 @@ class EP(Method):
         generator: torch.Generator,
         beta: float = 0.1,
         free_steps: int = 20,
-        nudged_steps: int = 10,
+        nudged_steps: int = 5,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
