@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import copy
 import inspect
+import itertools
 import json
 import statistics
 import sys
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--betas", nargs="*", type=float, default=[0.1, 0.5])
     ap.add_argument("--tols", nargs="*", type=float, default=[1e-2, 1e-3])
     ap.add_argument("--nudges", nargs="*", default=["one_sided", "centred"])
+    ap.add_argument("--solvers", nargs="*", default=["lbfgs"])
     ap.add_argument("--grid-only", action="store_true", help="without the two anchor rows")
     ap.add_argument("--float64-check", action="store_true", help="converged float64 EP, β → 0")
     ap.add_argument("--cache", default=None, help="file keeping the FD reference between runs")
@@ -196,11 +198,12 @@ def main() -> None:
         for caps in args.caps:
             for beta in args.betas:
                 for tol in args.tols:
-                    for nudge in args.nudges:
+                    for nudge, solver in itertools.product(args.nudges, args.solvers):
                         free, nudged = (int(c) for c in caps.split(","))
                         grid.append(
                             {
                                 **default,
+                                "solver": solver,
                                 "beta": beta,
                                 "tol": tol,
                                 "nudge": nudge,
@@ -219,6 +222,7 @@ def main() -> None:
             "tol": opts.get("tol"),
             "nudge": opts["nudge"],
             "caps": [opts["free_steps"], opts["nudged_steps"]],
+            "solver": opts.get("solver", "gd"),
             "cos_fd": round(cos, 3),
             "step_ms": round(1e3 * s, 1),
             "x_bp": round(s / bp_s, 1),

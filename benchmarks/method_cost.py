@@ -66,6 +66,10 @@ def per_step(device: str) -> None:
     ep = step_seconds(model, EP(model, 10, torch.Generator()), x, y, 10)
     row = {"case": "per-step d64x3 b128", "device": str(dev), "bp_ms": round(1e3 * bp, 2)}
     print(json.dumps({**row, "ep_ms": round(1e3 * ep, 1), "ep_over_bp": round(ep / bp, 1)}))
+    old = EP(model, 10, torch.Generator(), solver="gd", free_steps=150, nudged_steps=30)
+    before = step_seconds(model, old, x, y, 10)  # EP v3's defaults, for the before/after
+    row = {**row, "case": "per-step d64x3 b128, EP v3 (gd, caps 150/30)"}
+    print(json.dumps({**row, "ep_ms": round(1e3 * before, 1), "ep_over_bp": round(before / bp, 1)}))
 
 
 def main() -> None:

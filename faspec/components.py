@@ -96,8 +96,8 @@ EP_OPTIONS: dict[str, Option] = {
     "beta": Option(
         float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
-    "free_steps": Option(int, 150, "cap on the free phase's relaxation steps", minimum=1),
-    "nudged_steps": Option(int, 30, "cap on the nudged phases' relaxation steps", minimum=1),
+    "free_steps": Option(int, 20, "cap on the free phase's relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 5, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,
@@ -139,6 +139,15 @@ EP_OPTIONS: dict[str, Option] = {
         "a phase stops once every sample's ‖∂E/∂s‖/‖κs‖ < tol (the steps are then caps)",
         minimum=0.0,
     ),
+    "solver": Option(
+        str,
+        "lbfgs",
+        "how the phases minimise E (same energy, same equilibria): 'lbfgs' per-sample L-BFGS "
+        "from the chain part's exact inverse; 'chain' gradient steps preconditioned by that "
+        "inverse; 'gd' plain gradient steps (each with per-sample backtracking)",
+        choices=("lbfgs", "chain", "gd"),
+    ),
+    "memory": Option(int, 8, "L-BFGS history length (step/gradient-change pairs)", minimum=1),
 }
 
 
@@ -259,7 +268,7 @@ declare(
     METHODS,
     "ep",
     _M + "ep:EP",
-    version=3,
+    version=4,
     options=EP_OPTIONS,
     doc="Equilibrium propagation: symmetric-feedback energy, free and nudged phases, "
     "contrastive update (resmlp, student, cnn)",

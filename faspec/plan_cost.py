@@ -8,10 +8,12 @@ batch 128, ResMLP d=256 L=4 (`benchmarks/method_cost.py`, numbers in
 
     bp 1.42 s   fa 1.67 s   dfa 1.68 s   frozen 0.89 s   ep 24.0 s   sb 2.79 s   cb 4.99 s
 
-(that "ep" row was today's `pc`). EP v3 was not measured on a GPU: its figure is 180 relaxation
-steps (the caps 150 free + 30 nudged; the centred ±β phases are one stacked relaxation) at pc's
-cost per step. On one CPU thread (`benchmarks/method_cost.py --per-step`, ResMLP d=64 L=3,
-batch 128, loaded 2-core machine) an EP v3 step costs 167–189x BP's (EP v2: 62–91x).
+(that "ep" row was today's `pc`). EP was not measured on a GPU: its figure (44.9 s) is 25
+relaxation steps (EP v4's caps, 20 free + 5 nudged; the centred ±β phases are one stacked
+relaxation) at pc's cost per step, times 1.5 for the L-BFGS bookkeeping (an L-BFGS step cost 1.5
+gradient steps on CPU), scaled to a run's caps (EP v3's 150 + 30 gradient steps: 215 s). On one CPU thread
+(`benchmarks/method_cost.py --per-step`, ResMLP d=64 L=3, batch 128, loaded 2-core machine) an
+EP v4 step costs 39–41x BP's, EP v3's 155–165x in the same runs (docs/methods.md).
 
 An earlier measurement of the same quantity by a colleague on an H200 gave bp 1.50, fa 2.00,
 dfa 1.75, frozen 1.03 s (within 20%). EP is 17x BP: each step runs `steps` (20) relaxation steps
@@ -66,11 +68,12 @@ EPOCH_S = {  # one epoch of training + its metrics, H200, benchmarks/method_cost
     "fa": 1.67,
     "dfa": 1.68,
     "frozen": 0.89,
-    "ep": 215.1,  # estimated, not measured on a GPU: 180 relaxation steps at pc's cost per step
+    "ep": 44.9,  # estimated, not measured on a GPU: 25 L-BFGS steps (20 + 5) at pc's cost per step x 1.5
     "pc": 24.0,
     "sb": 2.79,
     "cb": 4.99,
 }
+EP_LBFGS_OVERHEAD = 1.5  # an L-BFGS relaxation step / a gradient step, ep v4 (docs/methods.md)
 ARCH_FACTOR = {"resmlp": 1.0, "student": 1.0, "vit": 2.9, "cnn": 1.1}  # cnn x depth(3) = 0.92
 CNN_BLOCKS = 3  # SmallCNN: two conv stages and the FC layer are its blocks
 PACK_MAX = 16  # members per pack: the largest K measured on the H200 (4.45x at K=16)
@@ -143,9 +146,12 @@ def run_seconds(config: dict[str, Any]) -> tuple[float, bool]:
         if method.get("nudge") == "centred":
             train_s *= 2.0
     elif name == "ep":  # one forward+backward per relaxation step, as pc's; the centred ±β
-        # phases relax as one stacked batch, one launch-bound step on a GPU
-        steps = _float(method.get("free_steps"), 150.0) + _float(method.get("nudged_steps"), 30.0)
-        train_s *= steps / 180.0
+        # phases relax as one stacked batch, one launch-bound step on a GPU; an L-BFGS step
+        # costs EP_LBFGS_OVERHEAD gradient steps (its bookkeeping, measured on CPU)
+        steps = _float(method.get("free_steps"), 20.0) + _float(method.get("nudged_steps"), 5.0)
+        train_s *= steps / 25.0
+        if method.get("solver", "lbfgs") != "lbfgs":
+            train_s /= EP_LBFGS_OVERHEAD
     model = config["model"]
     arch = model.get("arch", "resmlp")
     blocks = float(CNN_BLOCKS) if arch == "cnn" else _float(model.get("blocks"), REF_BLOCKS)

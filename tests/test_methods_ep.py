@@ -222,6 +222,46 @@ def test_smooth_surrogate_stays_inside_the_energy() -> None:
         assert not torch.allclose(model(x), before)  # the energy's network is the smoothed one
 
 
+@pytest.mark.parametrize("arch", ["skip", "no_skip"])
+def test_every_solver_reaches_the_same_equilibrium(arch: str) -> None:
+    """A solver changes how E is minimised, never what: gd, chain and lbfgs land on the same
+    free and nudged states (float64, residual < 1e-8): the default ReLU network (smoothed) with
+    its skip, tanh without (where plain gradient steps crawl on the smoothed ReLU)."""
+    model = _model("relu" if arch == "skip" else "tanh", skip=arch == "skip")
+    x, y = _batch()
+    got = {}
+    for solver in ("gd", "chain", "lbfgs"):
+        ep = _ep(model, solver=solver, nudge="centred", beta=0.2, free_steps=3000, tol=1e-8)
+        e, s_free, plus, minus = ep.phases(model, x, y)
+        assert ep.last_free is not None and ep.last_free.converged.all(), solver
+        got[solver] = s_free + plus + minus
+    for solver in ("chain", "lbfgs"):
+        for a, b in zip(got[solver], got["gd"], strict=True):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_lbfgs_needs_fewer_energy_gradients_than_gradient_descent() -> None:
+    """The point of the default solver: at the same number of steps (one energy gradient
+    each), a much smaller residual, on a default-sized ReLU network in float32 as in training."""
+    torch.manual_seed(0)
+    model = ResMLP(16, 10, d=64, blocks=3)
+    x, y = torch.randn(64, 16), torch.randint(10, (64,))
+    median = {}
+    for solver in ("gd", "lbfgs"):
+        ep = EP(model, 10, torch.Generator(), solver=solver, tol=0.0)
+        ep.free_equilibrium(model, x, y, steps=20)
+        assert ep.last_free is not None and ep.last_free.steps == 20
+        median[solver] = float(ep.last_free.residual.median())
+    assert 5 * median["lbfgs"] < median["gd"], median
+
+
+def test_an_unknown_solver_is_refused() -> None:
+    cfg = {"method": {"name": "ep", "solver": "newton"}, "model": {"arch": "resmlp"}}
+    with pytest.raises(ConfigError) as err:
+        normalize_config({**cfg, "data": {"name": "teacher"}})
+    assert err.value.path == "method.solver" and "lbfgs" in str(err.value), str(err.value)
+
+
 def test_centred_phases_are_batched_exactly() -> None:
     """The ±β phases relaxed as one stacked batch equal the two relaxations run apart."""
     model = _model("relu")
@@ -229,9 +269,11 @@ def test_centred_phases_are_batched_exactly() -> None:
     ep = _ep(model, nudge="centred", beta=0.3, nudged_steps=7, tol=0.0)
     e, s_free = ep.free_equilibrium(model, x, y)
     plus, minus = ep.nudged(model, e, s_free, y)
+    hist = ep.free_history  # L-BFGS: both start from the free phase's curvature pairs
+    assert hist
     with ep.energy_view(model):
-        want_p, _ = ep.relax(model, e, s_free, y, 0.3, 7)
-        want_m, _ = ep.relax(model, e, s_free, y, -0.3, 7)
+        want_p, _ = ep.relax(model, e, s_free, y, 0.3, 7, None, hist)
+        want_m, _ = ep.relax(model, e, s_free, y, -0.3, 7, None, hist)
     for a, b in zip(plus + minus, want_p + want_m, strict=True):
         torch.testing.assert_close(a, b)
 
