@@ -12,6 +12,7 @@ No training: the check path only, on hand-made results.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from pathlib import Path
 from typing import Any
@@ -216,8 +217,23 @@ def result(spec: str, group: str, label: str, depth: int | None, seed: int) -> d
     return {"status": "ok", "error": None, "final": final, "log": [{"epoch": 1, **final}]}
 
 
+PAPER_SEEDS = [42, 123, 456]  # the seeds the paper's per-seed numbers are given for
+
+
+def at_paper_seeds(spec: Any) -> Any:
+    """The spec as the paper ran it: a reproduction may run more seeds than the paper (penalty's
+    `matched` runs 5, for power), but the paper's numbers exist for its own 3 only."""
+    exps = {
+        name: dataclasses.replace(e, seeds=PAPER_SEEDS)
+        if len(e.seeds) > 3 and set(PAPER_SEEDS) <= set(e.seeds)
+        else e
+        for name, e in spec.experiments.items()
+    }
+    return dataclasses.replace(spec, experiments=exps)
+
+
 def decided(spec_name: str) -> dict[str, Any]:
-    spec = load(SPECS / f"{spec_name}.yaml")
+    spec = at_paper_seeds(load(SPECS / f"{spec_name}.yaml"))
     plan = build([spec])
 
     def data(exp: str) -> dict[Any, dict[str, list[SeedRun]]]:
@@ -277,10 +293,12 @@ def test_the_samples_have_the_printed_statistics():
 def test_what_three_seeds_leave_inconclusive_under_holm(spec_name, cid, bound):
     spec = load(SPECS / f"{spec_name}.yaml")
     claim = next(c for c in spec.claims if c.id == cid)
-    p = claim_power(claim, spec)
-    assert p["computed"] and p["seeds"] == 3 and p["family"] > 1
-    assert p["power"] < bound, power_text(p)
-    assert p["seeds_for_80"] is not None and p["seeds_for_80"] > 3
+    p3 = claim_power(claim, at_paper_seeds(spec))  # at the paper's 3 seeds: underpowered
+    assert p3["computed"] and p3["seeds"] == 3 and p3["family"] > 1
+    assert p3["power"] < bound, power_text(p3)
+    assert p3["seeds_for_80"] is not None and p3["seeds_for_80"] > 3
+    p = claim_power(claim, spec)  # so the spec runs the seeds that reach 80 %
+    assert p["seeds"] >= p3["seeds_for_80"], power_text(p)
 
 
 def penalty_with_nudges(nudge: dict[str, dict[int, float]]) -> dict[str, Any]:
