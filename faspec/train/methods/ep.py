@@ -29,8 +29,12 @@ s = `sharpness`; EP then estimates the gradient of the smoothed energy network's
 
 Phases. Free: E(·; 0) minimised from the (smoothed) feedforward pass (`start: feedforward`,
 default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or `free_steps`
-steps. Nudged: the same at +β from the free equilibrium s*, up to `nudged_steps`; with `nudge:
-centred` also at −β, both relaxed as one stacked batch. The minimiser is a solver choice only
+steps. Nudged: the same at +β from the free equilibrium s*, up to `nudged_steps`, stopping once
+each sample's residual < `nudged_tol` × its residual at the phase's start (the nudge is O(β), so
+an absolute `tol` would stop it almost at once and bias the update toward zero); with `nudge:
+centred` also at −β, both relaxed as one stacked batch in which each ±β pair of copies shares
+every step decision (accept/backtrack, curvature pair), so that their paths differ smoothly in β
+and what remains of the free phase's error cancels in the difference. The minimiser is a solver choice only
 (same energy, same equilibria): `solver: lbfgs` (default, `relax_lbfgs`) per-sample L-BFGS whose
 initial inverse Hessian is the exact inverse of the skip chain's quadratic part (`chain_matrix`);
 `chain`, gradient steps preconditioned by that inverse; `gd`, plain gradient steps (`relax`).
@@ -147,7 +151,7 @@ class EP(Method):
         generator: torch.Generator,
         beta: float = 0.1,
         free_steps: int = 20,
-        nudged_steps: int = 5,
+        nudged_steps: int = 10,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
@@ -156,6 +160,7 @@ class EP(Method):
         smooth: str = "softplus",
         sharpness: float = 10.0,
         tol: float = 1e-3,
+        nudged_tol: float = 1e-2,
         solver: str = "lbfgs",
         memory: int = 8,
         **options: Any,
@@ -171,11 +176,13 @@ class EP(Method):
         self.predict_from = predict
         self.sharpness = float(sharpness) if smooth == "softplus" else None
         self.tol = float(tol)
+        self.nudged_tol = float(nudged_tol)
         self.solver = solver
         self.memory = int(memory)
         self.last_free: Relaxation | None = None  # the latest free phase's convergence
         self.history: list[tuple[Tensor, Tensor, Tensor]] = []  # the latest L-BFGS pairs
         self.free_history: list[tuple[Tensor, Tensor, Tensor]] = []  # the free phase's
+        self.last_nudged: Relaxation | None = None  # the latest nudged phases' convergence
 
     @contextmanager
     def energy_view(self, model: nn.Module) -> Iterator[None]:
@@ -285,6 +292,8 @@ class EP(Method):
         steps: int,
         tol: float,
         history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
+        relative: bool = False,
+        paired: bool = False,
     ) -> tuple[list[Tensor], Relaxation]:
         """Per-sample L-BFGS on E(·; β) (`solver: lbfgs`): each sample keeps its own history of
         the last `memory` step/gradient-change pairs, its own dot products and its own Armijo
@@ -317,11 +326,12 @@ class EP(Method):
         sq = dot(g, g)
         del grads
         res = self.flat_residual(x, sq)
+        lim: float | Tensor = tol * res if relative else tol
         alpha = torch.ones(n, dtype=x.dtype, device=x.device)
         hist: list[tuple[Tensor, Tensor, Tensor]] = list(history or [])
         taken = 0
         early = not torch.compiler.is_compiling()
-        while taken < steps and not (early and bool((res < tol).all())):
+        while taken < steps and not (early and bool((res < lim).all())):
             taken += 1
             q = g.clone()
             coef = []
@@ -345,11 +355,19 @@ class EP(Method):
             nsq = dot(ng, ng)
             tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)
             ok = (new <= per - 1e-4 * alpha * gd) | ((new <= per + tol_e) & (nsq < sq))
-            ok = ok & (res >= tol) & torch.isfinite(new)  # a converged sample stays put
+            ok = ok & torch.isfinite(new)
+            live = res >= lim  # a converged sample stays put
+            if paired:  # ±β copies: one decision per pair, so their paths differ smoothly in β
+                h = n // 2
+                ok = (ok[:h] & ok[h:] & (live[:h] | live[h:])).repeat(2)
+            else:
+                ok = ok & live
             sk, yk = cand - x, ng - g
             sy = dot(sk, yk)
             inv = 1.0 / torch.where(sy > 0, sy, torch.ones_like(sy))
             good = ok & (sy > 1e-6 * dot(sk, sk).sqrt() * dot(yk, yk).sqrt()) & torch.isfinite(inv)
+            if paired:
+                good = (good[:h] & good[h:]).repeat(2)
             rho = torch.where(good, inv, 0.0)
             hist.append((sk * good[:, None], yk * good[:, None], rho))
             if len(hist) > self.memory:
@@ -360,7 +378,7 @@ class EP(Method):
             alpha = torch.where(ok, torch.ones_like(alpha), alpha * 0.5)
             res = self.flat_residual(x, sq)
         self.history = hist
-        return unflat(x), Relaxation(res, res < tol, taken)
+        return unflat(x), Relaxation(res, res < lim, taken)
 
     def relax(
         self,
@@ -372,10 +390,13 @@ class EP(Method):
         steps: int,
         tol: float | None = None,
         history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
+        relative: bool = False,
+        paired: bool = False,
     ) -> tuple[list[Tensor], Relaxation]:
         """At most `steps` gradient steps on E(·; β) from the states `s`, each sample with its
         own step α ≤ `step_size`, stopping once every sample's residual is below `tol`
-        (default `self.tol`; 0: run the cap). A step is taken when it lowers the sample's
+        (default `self.tol`; 0: run the cap), or, when `relative`, below `tol` × the sample's
+        residual at the start (the nudged phases: their starting residual is the nudge). A step is taken when it lowers the sample's
         energy by the Armijo amount, or — once E changes by less than its own rounding — when
         it shrinks the sample's gradient; otherwise it is refused and α halved (accepted: α
         doubles). So E never rises beyond rounding, the relaxation cannot oscillate or run
@@ -384,7 +405,7 @@ class EP(Method):
         step)."""
         tol = self.tol if tol is None else tol
         if self.solver == "lbfgs":
-            return self.relax_lbfgs(model, e, s, y, beta, steps, tol, history)
+            return self.relax_lbfgs(model, e, s, y, beta, steps, tol, history, relative, paired)
         s = [t.detach() for t in s]
         shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
         alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
@@ -394,9 +415,10 @@ class EP(Method):
         dirs = precond(grads)
         gd = sum((g * d).flatten(1).sum(dim=1) for g, d in zip(grads, dirs, strict=True))
         res = self.sample_residual(s, grads, sq)
+        lim: float | Tensor = tol * res if relative else tol
         taken = 0
         early = not torch.compiler.is_compiling()  # a compiled step runs the cap (no host sync)
-        while taken < steps and not (early and bool((res < tol).all())):
+        while taken < steps and not (early and bool((res < lim).all())):
             taken += 1
             cand = [t - alpha * d for t, d in zip(s, dirs, strict=True)]
             new, ngrads = self.grad_states(model, e, cand, y, beta)
@@ -416,7 +438,7 @@ class EP(Method):
             )
             alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
             res = self.sample_residual(s, grads, sq)
-        return s, Relaxation(res, res < tol, taken)
+        return s, Relaxation(res, res < lim, taken)
 
     def initial_states(self, model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """(e(x), the free phase's starting states): the (smoothed) feedforward pass or zeros."""
@@ -457,21 +479,25 @@ class EP(Method):
         with self.energy_view(model):
             hist = self.free_history  # L-BFGS: the free phase's curvature pairs carry over
             if self.nudge != "centred":
-                plus, _ = self.relax(model, e, s_free, y, self.beta, self.nudged_steps, None, hist)
+                plus, self.last_nudged = self.relax(
+                    model, e, s_free, y, self.beta, self.nudged_steps, self.nudged_tol, hist, True
+                )
                 return plus, s_free
             hist = [tuple(torch.cat([t, t]) for t in pair) for pair in hist]
             n = len(e)
             beta = torch.full((2 * n,), self.beta, dtype=e.dtype, device=e.device)
             beta[n:] = -self.beta
-            both, _ = self.relax(
+            both, self.last_nudged = self.relax(
                 model,
                 torch.cat([e, e]),
                 [torch.cat([t, t]) for t in s_free],
                 torch.cat([y, y]),
                 beta,
                 self.nudged_steps,
-                None,
+                self.nudged_tol,
                 hist,  # type: ignore[arg-type]
+                relative=True,
+                paired=True,
             )
         return [t[:n] for t in both], [t[n:] for t in both]
 
