@@ -210,9 +210,10 @@ class Relaxer:
         """At most `steps` gradient steps on E(·; β) from the states `s`, each sample with its
         own step α ≤ `step_size`, stopping once every sample's residual is below `tol`
         (default `self.tol`; 0: run the cap), or, when `relative`, below `tol` × the sample's
-        residual at the start (the nudged phases: their starting residual is the nudge). A step is taken when it lowers the sample's
-        energy by the Armijo amount, or — once E changes by less than its own rounding — when
-        it shrinks the sample's gradient; otherwise it is refused and α halved (accepted: α
+        residual at the start (the nudged phases: their starting residual is the nudge);
+        `paired` (one decision per ±β pair) applies to `lbfgs`. A step is taken when it lowers
+        the sample's energy by the Armijo amount, or — once E changes by less than its own
+        rounding — when it shrinks the sample's gradient; otherwise it is refused and α halved (accepted: α
         doubles). So E never rises beyond rounding, the relaxation cannot oscillate or run
         away, and at a strict minimum it converges linearly down to the floating-point floor.
         One forward and backward pass per step (the gradient at the candidate serves the next
