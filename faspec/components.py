@@ -97,7 +97,7 @@ EP_OPTIONS: dict[str, Option] = {
         float, 0.1, "nudge strength β (measured default, benchmarks/ep_defaults.py)", minimum=1e-12
     ),
     "free_steps": Option(int, 20, "cap on the free phase's relaxation steps", minimum=1),
-    "nudged_steps": Option(int, 5, "cap on the nudged phases' relaxation steps", minimum=1),
+    "nudged_steps": Option(int, 10, "cap on the nudged phases' relaxation steps", minimum=1),
     "step_size": Option(
         float,
         0.5,
@@ -137,6 +137,13 @@ EP_OPTIONS: dict[str, Option] = {
         float,
         1e-3,
         "a phase stops once every sample's ‖∂E/∂s‖/‖κs‖ < tol (the steps are then caps)",
+        minimum=0.0,
+    ),
+    "nudged_tol": Option(
+        float,
+        1e-2,
+        "the nudged phases stop once each sample's residual < nudged_tol × its residual at "
+        "their start (relative to the nudge, which is O(β))",
         minimum=0.0,
     ),
     "solver": Option(

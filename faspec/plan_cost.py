@@ -68,7 +68,7 @@ EPOCH_S = {  # one epoch of training + its metrics, H200, benchmarks/method_cost
     "fa": 1.67,
     "dfa": 1.68,
     "frozen": 0.89,
-    "ep": 44.9,  # estimated, not measured on a GPU: 25 L-BFGS steps (20 + 5) at pc's cost per step x 1.5
+    "ep": 53.9,  # estimated, not measured on a GPU: 30 L-BFGS steps (20 + 10) at pc's cost per step x 1.5
     "pc": 24.0,
     "sb": 2.79,
     "cb": 4.99,
@@ -148,8 +148,8 @@ def run_seconds(config: dict[str, Any]) -> tuple[float, bool]:
     elif name == "ep":  # one forward+backward per relaxation step, as pc's; the centred ±β
         # phases relax as one stacked batch, one launch-bound step on a GPU; an L-BFGS step
         # costs EP_LBFGS_OVERHEAD gradient steps (its bookkeeping, measured on CPU)
-        steps = _float(method.get("free_steps"), 20.0) + _float(method.get("nudged_steps"), 5.0)
-        train_s *= steps / 25.0
+        steps = _float(method.get("free_steps"), 20.0) + _float(method.get("nudged_steps"), 10.0)
+        train_s *= steps / 30.0
         if method.get("solver", "lbfgs") != "lbfgs":
             train_s /= EP_LBFGS_OVERHEAD
     model = config["model"]

@@ -29,8 +29,12 @@ s = `sharpness`; EP then estimates the gradient of the smoothed energy network's
 
 Phases. Free: E(·; 0) minimised from the (smoothed) feedforward pass (`start: feedforward`,
 default) or from zeros, until every sample's residual ‖∂E/∂s_i‖/‖κ s_i‖ < `tol` or `free_steps`
-steps. Nudged: the same at +β from the free equilibrium s*, up to `nudged_steps`; with `nudge:
-centred` also at −β, both relaxed as one stacked batch. The minimiser is a solver choice only
+steps. Nudged: the same at +β from the free equilibrium s*, up to `nudged_steps`, stopping once
+each sample's residual < `nudged_tol` × its residual at the phase's start (the nudge is O(β), so
+an absolute `tol` would stop it almost at once and bias the update toward zero); with `nudge:
+centred` also at −β, both relaxed as one stacked batch in which each ±β pair of copies shares
+every step decision (accept/backtrack, curvature pair), so that their paths differ smoothly in β
+and what remains of the free phase's error cancels in the difference. The minimiser is a solver choice only
 (same energy, same equilibria): `solver: lbfgs` (default, `relax_lbfgs`) per-sample L-BFGS whose
 initial inverse Hessian is the exact inverse of the skip chain's quadratic part (`chain_matrix`);
 `chain`, gradient steps preconditioned by that inverse; `gd`, plain gradient steps (`relax`).
@@ -68,7 +72,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -77,6 +80,8 @@ from torch import Tensor, nn
 
 from faspec.components import EP_OPTIONS as EP_OPTIONS  # declared there, torch-free
 from faspec.train.methods.base import Method
+from faspec.train.methods.ep_solve import Relaxation as Relaxation
+from faspec.train.methods.ep_solve import Relaxer
 
 
 class SmoothReLU(nn.Module):
@@ -124,18 +129,7 @@ def batchnorm_running_stats(model: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
-@dataclass
-class Relaxation:
-    """How a relaxation ended: per-sample residual r_i = ‖∂E/∂s_i‖/‖κ s_i‖ (= the state change
-    per unit step of s ← s − α∂E/∂s, relative to κs), whether each sample reached `tol`, and
-    the number of steps taken (= the cap when some sample did not converge)."""
-
-    residual: Tensor
-    converged: Tensor
-    steps: int
-
-
-class EP(Method):
+class EP(Relaxer, Method):
     """Equilibrium propagation with a symmetric-feedback energy; see the module docstring."""
 
     name = "ep"
@@ -147,7 +141,7 @@ class EP(Method):
         generator: torch.Generator,
         beta: float = 0.1,
         free_steps: int = 20,
-        nudged_steps: int = 5,
+        nudged_steps: int = 10,
         step_size: float = 0.5,
         self_weight: float = 2.0,
         nudge: str = "centred",
@@ -156,6 +150,7 @@ class EP(Method):
         smooth: str = "softplus",
         sharpness: float = 10.0,
         tol: float = 1e-3,
+        nudged_tol: float = 1e-2,
         solver: str = "lbfgs",
         memory: int = 8,
         **options: Any,
@@ -171,11 +166,13 @@ class EP(Method):
         self.predict_from = predict
         self.sharpness = float(sharpness) if smooth == "softplus" else None
         self.tol = float(tol)
+        self.nudged_tol = float(nudged_tol)
         self.solver = solver
         self.memory = int(memory)
         self.last_free: Relaxation | None = None  # the latest free phase's convergence
         self.history: list[tuple[Tensor, Tensor, Tensor]] = []  # the latest L-BFGS pairs
         self.free_history: list[tuple[Tensor, Tensor, Tensor]] = []  # the free phase's
+        self.last_nudged: Relaxation | None = None  # the latest nudged phases' convergence
 
     @contextmanager
     def energy_view(self, model: nn.Module) -> Iterator[None]:
@@ -229,195 +226,6 @@ class EP(Method):
         quad = 0.5 * self.kappa * sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
         return (per.detach() + quad), [g + self.kappa * t for g, t in zip(grads, s, strict=True)]
 
-    def sample_residual(
-        self, s: list[Tensor], grads: list[Tensor], sq: Tensor | None = None
-    ) -> Tensor:
-        """r_i = ‖∂E/∂s_i‖ / ‖κ s_i‖ per sample (0 at an exact equilibrium); `sq`: ‖∂E/∂s_i‖²
-        when already known."""
-        num = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads) if sq is None else sq
-        den = sum(t.pow(2).flatten(1).sum(dim=1) for t in s)
-        return torch.sqrt(num / den.clamp_min(torch.finfo(den.dtype).tiny)) / self.kappa
-
-    def chain_matrix(self, model: nn.Module, s: list[Tensor]) -> Tensor | None:
-        """κ·M⁻¹, M the Hessian of E's quadratic chain part (κ on the diagonal, −1 between
-        layers joined by an identity skip, per feature); None when no layer has a skip (M = κI)
-        or the solver is plain gradient descent."""
-        if self.solver == "gd" or len(s) < 2:
-            return None
-        probe = s[0][:1]
-        skips = [
-            s[i].shape == s[i + 1].shape
-            and bool(torch.equal(model.combine(probe, torch.zeros_like(probe)), probe))
-            for i in range(len(s) - 1)
-        ]
-        if not any(skips):
-            return None
-        m = torch.eye(len(s), dtype=torch.float64) * self.kappa
-        for i, k in enumerate(skips):
-            if k:
-                m[i, i + 1] = m[i + 1, i] = -1.0
-        return (self.kappa * torch.linalg.inv(m)).to(dtype=s[0].dtype, device=s[0].device)
-
-    def chain_preconditioner(self, model: nn.Module, s: list[Tensor]) -> Any:
-        """g ↦ κ·M⁻¹g (`chain_matrix`), so that a step of `step_size` = 1/κ is the exact
-        minimiser of the chain part; the identity where there is no chain."""
-        p = self.chain_matrix(model, s)
-        if p is None:
-            return lambda g: g
-
-        def apply(g: list[Tensor]) -> list[Tensor]:
-            return list(torch.einsum("mn,n...->m...", p, torch.stack(g)).unbind(0))
-
-        return apply
-
-    def flat_residual(self, x: Tensor, sq: Tensor) -> Tensor:
-        """`sample_residual` of flattened states x (N, D) given ‖∂E/∂s_i‖² = sq."""
-        den = (x * x).sum(dim=1).clamp_min(torch.finfo(x.dtype).tiny)
-        return torch.sqrt(sq / den) / self.kappa
-
-    def relax_lbfgs(
-        self,
-        model: nn.Module,
-        e: Tensor,
-        s: list[Tensor],
-        y: Tensor,
-        beta: float | Tensor,
-        steps: int,
-        tol: float,
-        history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
-    ) -> tuple[list[Tensor], Relaxation]:
-        """Per-sample L-BFGS on E(·; β) (`solver: lbfgs`): each sample keeps its own history of
-        the last `memory` step/gradient-change pairs, its own dot products and its own Armijo
-        backtracking; the initial inverse Hessian is the chain part's exact inverse M⁻¹ (see
-        `chain_preconditioner`). Same stopping rule and acceptance test as `relax`; one
-        forward and backward pass per step."""
-        shapes = [t.shape[1:] for t in s]
-        sizes = [t[0].numel() for t in s]
-        n = len(s[0])
-
-        def flat(ts: list[Tensor]) -> Tensor:
-            return torch.cat([t.reshape(n, -1) for t in ts], dim=1)
-
-        def unflat(v: Tensor) -> list[Tensor]:
-            return [c.reshape(n, *sh) for c, sh in zip(v.split(sizes, 1), shapes, strict=True)]
-
-        p = self.chain_matrix(model, s)
-        if p is None:
-            h0 = lambda g: g / self.kappa  # noqa: E731
-        else:  # every state has the same shape: layers along dim 1
-            p = p / self.kappa
-            h0 = lambda g: torch.einsum("mn,bnd->bmd", p, g.view(n, len(s), -1)).reshape(n, -1)  # noqa: E731
-
-        def dot(a: Tensor, b: Tensor) -> Tensor:
-            return (a * b).sum(dim=1)
-
-        x = flat([t.detach() for t in s])
-        per, grads = self.grad_states(model, e, unflat(x), y, beta)
-        g = flat(grads)
-        sq = dot(g, g)
-        del grads
-        res = self.flat_residual(x, sq)
-        alpha = torch.ones(n, dtype=x.dtype, device=x.device)
-        hist: list[tuple[Tensor, Tensor, Tensor]] = list(history or [])
-        taken = 0
-        early = not torch.compiler.is_compiling()
-        while taken < steps and not (early and bool((res < tol).all())):
-            taken += 1
-            q = g.clone()
-            coef = []
-            for sk, yk, rho in reversed(hist):
-                a = rho * dot(sk, q)
-                q = q - a[:, None] * yk
-                coef.append(a)
-            r = h0(q)
-            for (sk, yk, rho), a in zip(hist, reversed(coef), strict=True):
-                b = rho * dot(yk, r)
-                r = r + (a - b)[:, None] * sk
-            gd = dot(g, r)
-            bad = ~((gd > 0) & torch.isfinite(gd))
-            if bool(bad.any()):
-                fb = h0(g)
-                r = torch.where(bad[:, None], fb, r)
-                gd = torch.where(bad, dot(g, fb), gd)
-            cand = x - alpha[:, None] * r
-            new, ngrads = self.grad_states(model, e, unflat(cand), y, beta)
-            ng = flat(ngrads)
-            nsq = dot(ng, ng)
-            tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)
-            ok = (new <= per - 1e-4 * alpha * gd) | ((new <= per + tol_e) & (nsq < sq))
-            ok = ok & (res >= tol) & torch.isfinite(new)  # a converged sample stays put
-            sk, yk = cand - x, ng - g
-            sy = dot(sk, yk)
-            inv = 1.0 / torch.where(sy > 0, sy, torch.ones_like(sy))
-            good = ok & (sy > 1e-6 * dot(sk, sk).sqrt() * dot(yk, yk).sqrt()) & torch.isfinite(inv)
-            rho = torch.where(good, inv, 0.0)
-            hist.append((sk * good[:, None], yk * good[:, None], rho))
-            if len(hist) > self.memory:
-                hist.pop(0)
-            okb = ok[:, None]
-            x, g = torch.where(okb, cand, x), torch.where(okb, ng, g)
-            per, sq = torch.where(ok, new, per), torch.where(ok, nsq, sq)
-            alpha = torch.where(ok, torch.ones_like(alpha), alpha * 0.5)
-            res = self.flat_residual(x, sq)
-        self.history = hist
-        return unflat(x), Relaxation(res, res < tol, taken)
-
-    def relax(
-        self,
-        model: nn.Module,
-        e: Tensor,
-        s: list[Tensor],
-        y: Tensor,
-        beta: float | Tensor,
-        steps: int,
-        tol: float | None = None,
-        history: list[tuple[Tensor, Tensor, Tensor]] | None = None,
-    ) -> tuple[list[Tensor], Relaxation]:
-        """At most `steps` gradient steps on E(·; β) from the states `s`, each sample with its
-        own step α ≤ `step_size`, stopping once every sample's residual is below `tol`
-        (default `self.tol`; 0: run the cap). A step is taken when it lowers the sample's
-        energy by the Armijo amount, or — once E changes by less than its own rounding — when
-        it shrinks the sample's gradient; otherwise it is refused and α halved (accepted: α
-        doubles). So E never rises beyond rounding, the relaxation cannot oscillate or run
-        away, and at a strict minimum it converges linearly down to the floating-point floor.
-        One forward and backward pass per step (the gradient at the candidate serves the next
-        step)."""
-        tol = self.tol if tol is None else tol
-        if self.solver == "lbfgs":
-            return self.relax_lbfgs(model, e, s, y, beta, steps, tol, history)
-        s = [t.detach() for t in s]
-        shape = (len(s[0]),) + (1,) * (s[0].dim() - 1)
-        alpha = torch.full(shape, self.step_size, dtype=s[0].dtype, device=s[0].device)
-        precond = self.chain_preconditioner(model, s)
-        per, grads = self.grad_states(model, e, s, y, beta)
-        sq = sum(g.pow(2).flatten(1).sum(dim=1) for g in grads)
-        dirs = precond(grads)
-        gd = sum((g * d).flatten(1).sum(dim=1) for g, d in zip(grads, dirs, strict=True))
-        res = self.sample_residual(s, grads, sq)
-        taken = 0
-        early = not torch.compiler.is_compiling()  # a compiled step runs the cap (no host sync)
-        while taken < steps and not (early and bool((res < tol).all())):
-            taken += 1
-            cand = [t - alpha * d for t, d in zip(s, dirs, strict=True)]
-            new, ngrads = self.grad_states(model, e, cand, y, beta)
-            nsq = sum(g.pow(2).flatten(1).sum(dim=1) for g in ngrads)
-            ndirs = precond(ngrads)
-            ngd = sum((g * d).flatten(1).sum(dim=1) for g, d in zip(ngrads, ndirs, strict=True))
-            tol_e = 8 * torch.finfo(per.dtype).eps * (per.abs() + 1)  # rounding of E itself
-            ok = (new <= per - 1e-4 * alpha.flatten() * gd) | ((new <= per + tol_e) & (nsq < sq))
-            okb = ok.reshape(shape)
-            s = [torch.where(okb, c, t) for c, t in zip(cand, s, strict=True)]
-            grads = [torch.where(okb, c, t) for c, t in zip(ngrads, grads, strict=True)]
-            dirs = [torch.where(okb, c, t) for c, t in zip(ndirs, dirs, strict=True)]
-            per, sq, gd = (
-                torch.where(ok, new, per),
-                torch.where(ok, nsq, sq),
-                torch.where(ok, ngd, gd),
-            )
-            alpha = torch.where(okb, (alpha * 2.0).clamp(max=self.step_size), alpha * 0.5)
-            res = self.sample_residual(s, grads, sq)
-        return s, Relaxation(res, res < tol, taken)
-
     def initial_states(self, model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """(e(x), the free phase's starting states): the (smoothed) feedforward pass or zeros."""
         with torch.no_grad(), smoothed(model, self.sharpness):
@@ -457,21 +265,25 @@ class EP(Method):
         with self.energy_view(model):
             hist = self.free_history  # L-BFGS: the free phase's curvature pairs carry over
             if self.nudge != "centred":
-                plus, _ = self.relax(model, e, s_free, y, self.beta, self.nudged_steps, None, hist)
+                plus, self.last_nudged = self.relax(
+                    model, e, s_free, y, self.beta, self.nudged_steps, self.nudged_tol, hist, True
+                )
                 return plus, s_free
             hist = [tuple(torch.cat([t, t]) for t in pair) for pair in hist]
             n = len(e)
             beta = torch.full((2 * n,), self.beta, dtype=e.dtype, device=e.device)
             beta[n:] = -self.beta
-            both, _ = self.relax(
+            both, self.last_nudged = self.relax(
                 model,
                 torch.cat([e, e]),
                 [torch.cat([t, t]) for t in s_free],
                 torch.cat([y, y]),
                 beta,
                 self.nudged_steps,
-                None,
+                self.nudged_tol,
                 hist,  # type: ignore[arg-type]
+                relative=True,
+                paired=True,
             )
         return [t[:n] for t in both], [t[n:] for t in both]
 
