@@ -346,6 +346,7 @@ def test_plugin_method_through_an_entry_point(monkeypatch: pytest.MonkeyPatch) -
         HalfDFA,
         {**COMMON_OPTIONS, "scale": Option(float, 0.5, "credit scale")},
         doc="DFA at half scale",
+        kind="method",  # as faspec.plugin.method declares it; a kind-less one is refused
     )
 
     class EntryPoint:
@@ -354,8 +355,12 @@ def test_plugin_method_through_an_entry_point(monkeypatch: pytest.MonkeyPatch) -
         def load(self) -> Component:
             return comp
 
-    def fake(group: str) -> list:
-        return [EntryPoint()] if group == "faspec.methods" else []
+    real = importlib.metadata.entry_points
+
+    def fake(**kw):  # noqa: ANN003, ANN202 - other callers (torch's triton) keep the real ones
+        if kw.get("group") in registry.ENTRY_POINT_GROUPS:
+            return [EntryPoint()] if kw["group"] == "faspec.methods" else []
+        return real(**kw)
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake)
     monkeypatch.setattr(registry, "_plugins_loaded", False)
