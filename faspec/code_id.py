@@ -34,6 +34,7 @@ import ast
 import functools
 import hashlib
 import importlib.machinery
+import importlib.util
 import inspect
 import os
 import sys
@@ -89,13 +90,25 @@ def module_file(module: str) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _find_file(module: str) -> str | None:
-    """`module_file` for a module not imported yet (cached: a plan asks once per run)."""
+    """`module_file` for a module not imported yet (cached: a plan asks once per run).
+
+    The top-level package is located by `importlib.util.find_spec`, which asks every finder on
+    `sys.meta_path` (an editable install's finder among them: the package need not be on
+    `sys.path`) and imports nothing for a top-level name; an imported package's `__path__` is
+    used as it is. Below it, `PathFinder` walks the package's folders, importing nothing."""
     path: list[str] | None = None
     spec = None
     parts = module.split(".")
     for i in range(len(parts)):
         name = ".".join(parts[: i + 1])
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        pkg = sys.modules.get(name)
+        if i < len(parts) - 1 and getattr(pkg, "__path__", None) is not None:
+            path = list(pkg.__path__)  # an imported package: its folders, as Python uses them
+            continue
+        if i == 0:
+            spec = importlib.util.find_spec(name)
+        else:
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None:
             return None
         path = list(spec.submodule_search_locations or [])

@@ -7,6 +7,7 @@ with a stored run's (`changes`). Plug-in metrics enter the hash only when select
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -85,6 +86,47 @@ def test_identity_of_a_default_config_needs_no_torch():
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_identity_is_the_same_when_faspec_is_found_only_by_a_meta_path_finder(tmp_path):
+    """An editable install (`pip install -e .`, what the README's set-up does) puts a finder on
+    sys.meta_path, not the checkout on sys.path: the identity must not change with that (it
+    did: every component read 'unknown-source' in the driver, so every run trained by the
+    console script read as stale right after it was stored)."""
+    expected = code_id.code_identity(normalize_config({}))
+    code = textwrap.dedent(
+        f"""
+        import importlib.abc, importlib.util, json, sys
+        ROOT = {str(ROOT)!r}
+        sys.path[:] = [p for p in sys.path if p not in ("", ".") and not p.startswith(ROOT)]
+        sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+
+        class Finder(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name != "faspec":
+                    return None
+                return importlib.util.spec_from_file_location(
+                    name, ROOT + "/faspec/__init__.py",
+                    submodule_search_locations=[ROOT + "/faspec"])
+
+        sys.meta_path.append(Finder())
+        import faspec.config
+        from faspec import code_id
+        assert faspec.__file__.startswith(ROOT), faspec.__file__
+        print(json.dumps(code_id.code_identity(faspec.config.normalize_config({{}}))))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert "unknown-source" not in got.values(), got
+    assert got == expected
 
 
 def test_trainer_covers_the_loop_and_measure_but_not_method_modules():
