@@ -222,12 +222,15 @@ class RayExecutor:
         if address:
             try:
                 ray.init(address=address, **quiet)
-            except (ConnectionError, TimeoutError) as e:
+            except (ConnectionError, TimeoutError, ray.exceptions.AuthenticationError) as e:
                 raise ClusterError(
                     f"{address}: could not attach to Ray ({type(e).__name__}: "
                     f"{str(e).splitlines()[0] if str(e) else ''})",
                     hint="check that the cluster's Ray version matches this one "
-                    f"({ray.__version__}) and that it is up (`ray status`)",
+                    f"({ray.__version__}) and that it is up (`ray status`); a cluster started "
+                    "with token authentication (Ray's default for `ray start --head` since "
+                    "2.59) needs RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN, or "
+                    "~/.ray/auth_token) here too",
                 ) from None
         else:
             # Short path: Ray puts unix sockets under it (107-byte limit).
