@@ -2,8 +2,6 @@
 from the stored runs, so each must be the stored mean (and ddof=1 std) rounded to its printed
 digits, with the printed seed count; there is no reproduction test and no `inconclusive`."""
 
-import math
-
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -49,9 +47,8 @@ accuracies = st.lists(st.floats(0.05, 0.95, allow_nan=False), min_size=2, max_si
 @settings(max_examples=200, deadline=None)
 @given(accuracies, st.integers(2, 4))
 def test_the_stored_values_rounded_to_their_digits_agree(values, decimals):
-    v, rep = decide_printed(values, printed_of(values, decimals))
+    _, rep = decide_printed(values, printed_of(values, decimals))
     assert rep["status"] == "agree", rep
-    assert v.verdict != "inconclusive" or "reported" not in v.message
 
 
 @settings(max_examples=200, deadline=None)
@@ -89,7 +86,7 @@ def test_the_default_is_a_reproduction_which_cannot_agree_on_rounding_alone():
     _, rep = decide_printed(values, printed_of(values, 3), Stats())
     assert rep["status"] == "inconclusive"
     _, rep = decide_printed(values, printed_of(values, 3))
-    assert rep["status"] == "agree" and math.isclose(rep.get("margin", 0) or 0, 0)
+    assert rep["status"] == "agree", rep
 
 
 @settings(max_examples=50, deadline=None)

@@ -270,7 +270,7 @@ def _decide(
         f"{_g(mean)}" + (f" ± {_g(std, 2)}" if std is not None else "") + f" (n={seeds}{pooled})"
     )
     if ctx.stats.reported == "source":
-        return _check_source(out, rep, raw, mean, std, seeds, measured)
+        return _check_source(out, rep, mean, std, seeds, measured)
     notes: list[str] = []
     # a seed count other than the paper's is no evidence that a number disagrees: a note; the
     # printed n is used only as the n of the printed sample in the two-sample test
@@ -420,7 +420,6 @@ def _status(out: dict[str, Any], status: str, why: str) -> dict[str, Any]:
 def _check_source(
     out: dict[str, Any],
     rep: Reported,
-    raw: list[float],
     mean: float,
     std: float | None,
     seeds: int,
@@ -431,13 +430,11 @@ def _check_source(
     ddof=1) must be the measured one rounded to the printed digits, and a printed (n=k) the seed
     count. A number printed without known digits must match to 1e-9 relative."""
     problems: list[str] = []
-    tol = rep.resolution()
-    tol = tol * (1 + 1e-9) if tol is not None else 1e-9 * max(1.0, abs(rep.mean))
+    tol = _rounding_tol(rep.resolution(), rep.mean)
     if abs(mean - rep.mean) > tol:
         problems.append(f"the mean {_g(mean)} does not round to {_g(rep.mean)} (±{_g(tol)})")
     if rep.std is not None:
-        stol = rep.std_resolution()
-        stol = stol * (1 + 1e-9) if stol is not None else 1e-9 * max(1.0, abs(rep.std))
+        stol = _rounding_tol(rep.std_resolution(), rep.std)
         if std is None:
             problems.append(f"the paper prints a std, which needs 2 seeds; {seeds} measured")
         elif abs(std - rep.std) > stol:
@@ -452,3 +449,11 @@ def _check_source(
         return _status(out, "mismatch", f"{rep.text} vs stored {measured}: " + "; ".join(problems))
     out["outcome"] = "agrees"
     return _status(out, "agree", "")
+
+
+def _rounding_tol(resolution: float | None, printed: float) -> float:
+    """How far a value may lie from its printed form: half a unit of the last printed digit (up
+    to float round-off), or 1e-9 relative where the digits are unknown."""
+    if resolution is not None:
+        return resolution * (1 + 1e-9)
+    return 1e-9 * max(1.0, abs(printed))
